@@ -1,0 +1,166 @@
+"""Blink detection from per-frame eyelid apertures.  Pure numpy.
+
+The method:
+
+1. Each eye's aperture is divided by that person's open-eye baseline, a high
+   running percentile over a centred window, so glasses, narrow eyes and a
+   face looking upward each get their own "open" level.
+2. The two eyes' ratios are averaged (where only one eye is measured, it is
+   used alone).
+3. Hysteresis: a blink is a stretch whose ratio falls below
+   ``close_ratio``; it extends back and forward to the last frames with the
+   ratio above ``open_ratio``.  Two blinks are separate when the eyes reopen
+   above ``open_ratio`` between them.
+4. Events shorter than ``min_duration_s`` or longer than ``max_duration_s``
+   are dropped, and so is anything across a gap of missing frames longer
+   than ``max_gap_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from livecert.config import BlinkConfig
+from livecert.results import BlinkEvent
+
+
+@dataclass(frozen=True)
+class BlinkAnalysis:
+    """Blink events and the normalised eye signal they were found in.
+
+    Attributes
+    ----------
+    events : tuple of BlinkEvent
+    ratio : ndarray, shape (N,)
+        Eye aperture as a fraction of the open-eye baseline (``nan`` where
+        the frame was not usable).
+    """
+
+    events: tuple[BlinkEvent, ...]
+    ratio: np.ndarray
+
+
+def running_percentile(t: np.ndarray, x: np.ndarray, window_s: float, q: float) -> np.ndarray:
+    """Percentile ``q`` of the finite values of ``x`` within ``window_s``
+    centred on each sample.
+
+    Parameters
+    ----------
+    t : ndarray, shape (N,)
+        Increasing times in seconds.
+    x : ndarray, shape (N,)
+        Values, ``nan`` where missing.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        ``nan`` where the window holds no finite value.
+    """
+    n = t.shape[0]
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    half = window_s / 2.0
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    finite = np.isfinite(x)
+    for i in range(n):
+        seg = x[lo[i] : hi[i]][finite[lo[i] : hi[i]]]
+        if seg.size:
+            out[i] = np.percentile(seg, q)
+    return out
+
+
+def eye_ratio(t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkConfig) -> np.ndarray:
+    """Both eyes' apertures relative to their own open-eye baselines, averaged.
+
+    Parameters
+    ----------
+    t, left, right : ndarray, shape (N,)
+        Times and apertures (``nan`` where unusable).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+    """
+    ratios = []
+    for eye in (left, right):
+        base = running_percentile(t, eye, config.baseline_window_s, config.baseline_percentile)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios.append(np.where(base > 0, eye / base, np.nan))
+    stacked = np.vstack(ratios)
+    with np.errstate(invalid="ignore"), _quiet_nanmean():
+        return np.nanmean(stacked, axis=0)
+
+
+class _quiet_nanmean:
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def detect_blinks(
+    t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkConfig | None = None
+) -> BlinkAnalysis:
+    """Find blinks in a sequence of eyelid apertures.
+
+    Parameters
+    ----------
+    t : ndarray, shape (N,)
+        Frame times in seconds, strictly increasing.
+    left, right : ndarray, shape (N,)
+        Eyelid apertures of each eye, ``nan`` for frames without a usable face.
+    config : BlinkConfig, optional
+
+    Returns
+    -------
+    BlinkAnalysis
+    """
+    config = config or BlinkConfig()
+    t = np.asarray(t, dtype=np.float64)
+    ratio = eye_ratio(t, np.asarray(left, np.float64), np.asarray(right, np.float64), config)
+    valid = np.flatnonzero(np.isfinite(ratio))
+    events: list[BlinkEvent] = []
+    if valid.size < 3:
+        return BlinkAnalysis((), ratio)
+    tv, rv = t[valid], ratio[valid]
+    # Split the usable frames into runs without long gaps.
+    breaks = np.flatnonzero(np.diff(tv) > config.max_gap_s) + 1
+    for run in np.split(np.arange(valid.size), breaks):
+        events.extend(_events_in_run(tv[run], rv[run], config))
+    return BlinkAnalysis(tuple(events), ratio)
+
+
+def _events_in_run(t: np.ndarray, r: np.ndarray, config: BlinkConfig) -> list[BlinkEvent]:
+    events: list[BlinkEvent] = []
+    n = t.shape[0]
+    closed = r < config.close_ratio
+    is_open = r >= config.open_ratio
+    i = 0
+    while i < n:
+        if not closed[i]:
+            i += 1
+            continue
+        start = i
+        while start > 0 and not is_open[start - 1]:
+            start -= 1
+        end = i
+        while end < n - 1 and not is_open[end + 1]:
+            end += 1
+        # The event spans from the last open frame before it to the first open frame after it.
+        if start == 0 or end == n - 1:
+            i = end + 1  # partial blink at the edge of the run: its timing is unknown
+            continue
+        t0, t1 = float(t[start - 1]), float(t[end + 1])
+        if config.min_duration_s <= t1 - t0 <= config.max_duration_s:
+            events.append(BlinkEvent(t0, t1, float(np.min(r[start : end + 1]))))
+        i = end + 1
+    return events

@@ -1,0 +1,78 @@
+"""Measurements from face mesh landmarks: eyelid and mouth aperture, face
+width and head pose.  Pure numpy; every function takes the ``(478, 3)``
+points of one face in pixel units.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Upper/lower eyelid landmark pairs, outer to inner, and the eye corners.
+# "Right" and "left" are the subject's own (the right eye is on the image's left).
+RIGHT_EYE_LIDS = np.array([(161, 163), (160, 144), (159, 145), (158, 153), (157, 154)])
+RIGHT_EYE_CORNERS = (33, 133)
+LEFT_EYE_LIDS = np.array([(388, 390), (387, 373), (386, 374), (385, 380), (384, 381)])
+LEFT_EYE_CORNERS = (263, 362)
+# Inner-lip pairs (upper, lower), left to right.
+INNER_LIPS = np.array([(82, 87), (13, 14), (312, 317)])
+CHEEKS = (234, 454)
+FOREHEAD, CHIN = 10, 152
+NOSE_TIP = 1
+
+
+def _dist2d(points: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    return np.linalg.norm(points[a, :2] - points[b, :2], axis=-1)
+
+
+def eye_aperture(points: np.ndarray, lids: np.ndarray, corners: tuple[int, int]) -> float:
+    """Mean eyelid gap over five lid pairs divided by the eye's width.
+
+    About 0.25-0.35 for an open eye, near 0.05 when shut.
+    """
+    width = float(_dist2d(points, corners[0], corners[1]))
+    if width <= 1e-6:
+        return math.nan
+    return float(np.mean(_dist2d(points, lids[:, 0], lids[:, 1]))) / width
+
+
+def eye_apertures(points: np.ndarray) -> tuple[float, float]:
+    """Aperture of the subject's (left, right) eye."""
+    return (
+        eye_aperture(points, LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
+        eye_aperture(points, RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS),
+    )
+
+
+def face_width(points: np.ndarray) -> float:
+    """Cheek-to-cheek distance in pixels."""
+    return float(_dist2d(points, CHEEKS[0], CHEEKS[1]))
+
+
+def mouth_aperture(points: np.ndarray) -> float:
+    """Mean inner-lip gap divided by face width (0 when closed, ~0.1-0.2 open)."""
+    width = face_width(points)
+    if width <= 1e-6:
+        return math.nan
+    return float(np.mean(_dist2d(points, INNER_LIPS[:, 0], INNER_LIPS[:, 1]))) / width
+
+
+def head_pose_deg(points: np.ndarray) -> tuple[float, float]:
+    """Approximate (yaw, pitch) in degrees from the mesh's 3-D points.
+
+    Yaw is the rotation of the cheek-to-cheek line out of the image plane,
+    pitch that of the forehead-to-chin line; 0 for a frontal face.
+    """
+    d = points[CHEEKS[1]] - points[CHEEKS[0]]
+    yaw = math.degrees(math.atan2(float(d[2]), float(math.hypot(d[0], d[1]))))
+    v = points[CHIN] - points[FOREHEAD]
+    pitch = math.degrees(math.atan2(float(v[2]), float(math.hypot(v[0], v[1]))))
+    return yaw, pitch
+
+
+def face_box(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """Integer bounding box ``(x0, y0, x1, y1)`` of the mesh, clipped to the frame."""
+    x0, y0 = np.floor(points[:, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points[:, :2].max(axis=0)).astype(int)
+    return max(0, x0), max(0, y0), min(width, x1), min(height, y1)

@@ -1,0 +1,78 @@
+"""Reading still images as upright RGB arrays.
+
+Handles what phone and scanner photos bring: EXIF orientation, grayscale,
+palette, CMYK, 16-bit and alpha channels, and very large pictures (scaled
+down so that the longer side is at most ``max_side`` pixels; faces stay far
+larger than the models need).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from livecert.errors import InputError
+
+#: Longer side, in pixels, that large images are reduced to.
+DEFAULT_MAX_SIDE = 2048
+# Pillow refuses images above ~179 Mpx as a decompression-bomb guard; we allow
+# up to this many pixels and reduce them on load.
+_MAX_PIXELS = 400_000_000
+
+
+def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.ndarray:
+    """Read an image file as an upright RGB array.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_side : int
+        Images whose longer side exceeds this are scaled down (aspect kept).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+
+    Raises
+    ------
+    InputError
+        Missing, empty, unreadable or absurdly large files.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from livecert.capture import check_file
+
+    p = check_file(Path(path))
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, expected an image file", code="NOT_AN_IMAGE")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+            with Image.open(p) as img:
+                img.draft("RGB", (max_side, max_side))  # cheap JPEG downscale while decoding
+                img = ImageOps.exif_transpose(img)
+                img = _to_rgb(img)
+                if max(img.size) > max_side:
+                    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                return np.asarray(img, dtype=np.uint8).copy()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"{p}: not an image that can be read ({exc})", code="NOT_AN_IMAGE") from None
+    except OSError as exc:
+        raise InputError(f"{p}: the image is truncated or damaged ({exc})", code="NOT_AN_IMAGE") from None
+
+
+def _to_rgb(img: "Image.Image") -> "Image.Image":  # type: ignore[name-defined]  # noqa: F821
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = arr.max() if arr.size and arr.max() > 0 else 1.0
+        return Image.fromarray((arr * (255.0 / top)).astype(np.uint8)).convert("RGB")
+    return img.convert("RGB")

@@ -1,0 +1,210 @@
+"""MediaPipe face mesh: 478 landmarks with irises, and a face count.
+
+This is the only module that imports mediapipe.  Nothing is downloaded: the
+face mesh and face detector models ship inside the ``mediapipe`` wheel.
+
+Two running modes, as in MediaPipe Tasks:
+
+* ``RunningMode.VIDEO`` tracks one face from frame to frame (the detector
+  runs only when tracking is lost); timestamps must increase.  A separate
+  short-range face detector counts the faces in view every
+  ``LandmarkConfig.face_count_interval_s`` so that a second person is noticed.
+* ``RunningMode.IMAGE`` treats every picture on its own (enrollment photos)
+  and finds up to ``max_faces`` meshes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from livecert.config import LandmarkConfig
+from livecert.errors import ModelError, SessionStateError
+
+log = logging.getLogger(__name__)
+
+N_LANDMARKS = 478
+
+
+class RunningMode(enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """Landmarks of the tracked face in one frame.
+
+    Attributes
+    ----------
+    points : ndarray of float32, shape (478, 3), or None
+        ``x, y`` in pixels of the frame, ``z`` (relative depth) in the same
+        pixel scale; None when no face was found.
+    n_faces : int
+        Faces counted in the frame, or -1 when no count was made this frame
+        (video mode counts at intervals).
+    width, height : int
+        Frame size in pixels.
+    all_points : tuple of ndarray
+        In image mode, the mesh of every face found (largest first).
+    """
+
+    points: np.ndarray | None
+    n_faces: int
+    width: int
+    height: int
+    all_points: tuple[np.ndarray, ...] = ()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence C++ log lines (TFLite / absl / glog) written straight to fd 2."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _import_mediapipe() -> Any:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with _quiet_native_stderr():
+            import mediapipe as mp
+    except ImportError as exc:
+        raise ModelError(
+            f"mediapipe is not installed or does not load ({exc}); install livecert's dependencies "
+            "(pip install livecert) with Python 3.9-3.12",
+        ) from None
+    return mp
+
+
+class FaceLandmarker:
+    """Face mesh landmarks for a stream of frames or for single images.
+
+    Parameters
+    ----------
+    config : LandmarkConfig
+    mode : RunningMode
+    max_faces : int
+        Meshes to find in image mode (video mode tracks exactly one).
+
+    Use as a context manager; ``close()`` frees the MediaPipe graphs.
+    """
+
+    def __init__(
+        self,
+        config: LandmarkConfig | None = None,
+        *,
+        mode: RunningMode = RunningMode.VIDEO,
+        max_faces: int = 3,
+    ) -> None:
+        self.config = config or LandmarkConfig()
+        self.mode = mode
+        mp = _import_mediapipe()
+        with _quiet_native_stderr():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=mode is RunningMode.IMAGE,
+                max_num_faces=1 if mode is RunningMode.VIDEO else max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=self.config.min_detection_confidence,
+                min_tracking_confidence=self.config.min_tracking_confidence,
+            )
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=0, min_detection_confidence=self.config.face_count_min_confidence
+            )
+        self._warm = False
+        self._detector_warm = False
+        self._last_t = -math.inf
+        self._last_count_t = -math.inf
+        self._closed = False
+
+    def __enter__(self) -> FaceLandmarker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._mesh.close()
+            self._detector.close()
+            self._closed = True
+
+    def process(self, rgb: np.ndarray, t_s: float | None = None) -> FaceObservation:
+        """Find the face mesh in one RGB frame.
+
+        Parameters
+        ----------
+        rgb : ndarray of uint8, shape (H, W, 3)
+        t_s : float
+            Frame time; required and strictly increasing in video mode.
+
+        Returns
+        -------
+        FaceObservation
+        """
+        if self._closed:
+            raise SessionStateError("FaceLandmarker.process() called after close()")
+        if self.mode is RunningMode.VIDEO:
+            if t_s is None or not t_s > self._last_t:
+                raise SessionStateError(
+                    f"video mode needs increasing timestamps: got {t_s} after {self._last_t}",
+                    code="TIMESTAMP_NOT_INCREASING",
+                )
+            self._last_t = t_s
+        h, w = rgb.shape[:2]
+        if not self._warm:
+            with _quiet_native_stderr():  # first call creates the TFLite delegates, which log
+                result = self._mesh.process(rgb)
+            self._warm = True
+        else:
+            result = self._mesh.process(rgb)
+        meshes = [self._to_points(face, w, h) for face in (result.multi_face_landmarks or [])]
+        meshes.sort(key=lambda p: -float(np.ptp(p[:, 0])))
+        points = meshes[0] if meshes else None
+
+        n_faces = -1
+        if self.mode is RunningMode.IMAGE:
+            n_faces = max(len(meshes), self._count_faces(rgb))
+        elif t_s is not None and (t_s - self._last_count_t >= self.config.face_count_interval_s or points is None):
+            self._last_count_t = t_s
+            n_faces = max(1 if points is not None else 0, self._count_faces(rgb))
+        return FaceObservation(points, n_faces, w, h, tuple(meshes))
+
+    def _count_faces(self, rgb: np.ndarray) -> int:
+        if not self._detector_warm:
+            with _quiet_native_stderr():
+                detections = self._detector.process(rgb).detections or []
+            self._detector_warm = True
+        else:
+            detections = self._detector.process(rgb).detections or []
+        min_score = self.config.face_count_min_confidence
+        widths = [
+            d.location_data.relative_bounding_box.width for d in detections if d.score and d.score[0] >= min_score
+        ]
+        if not widths:
+            return 0
+        largest = max(widths)
+        return sum(1 for w in widths if w >= self.config.face_count_min_relative_size * largest)
+
+    @staticmethod
+    def _to_points(face: Any, w: int, h: int) -> np.ndarray:
+        pts = np.array([(lm.x * w, lm.y * h, lm.z * w) for lm in face.landmark], dtype=np.float32)
+        return pts
