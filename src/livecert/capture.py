@@ -358,14 +358,15 @@ class VideoFileSource(FrameSource):
                     if rot % 360:
                         rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rot / 90)))
                     frame = Frame(rgb, t, decoded, (time.perf_counter() - t0) * 1e3)
-                    t0 = time.perf_counter()
                     if last_t is not None and t <= last_t:
                         log.debug("%s: frame %d repeats timestamp %.4f; dropped", path, decoded, t)
+                        t0 = time.perf_counter()
                         continue
                     last_t = t
                     decoded += 1
                     if not self._put(frame):
                         return
+                    t0 = time.perf_counter()
             self._put(_END)
         except av.error.FFmpegError as exc:
             self._put(_decode_error(path, exc, decoded, last_t))

@@ -87,6 +87,8 @@ class QualityConfig:
     max_bad_fraction : float
         A per-frame problem (small, dark, blurry, turned) becomes a result
         reason when it affects more than this fraction of face frames.
+    min_clip_s : float
+        Recordings shorter than this (first to last frame) are ``TOO_SHORT``.
     """
 
     min_face_width_px: float = 60.0
@@ -97,6 +99,7 @@ class QualityConfig:
     min_face_fraction: float = 0.5
     max_multiple_face_fraction: float = 0.1
     max_bad_fraction: float = 0.5
+    min_clip_s: float = 1.0
 
     def __post_init__(self) -> None:
         _check_range("min_face_width_px", self.min_face_width_px, 0.0, 10_000.0)
@@ -107,6 +110,7 @@ class QualityConfig:
         _check_range("min_face_fraction", self.min_face_fraction, 0.0, 1.0)
         _check_range("max_multiple_face_fraction", self.max_multiple_face_fraction, 0.0, 1.0)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
+        _check_range("min_clip_s", self.min_clip_s, 0.0, 600.0)
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class BlinkConfig:
 
     baseline_window_s: float = 3.0
     baseline_percentile: float = 80.0
-    close_ratio: float = 0.6
+    close_ratio: float = 0.7
     open_ratio: float = 0.8
     min_duration_s: float = 0.05
     max_duration_s: float = 1.5

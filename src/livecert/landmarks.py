@@ -129,6 +129,11 @@ class FaceLandmarker:
             self._detector = mp.solutions.face_detection.FaceDetection(
                 model_selection=0, min_detection_confidence=self.config.face_count_min_confidence
             )
+            # The graphs open their calculators (which log) on their own threads; wait for that.
+            for solution in (self._mesh, self._detector):
+                graph = getattr(solution, "_graph", None)
+                if graph is not None:
+                    graph.wait_until_idle()
         self._warm = False
         self._detector_warm = False
         self._last_t = -math.inf
@@ -171,9 +176,10 @@ class FaceLandmarker:
             self._last_t = t_s
         h, w = rgb.shape[:2]
         if not self._warm:
-            with _quiet_native_stderr():  # first call creates the TFLite delegates, which log
+            # The landmark model's delegates are created (and log) the first time a face is seen.
+            with _quiet_native_stderr():
                 result = self._mesh.process(rgb)
-            self._warm = True
+            self._warm = bool(result.multi_face_landmarks)
         else:
             result = self._mesh.process(rgb)
         meshes = [self._to_points(face, w, h) for face in (result.multi_face_landmarks or [])]
@@ -206,5 +212,6 @@ class FaceLandmarker:
 
     @staticmethod
     def _to_points(face: Any, w: int, h: int) -> np.ndarray:
-        pts = np.array([(lm.x * w, lm.y * h, lm.z * w) for lm in face.landmark], dtype=np.float32)
+        pts = np.array([(lm.x, lm.y, lm.z) for lm in face.landmark], dtype=np.float32)
+        pts *= np.array([w, h, w], dtype=np.float32)
         return pts

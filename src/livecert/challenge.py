@@ -1,0 +1,419 @@
+"""One-time signed read-digits challenges.
+
+The server draws random digits with :func:`new_challenge`, gives the client a
+signed token (:meth:`Challenge.to_token`) and, when the recording comes back,
+calls :func:`check_challenge` with the token, the key and a :class:`NonceStore`
+that makes every challenge usable once.
+
+Token: ``base64url(payload) + "." + base64url(HMAC-SHA256(key, payload))``,
+``payload`` being compact JSON, base64url without padding.  Both parts must be
+canonical base64url, so changing any character makes the token invalid.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import hmac
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from livecert.errors import ChallengeError, SessionStateError
+from livecert.results import ReasonCode
+
+MIN_KEY_BYTES = 16
+_DIGITS_RE = re.compile(r"[0-9]{1,8}")
+_B64_RE = re.compile(r"[A-Za-z0-9_-]*")
+_SCHEDULES = ("all", "one_by_one")
+_KEY_HELP = "create one with livecert.challenge.save_key(path, generate_key())"
+
+
+@dataclass(frozen=True)
+class PromptStep:
+    """Digits ``text`` shown from ``show_at_s`` to ``hide_at_s`` seconds after
+    the prompt starts (``hide_at_s`` None: until the recording ends)."""
+
+    text: str
+    show_at_s: float
+    hide_at_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A read-digits challenge; build it with :func:`new_challenge`.
+
+    Attributes
+    ----------
+    digits : str
+        1 to 8 ASCII digits, e.g. ``"0427"``.
+    nonce : str
+        Random single-use id (``secrets.token_urlsafe(16)``).
+    issued_at, expires_at : float
+        Unix seconds; ``expires_at`` is ``inf`` for :meth:`for_known_digits`.
+    schedule : tuple of PromptStep
+        What to show when (step texts joined equal ``digits``).
+    schedule_kind : str
+        ``"all"`` or ``"one_by_one"``.
+    testing_only : bool
+        True for :meth:`for_known_digits` challenges.
+    """
+
+    digits: str
+    nonce: str
+    issued_at: float
+    expires_at: float
+    schedule: tuple[PromptStep, ...]
+    schedule_kind: str = "all"
+    testing_only: bool = False
+
+    def __post_init__(self) -> None:
+        _check_digits(self.digits)
+        if self.schedule_kind not in _SCHEDULES:
+            raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {self.schedule_kind!r}")
+        if "".join(step.text for step in self.schedule) != self.digits:
+            raise ChallengeError("the schedule must show exactly the challenge digits")
+
+    @classmethod
+    def for_known_digits(cls, digits: str) -> Challenge:
+        """A never-expiring challenge with given digits, for recorded test clips.
+
+        Raises
+        ------
+        ChallengeError
+            Code ``"BAD_DIGITS"`` if ``digits`` is not 1-8 ASCII digits.
+        """
+        _check_digits(digits)
+        return cls(digits, secrets.token_urlsafe(16), time.time(), math.inf,
+                   (PromptStep(digits, 0.0),), "all", testing_only=True)
+
+    def to_token(self, key: bytes) -> str:
+        """Sign the challenge with ``key``; returns a compact URL-safe token."""
+        _check_key(key)
+        payload = {"d": self.digits, "n": self.nonce, "i": self.issued_at,
+                   "e": None if math.isinf(self.expires_at) else self.expires_at, "k": self.schedule_kind,
+                   "s": [[s.text, s.show_at_s, s.hide_at_s] for s in self.schedule], "t": self.testing_only}
+        raw = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
+        return f"{_b64encode(raw)}.{_b64encode(hmac.digest(key, raw, 'sha256'))}"
+
+    @classmethod
+    def from_token(cls, token: str, key: bytes) -> Challenge:
+        """Verify a token from :meth:`to_token` and rebuild the challenge.
+
+        Expiry and reuse are not checked here: use :func:`check_challenge`.
+
+        Raises
+        ------
+        ChallengeError
+            Code ``"CHALLENGE_INVALID"`` if the token is not a string, is
+            garbled, tampered with or signed with another key; ``"BAD_KEY"``
+            if ``key`` is not bytes of at least 16 bytes.
+        """
+        _check_key(key)
+        invalid = ChallengeError("the challenge token is invalid or was altered; issue a new challenge",
+                                 code="CHALLENGE_INVALID")
+        if not isinstance(token, str) or token.count(".") != 1:
+            raise invalid
+        raw, sig = (_b64decode(part) for part in token.split("."))
+        if raw is None or sig is None or not hmac.compare_digest(sig, hmac.digest(key, raw, "sha256")):
+            raise invalid
+        try:
+            p = json.loads(raw)  # NaN/Infinity are rejected by _num
+            if not isinstance(p, dict) or set(p) != set("dnikest") or not isinstance(p["s"], list):
+                raise ValueError("unexpected payload")
+            steps = tuple(PromptStep(_str(t), _num(a), None if h is None else _num(h)) for t, a, h in p["s"])
+            if not isinstance(p["t"], bool):
+                raise ValueError("unexpected flag")
+            expires = math.inf if p["e"] is None else _num(p["e"])
+            return cls(_str(p["d"]), _str(p["n"]), _num(p["i"]), expires, steps, _str(p["k"]), p["t"])
+        except (ValueError, TypeError) as exc:  # ChallengeError is a ValueError
+            raise invalid from exc
+
+
+def new_challenge(n_digits: int = 4, *, ttl_s: float = 300.0, schedule: str = "all",
+                  allow_runs: bool = False, now: float | None = None) -> Challenge:
+    """Draw a new random read-digits challenge with :mod:`secrets`.
+
+    Every position is uniform over 0-9 (a leading zero is as likely as any
+    digit).  Unless ``allow_runs``, guessable strings are redrawn: all one
+    digit (``"11"``, ``"1111"``), three or more identical digits in a row
+    (``"5558"``) and straight ascending or descending runs without wrap-around
+    (``"0123"``, ``"9876"``, n >= 3).  Rejecting runs skews positions by about
+    0.01 % for n = 4.
+
+    Parameters
+    ----------
+    n_digits : int
+        Number of digits, 1 to 8.
+    ttl_s : float
+        Seconds the challenge stays valid.
+    schedule : {"all", "one_by_one"}
+        ``"all"``: one step, every digit shown from 0 s until the recording
+        ends.  ``"one_by_one"``: one digit per step, the first at 0 s, each
+        next after a random 1.20-2.00 s (10 ms steps, generous for elderly
+        users); a digit is hidden when the next one appears, the last one
+        after one more such interval.
+    allow_runs : bool
+        Keep runs and repeated digits.
+    now : float, optional
+        Issue time, unix seconds (default ``time.time()``).
+
+    Raises
+    ------
+    ChallengeError
+        If ``n_digits``, ``ttl_s`` or ``schedule`` is invalid.
+    """
+    if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 8:
+        raise ChallengeError(f"n_digits must be an int from 1 to 8, not {n_digits!r}")
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s < math.inf:
+        raise ChallengeError(f"ttl_s must be a positive, finite number of seconds, not {ttl_s!r}")
+    if schedule not in _SCHEDULES:
+        raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {schedule!r}")
+    digits = "".join(_draw_digit() for _ in range(n_digits))
+    while not allow_runs and _is_guessable(digits):
+        digits = "".join(_draw_digit() for _ in range(n_digits))
+    steps = (PromptStep(digits, 0.0),)
+    if schedule == "one_by_one":
+        starts = [0.0]
+        for _ in digits:
+            starts.append(round(starts[-1] + 1.2 + secrets.randbelow(81) / 100, 2))
+        steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
+    issued = time.time() if now is None else float(now)
+    return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, schedule)
+
+
+def check_challenge(challenge: Challenge | str, *, key: bytes | None, store: NonceStore | None,
+                    now: float | None = None) -> tuple[Challenge | None, ReasonCode | None]:
+    """Check a challenge token (or a trusted Challenge), its expiry and single use.
+
+    Parameters
+    ----------
+    challenge : Challenge or str
+        A token, or a :class:`Challenge` the server kept (trusted, unsigned).
+    key : bytes or None
+        Signing key, needed for a token.
+    store : NonceStore or None
+        Remembers used nonces.  None does NOT enforce single use: a testing
+        aid only, never for production.
+    now : float, optional
+        Unix seconds (default ``time.time()``).
+
+    Returns
+    -------
+    challenge : Challenge or None
+        The parsed challenge, None if unparsable.
+    reason : ReasonCode or None
+        None if fine, else ``CHALLENGE_INVALID``, ``CHALLENGE_EXPIRED``
+        (``now > expires_at``, checked before the nonce is consumed) or
+        ``CHALLENGE_REUSED``.
+    """
+    now = time.time() if now is None else float(now)
+    if not isinstance(challenge, Challenge):
+        if key is None or not isinstance(challenge, str):
+            return None, ReasonCode.CHALLENGE_INVALID
+        try:
+            challenge = Challenge.from_token(challenge, key)
+        except ChallengeError as exc:
+            if exc.code != "CHALLENGE_INVALID":
+                raise
+            return None, ReasonCode.CHALLENGE_INVALID
+    if now > challenge.expires_at:
+        return challenge, ReasonCode.CHALLENGE_EXPIRED
+    if store is not None and not store.consume(challenge.nonce, challenge.expires_at, now):
+        return challenge, ReasonCode.CHALLENGE_REUSED
+    return challenge, None
+
+
+def generate_key() -> bytes:
+    """32 random bytes for signing challenges."""
+    return secrets.token_bytes(32)
+
+
+def save_key(path: str | os.PathLike[str], key: bytes) -> None:
+    """Write ``key`` to ``path`` as hex text, file mode 0o600 (replaces the file)."""
+    _check_key(key)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+        fh.write(key.hex() + "\n")
+
+
+def load_key(path: str | os.PathLike[str]) -> bytes:
+    """Read a key file: hex text, else base64 text, else raw bytes.
+
+    Raises
+    ------
+    ChallengeError
+        Code ``"BAD_KEY"`` if the file is missing, unreadable, empty or holds
+        fewer than 16 key bytes.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ChallengeError(f"cannot read key file {path} ({exc.strerror}); {_KEY_HELP}", code="BAD_KEY") from exc
+    text, key = data.strip(), data
+    if not text:
+        raise ChallengeError(f"key file {path} is empty; {_KEY_HELP}", code="BAD_KEY")
+    if re.fullmatch(rb"(?:[0-9a-fA-F]{2})+", text):
+        key = bytes.fromhex(text.decode("ascii"))
+    elif re.fullmatch(rb"[A-Za-z0-9+/_-]+={0,2}", text):
+        try:
+            key = base64.b64decode(text.translate(bytes.maketrans(b"-_", b"+/")) + b"==")
+        except (binascii.Error, ValueError):
+            pass  # not base64 after all: raw bytes
+    if len(key) < MIN_KEY_BYTES:
+        raise ChallengeError(f"key file {path} holds {len(key)} key bytes, at least {MIN_KEY_BYTES} are needed; "
+                             f"{_KEY_HELP}", code="BAD_KEY")
+    return key
+
+
+class NonceStore(Protocol):
+    """Remembers used nonces so that each challenge is accepted once."""
+
+    def consume(self, nonce: str, expires_at: float, now: float) -> bool:
+        """True the first time ``nonce`` is seen, False if it was used before.
+
+        May forget nonces that expired well before ``now``: check expiry
+        first, as :func:`check_challenge` does.
+        """
+        ...  # pragma: no cover
+
+
+class MemoryNonceStore:
+    """Thread-safe nonce store in memory (forgotten on restart; one process).
+
+    Parameters
+    ----------
+    grace_s : float
+        Nonces are forgotten this long after they expire (clock-skew margin).
+    """
+
+    def __init__(self, grace_s: float = 600.0) -> None:
+        self._grace = float(grace_s)
+        self._used: set[str] = set()
+        self._heap: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+
+    def consume(self, nonce: str, expires_at: float, now: float) -> bool:
+        with self._lock:
+            while self._heap and self._heap[0][0] < now - self._grace:
+                self._used.discard(heapq.heappop(self._heap)[1])
+            if nonce in self._used:
+                return False
+            self._used.add(nonce)
+            heapq.heappush(self._heap, (float(expires_at), nonce))
+            return True
+
+
+class SQLiteNonceStore:
+    """Nonce store in an SQLite file: survives restarts, safe across processes.
+
+    Each :meth:`consume` opens its own connection and inserts the nonce (the
+    PRIMARY KEY) in a ``BEGIN IMMEDIATE`` transaction, so exactly one of
+    several concurrent threads or processes wins.  Keep the file on a local disk.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Database file, created if missing (its folder must exist).
+    timeout_s : float
+        How long to wait for another writer's lock (busy timeout).
+    grace_s : float
+        Nonces are forgotten this long after they expire (clock-skew margin).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0, grace_s: float = 600.0) -> None:
+        self.path = Path(path)
+        self._timeout, self._grace, self._closed = float(timeout_s), float(grace_s), False
+        try:
+            with closing(self._connect()) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS used_nonces "
+                             "(nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID")
+                conn.execute("CREATE INDEX IF NOT EXISTS used_nonces_expiry ON used_nonces (expires_at)")
+        except sqlite3.Error as exc:
+            raise ChallengeError(f"cannot open nonce database {self.path} ({exc}); check that its folder exists "
+                                 "and is writable", code="NONCE_STORE_UNAVAILABLE") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        return conn
+
+    def consume(self, nonce: str, expires_at: float, now: float) -> bool:
+        if self._closed:
+            raise SessionStateError("SQLiteNonceStore used after close(); open a new one")
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM used_nonces WHERE expires_at < ?", (now - self._grace,))
+                conn.execute("INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
+            except sqlite3.IntegrityError:
+                return False  # closing without COMMIT rolls back
+            conn.execute("COMMIT")
+            return True
+
+    def close(self) -> None:
+        """Stop using the store (no connection stays open between calls)."""
+        self._closed = True
+
+    def __enter__(self) -> SQLiteNonceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _draw_digit() -> str:
+    return "0123456789"[secrets.randbelow(10)]
+
+
+def _is_guessable(digits: str) -> bool:
+    n = len(digits)
+    if (n >= 2 and len(set(digits)) == 1) or any(digits[i] == digits[i + 1] == digits[i + 2] for i in range(n - 2)):
+        return True
+    return n >= 3 and {int(b) - int(a) for a, b in zip(digits, digits[1:])} in ({1}, {-1})
+
+
+def _check_digits(digits: object) -> None:
+    if not isinstance(digits, str) or not _DIGITS_RE.fullmatch(digits):
+        raise ChallengeError(f"digits must be 1 to 8 ASCII digits 0-9, not {digits!r}", code="BAD_DIGITS")
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        raise ChallengeError(f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them; use "
+                             "generate_key() or load_key(path)", code="BAD_KEY")
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes | None:
+    """Strict canonical unpadded base64url, else None."""
+    if not _B64_RE.fullmatch(text) or len(text) % 4 == 1:
+        return None
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return raw if _b64encode(raw) == text else None
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return float(value)
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"not a string: {value!r}")
+    return value

@@ -1,0 +1,122 @@
+"""The ``livecert`` command.
+
+Exit codes: 0 passed, 1 not passed, 2 unusable input or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from livecert.errors import LivecertError
+
+log = logging.getLogger("livecert")
+
+EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="livecert", description="Certify that a live, specific person is on camera.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr (-vv for debug)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="check a recording; exit 0 passed, 1 not passed, 2 unusable")
+    v.add_argument("video", help="video file (mp4, avi, mpg, webm, mov) or a folder of images")
+    v.add_argument("--mode", choices=["blink"], default="blink")
+    v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    v.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the messages")
+
+    t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
+    t.add_argument("video")
+    t.add_argument("--out", type=Path, help="CSV file to write")
+    t.add_argument("--plot", type=Path, help="PNG file to write: eye aperture with blinks marked")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="livecert: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "verify":
+            return _cmd_verify(args)
+        if args.command == "trace":
+            if args.out is None and args.plot is None:
+                parser.error("trace needs --out FILE.csv and/or --plot FILE.png")
+            return _cmd_trace(args)
+    except LivecertError as exc:
+        print(f"livecert: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print("livecert: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return EXIT_UNUSABLE  # pragma: no cover
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from livecert.api import verify
+
+    result = verify(args.video, mode=args.mode)
+    if args.json:
+        print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
+    else:
+        verdict = "PASSED" if result.passed else "NOT PASSED"
+        print(f"{verdict}: {args.video}")
+        print(
+            f"  {result.frames_total} frames ({result.frames_with_face} with a face), "
+            f"{result.duration_s:.2f} s, {len(result.blinks)} blinks, {result.timings.total:.0f} ms"
+        )
+        for blink in result.blinks:
+            print(f"  blink {blink.start_s:.2f}-{blink.end_s:.2f} s")
+        for reason in result.reasons:
+            print(f"  {reason.code.value}: {reason.message(args.lang)}" + (f" ({reason.detail})" if reason.detail else ""))
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from livecert.api import verify
+    from livecert.results import flag_names
+
+    result = verify(args.video)
+    trace = result.trace
+    if trace is None:  # pragma: no cover - verify always fills it
+        raise LivecertError("no trace was recorded")
+    if args.out is not None:
+        with open(args.out, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["t_s", "faces", "left_eye", "right_eye", "mouth", "yaw_deg", "pitch_deg", "flags"])
+            for i in range(len(trace)):
+                w.writerow(
+                    [
+                        f"{trace.t_s[i]:.4f}",
+                        int(trace.n_faces[i]),
+                        _fmt(trace.left_eye[i]),
+                        _fmt(trace.right_eye[i]),
+                        _fmt(trace.mouth[i]),
+                        _fmt(trace.yaw_deg[i], 1),
+                        _fmt(trace.pitch_deg[i], 1),
+                        "|".join(flag_names(int(trace.flags[i]))),
+                    ]
+                )
+        print(f"wrote {len(trace)} frames to {args.out}")
+    if args.plot is not None:
+        from livecert.plotting import plot_trace
+
+        plot_trace(result, args.plot, title=Path(args.video).name)
+        print(f"wrote {args.plot}")
+    return EXIT_PASSED
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "" if x != x else f"{x:.{digits}f}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
