@@ -325,6 +325,12 @@ class VideoFileSource(FrameSource):
             self._container.close()
             raise
         self._vstream = vstream
+        if vstream.duration and vstream.time_base:
+            self._declared_s: float | None = float(vstream.duration * vstream.time_base)
+        elif self._container.duration:
+            self._declared_s = self._container.duration / 1e6
+        else:
+            self._declared_s = None
         start = self._container.start_time
         self._t0 = float(start) / 1e6 if start is not None else 0.0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
@@ -367,11 +373,26 @@ class VideoFileSource(FrameSource):
                     if not self._put(frame):
                         return
                     t0 = time.perf_counter()
+            self._check_complete(decoded, last_t)
             self._put(_END)
+        except InputError as exc:
+            self._put(exc)
         except av.error.FFmpegError as exc:
             self._put(_decode_error(path, exc, decoded, last_t))
         except Exception as exc:  # forwarded to the consumer thread, which re-raises it
             self._put(exc)
+
+    def _check_complete(self, decoded: int, last_t: float | None) -> None:
+        """A file whose frames stop well before its declared duration was cut short."""
+        if decoded == 0 or last_t is None or not self._declared_s:
+            return
+        missing = self._declared_s - last_t
+        if missing > max(1.0, 0.2 * self._declared_s):
+            raise InputError(
+                f"{self.info.name}: frames stop at {last_t:.2f} s but the file declares {self._declared_s:.2f} s; "
+                "it is truncated: record or copy it again",
+                code="TRUNCATED_FILE",
+            )
 
     def _timestamp(self, vf: Any, index: int) -> float:
         if vf.pts is not None and vf.time_base is not None:
@@ -427,6 +448,27 @@ def _decode_error(path: str, exc: Exception, decoded: int, last_t: float | None)
     )
 
 
+_CONTAINER_MAGIC = (
+    (4, b"ftyp", "an MP4/MOV"),
+    (0, b"RIFF", "an AVI"),
+    (0, b"\x1a\x45\xdf\xa3", "a WebM/Matroska"),
+    (0, b"\x00\x00\x01\xba", "an MPEG"),
+)
+
+
+def _container_kind(path: Path) -> str | None:
+    """The container a file's first bytes announce, if any."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    for offset, magic, name in _CONTAINER_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
 def _open_container(path: Path) -> Any:
     import av
 
@@ -434,6 +476,13 @@ def _open_container(path: Path) -> Any:
         # metadata_errors="ignore": some AVI writers store metadata that is not UTF-8.
         return av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
+        kind = _container_kind(path)
+        if kind is not None:
+            raise InputError(
+                f"{path}: starts like {kind} file but cannot be read: it is truncated or damaged "
+                f"({exc.strerror or exc}); record or copy it again",
+                code="TRUNCATED_FILE",
+            ) from None
         raise InputError(
             f"{path}: not a video file that can be opened ({exc.strerror or exc}); "
             "supported are mp4, avi, mpg, webm, mov and other formats FFmpeg reads",

@@ -1,0 +1,91 @@
+"""Blink detector on synthetic aperture signals (real-data evidence lives in tests/realdata)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livecert.blink import detect_blinks, running_percentile
+from livecert.config import BlinkConfig
+
+
+def signal(blinks: list[tuple[float, float]], *, fps: float = 30.0, seconds: float = 5.0, level: float = 0.3, depth: float = 0.1):
+    t = np.arange(0, seconds, 1 / fps)
+    x = np.full_like(t, level)
+    for a, b in blinks:
+        x[(t >= a) & (t <= b)] = depth
+    return t, x
+
+
+def test_finds_each_blink_with_its_timing() -> None:
+    t, x = signal([(1.0, 1.2), (3.0, 3.3)])
+    events = detect_blinks(t, x, x).events
+    assert len(events) == 2
+    assert events[0].start_s == pytest.approx(1.0 - 1 / 30, abs=0.04)
+    assert events[1].end_s == pytest.approx(3.3 + 1 / 30, abs=0.04)
+
+
+def test_two_blinks_in_quick_succession_are_separate() -> None:
+    t, x = signal([(1.0, 1.13), (1.24, 1.4)])
+    assert len(detect_blinks(t, x, x).events) == 2
+
+
+def test_baseline_adapts_to_narrow_eyes() -> None:
+    # A fixed EAR threshold of 0.3 would call these eyes shut all the time.
+    t, x = signal([(2.0, 2.2)], level=0.18, depth=0.06)
+    assert len(detect_blinks(t, x, x).events) == 1
+
+
+def test_too_short_and_too_long_closures_are_not_blinks() -> None:
+    t, x = signal([(2.0, 4.0)])
+    assert detect_blinks(t, x, x).events == ()
+    cfg = BlinkConfig(min_duration_s=0.3)
+    t, x = signal([(2.0, 2.1)])
+    assert detect_blinks(t, x, x, cfg).events == ()
+
+
+def test_shallow_dip_is_not_a_blink() -> None:
+    t, x = signal([(2.0, 2.2)], depth=0.25)  # 83% of the open level
+    assert detect_blinks(t, x, x).events == ()
+
+
+def test_one_eye_missing_uses_the_other() -> None:
+    t, x = signal([(2.0, 2.2)])
+    assert len(detect_blinks(t, np.full_like(x, np.nan), x).events) == 1
+
+
+def test_gap_of_missing_frames_splits_and_drops_partial_events() -> None:
+    t, x = signal([(2.0, 2.2)])
+    left = x.copy()
+    left[(t > 2.05) & (t < 2.6)] = np.nan
+    assert detect_blinks(t, left, left).events == ()
+
+
+def test_blink_at_clip_edge_is_ignored() -> None:
+    t, x = signal([(0.0, 0.1)])
+    assert detect_blinks(t, x, x).events == ()
+
+
+def test_no_usable_frames() -> None:
+    t = np.arange(10) / 30
+    nan = np.full(10, np.nan)
+    analysis = detect_blinks(t, nan, nan)
+    assert analysis.events == () and np.isnan(analysis.ratio).all()
+
+
+def test_dropped_frames_use_real_times() -> None:
+    t, x = signal([(2.0, 2.2)])
+    keep = np.ones_like(t, bool)
+    keep[::3] = False  # irregular spacing, as ZJU's decoder gives
+    events = detect_blinks(t[keep], x[keep], x[keep]).events
+    assert len(events) == 1 and 1.9 < events[0].start_s < 2.05
+
+
+def test_running_percentile_matches_numpy() -> None:
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(0, 10, 200))
+    x = rng.normal(size=200)
+    got = running_percentile(t, x, 2.0, 80)
+    i = 100
+    window = x[np.abs(t - t[i]) <= 1.0]
+    assert got[i] == pytest.approx(np.percentile(window, 80))

@@ -1,0 +1,192 @@
+"""Capture: timestamps, rotation, and every kind of unusable input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from livecert.capture import open_source
+from livecert.errors import InputError
+
+from .videos import write_video
+
+
+def frames_of(source) -> list:
+    with open_source(source) as src:
+        return list(src)
+
+
+def test_variable_frame_rate_keeps_container_timestamps(tmp_path: Path) -> None:
+    times = [0.0, 0.03, 0.1, 0.12, 0.3, 0.31, 0.5]
+    frames = frames_of(write_video(tmp_path / "vfr.mp4", times))
+    assert [round(f.t_s, 3) for f in frames] == times
+    assert [f.index for f in frames] == list(range(len(times)))
+
+
+@pytest.mark.parametrize("suffix,codec", [(".avi", "mpeg4"), (".webm", "libvpx"), (".mkv", "mpeg4"), (".mov", "mpeg4")])
+def test_other_containers(tmp_path: Path, suffix: str, codec: str) -> None:
+    times = [i / 25 for i in range(10)]
+    frames = frames_of(write_video(tmp_path / f"clip{suffix}", times, codec=codec))
+    assert len(frames) == 10
+    assert frames[0].rgb.shape == (96, 128, 3) and frames[0].rgb.dtype == np.uint8
+    np.testing.assert_allclose([f.t_s for f in frames], times, atol=0.002)
+
+
+@pytest.mark.parametrize("rotation,corner", [(90, (-1, 0)), (-90, (0, -1)), (180, (-1, -1))])
+def test_rotation_metadata_is_applied(tmp_path: Path, rotation: int, corner: tuple[int, int]) -> None:
+    # The red quadrant starts top-left; a display rotation of +90 (counter-clockwise)
+    # brings it to the bottom-left, -90 to the top-right, 180 to the bottom-right.
+    frame = frames_of(write_video(tmp_path / "rot.mp4", [0.0, 0.1], rotation=rotation))[0]
+    assert frame.rgb.shape[:2] == ((128, 96) if rotation % 180 else (96, 128))
+    r, g, _ = frame.rgb[corner].astype(int)
+    assert r > 200 and g < 60
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError) as err:
+        open_source("/no/such/clip.mp4")
+    assert err.value.code == "FILE_NOT_FOUND" and "/no/such/clip.mp4" in str(err.value)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.mp4"
+    p.write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        open_source(p)
+    assert err.value.code == "EMPTY_FILE"
+
+
+def test_not_a_video(tmp_path: Path) -> None:
+    p = tmp_path / "notes.mp4"
+    p.write_text("this is a text file, not a video\n" * 20)
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "NOT_A_VIDEO"
+
+
+def test_truncated_mp4(tmp_path: Path) -> None:
+    full = write_video(tmp_path / "full.mp4", [i / 30 for i in range(90)], size=(320, 240)).read_bytes()
+    p = tmp_path / "cut.mp4"
+    p.write_bytes(full[: len(full) // 2])
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "TRUNCATED_FILE"
+
+
+def test_truncated_mkv_frames_stop_early(tmp_path: Path) -> None:
+    full = write_video(tmp_path / "full.mkv", [i / 30 for i in range(300)], size=(320, 240)).read_bytes()
+    p = tmp_path / "cut.mkv"
+    p.write_bytes(full[: len(full) // 2])
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "TRUNCATED_FILE"
+
+
+def test_zero_frame_video(tmp_path: Path) -> None:
+    p = tmp_path / "zero.avi"
+    out = av.open(str(p), "w")
+    stream = out.add_stream("mpeg4", rate=30)
+    stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    out.start_encoding()
+    out.close()
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "ZERO_FRAMES"
+
+
+def test_single_image_is_not_a_video(tmp_path: Path) -> None:
+    from PIL import Image
+
+    p = tmp_path / "face.png"
+    Image.new("RGB", (64, 64)).save(p)
+    with pytest.raises(InputError) as err:
+        open_source(p)
+    assert err.value.code == "NOT_A_VIDEO"
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (64, 48), (i * 50, 0, 0)).save(tmp_path / f"{i:03d}.png")
+    frames = frames_of(open_source(tmp_path, fps=10))
+    assert [f.t_s for f in frames] == [0.0, 0.1, 0.2]
+    assert frames[2].rgb[0, 0, 0] == 100
+
+
+def test_folder_without_images(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("no images here")
+    with pytest.raises(InputError) as err:
+        open_source(tmp_path)
+    assert err.value.code == "NO_IMAGES"
+
+
+def test_unreadable_image_in_folder(tmp_path: Path) -> None:
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(InputError) as err:
+        frames_of(tmp_path)
+    assert err.value.code == "NOT_AN_IMAGE"
+
+
+def _ok(i: int) -> np.ndarray:
+    return np.zeros((32, 32, 3), np.uint8)
+
+
+@pytest.mark.parametrize(
+    "bad,code",
+    [
+        (np.zeros((32, 32, 3), np.float32), "BAD_FRAME"),
+        (np.zeros((32, 32), np.uint8), "BAD_FRAME"),
+        (np.zeros((32, 32, 4), np.uint8), "BAD_FRAME"),
+        ([[0, 0, 0]], "BAD_FRAME"),
+    ],
+)
+def test_bad_frames(bad: object, code: str) -> None:
+    with pytest.raises(InputError) as err:
+        frames_of([(_ok(0), 0.0), (bad, 0.1)])
+    assert err.value.code == code and "frame 1" in str(err.value)
+
+
+@pytest.mark.parametrize("times", [[0.0, 0.1, 0.1], [0.0, 0.2, 0.1], [0.0, float("nan")], [0.0, "soon"]])
+def test_timestamps_must_increase(times: list) -> None:
+    with pytest.raises(InputError) as err:
+        frames_of([(_ok(i), t) for i, t in enumerate(times)])
+    assert err.value.code in ("TIMESTAMP_NOT_INCREASING", "BAD_TIMESTAMP")
+
+
+@pytest.mark.parametrize("source", [3.5, b"clip.mp4", {"a": 1}, np.zeros((8, 8, 3), np.uint8), True])
+def test_wrong_source_types(source: object) -> None:
+    with pytest.raises(InputError) as err:
+        open_source(source)  # type: ignore[arg-type]
+    assert err.value.code == "BAD_SOURCE"
+
+
+def test_items_that_are_not_pairs() -> None:
+    with pytest.raises(InputError) as err:
+        frames_of([_ok(0)])
+    assert err.value.code == "BAD_FRAME"
+
+
+def test_source_iterates_once(tmp_path: Path) -> None:
+    src = open_source([(_ok(0), 0.0)])
+    list(src)
+    with pytest.raises(InputError):
+        list(src)
+
+
+def test_missing_camera() -> None:
+    with pytest.raises(InputError) as err:
+        open_source(97)
+    assert err.value.code == "CAMERA_UNAVAILABLE"
+
+
+def test_early_close_stops_decoder(tmp_path: Path) -> None:
+    p = write_video(tmp_path / "long.mp4", [i / 30 for i in range(200)])
+    with open_source(p) as src:
+        for frame in src:
+            if frame.index == 3:
+                break
+    assert src._thread is None  # joined on close
