@@ -81,6 +81,8 @@ class Challenge:
         _check_digits(self.digits)
         if self.schedule_kind not in _SCHEDULES:
             raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {self.schedule_kind!r}")
+        if math.isnan(self.issued_at) or math.isnan(self.expires_at):
+            raise ChallengeError("issued_at and expires_at must be numbers, not NaN")
         if "".join(step.text for step in self.schedule) != self.digits:
             raise ChallengeError("the schedule must show exactly the challenge digits")
 
@@ -188,7 +190,7 @@ def new_challenge(n_digits: int = 4, *, ttl_s: float = 300.0, schedule: str = "a
         for _ in digits:
             starts.append(round(starts[-1] + 1.2 + secrets.randbelow(81) / 100, 2))
         steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
-    issued = time.time() if now is None else float(now)
+    issued = _now(now)
     return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, schedule)
 
 
@@ -217,7 +219,7 @@ def check_challenge(challenge: Challenge | str, *, key: bytes | None, store: Non
         (``now > expires_at``, checked before the nonce is consumed) or
         ``CHALLENGE_REUSED``.
     """
-    now = time.time() if now is None else float(now)
+    now = _now(now)
     if not isinstance(challenge, Challenge):
         if key is None or not isinstance(challenge, str):
             return None, ReasonCode.CHALLENGE_INVALID
@@ -371,6 +373,14 @@ class SQLiteNonceStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _now(now: float | None) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
+        raise ChallengeError(f"now must be finite unix seconds, not {now!r}")
+    return float(now)
 
 
 def _draw_digit() -> str:

@@ -15,24 +15,12 @@ import numpy as np
 import pytest
 
 import livecert
+from livecert.evaluation import EventScore, match_events
 from livecert.results import ReasonCode
 
 from .attacks import fit, photo_video
 
 TUNED_SUBJECTS = {"000001M", "000003M", "000005M", "000007M", "000009M"}
-
-
-def match_events(detected: list[tuple[float, float]], truth: list[tuple[float, float]], tol: float = 0.05) -> int:
-    """One-to-one matches: intervals overlap once each is widened by ``tol``."""
-    used: set[int] = set()
-    hits = 0
-    for a, b in detected:
-        for j, (c, d) in enumerate(truth):
-            if j not in used and a - tol <= d + tol and c - tol <= b + tol:
-                used.add(j)
-                hits += 1
-                break
-    return hits
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +36,8 @@ def zju(data_dir: Path) -> dict[str, object]:
     return {"labels": labels, "results": results}
 
 
-def _score(zju: dict, names: list[str], timeline: str) -> tuple[float, float, int, int, int]:
-    tp = fp = fn = 0
+def _score(zju: dict, names: list[str], timeline: str) -> EventScore:
+    total = EventScore(0, 0, 0)
     for name in names:
         result = zju["results"][name]
         det = [(b.start_s, b.end_s) for b in result.blinks]
@@ -59,13 +47,8 @@ def _score(zju: dict, names: list[str], timeline: str) -> tuple[float, float, in
         else:  # the CSV's own decoded-frame indices, mapped to this decoder's timestamps
             t = result.trace.t_s
             truth = [(t[int(r["cv_start"])], t[min(int(r["cv_end"]), len(t) - 1)]) for r in rows]
-        hits = match_events(det, truth)
-        tp += hits
-        fp += len(det) - hits
-        fn += len(truth) - hits
-    precision = tp / max(1, tp + fp)
-    recall = tp / max(1, tp + fn)
-    return precision, recall, tp, fp, fn
+        total = total + match_events(det, truth)
+    return total
 
 
 @pytest.mark.parametrize("split", ["tuned", "held_out"])
@@ -73,9 +56,9 @@ def _score(zju: dict, names: list[str], timeline: str) -> tuple[float, float, in
 def test_zju_blink_events(zju: dict, split: str, timeline: str) -> None:
     names = [n for n in zju["results"] if (n[:7] in TUNED_SUBJECTS) == (split == "tuned")]
     assert len(names) == 20
-    precision, recall, tp, fp, fn = _score(zju, names, timeline)
-    print(f"{split} {timeline}: P={precision:.3f} R={recall:.3f} tp={tp} fp={fp} fn={fn}")
-    assert precision >= 0.90 and recall >= 0.90, (precision, recall, tp, fp, fn)
+    score = _score(zju, names, timeline)
+    print(f"{split} {timeline}: {score.to_dict()}")
+    assert score.precision >= 0.90 and score.recall >= 0.90, score.to_dict()
 
 
 def test_zju_clips_pass_liveness(zju: dict) -> None:
