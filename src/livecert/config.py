@@ -89,6 +89,9 @@ class QualityConfig:
         reason when it affects more than this fraction of face frames.
     min_clip_s : float
         Recordings shorter than this (first to last frame) are ``TOO_SHORT``.
+    image_check_interval_s : float
+        Light and sharpness change slowly; they are measured on a frame at
+        most this often and carried over in between (0 = every frame).
     """
 
     min_face_width_px: float = 60.0
@@ -100,6 +103,7 @@ class QualityConfig:
     max_multiple_face_fraction: float = 0.1
     max_bad_fraction: float = 0.5
     min_clip_s: float = 1.0
+    image_check_interval_s: float = 0.1
 
     def __post_init__(self) -> None:
         _check_range("min_face_width_px", self.min_face_width_px, 0.0, 10_000.0)
@@ -111,6 +115,7 @@ class QualityConfig:
         _check_range("max_multiple_face_fraction", self.max_multiple_face_fraction, 0.0, 1.0)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
         _check_range("min_clip_s", self.min_clip_s, 0.0, 600.0)
+        _check_range("image_check_interval_s", self.image_check_interval_s, 0.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -171,9 +176,63 @@ class BlinkConfig:
 
 
 @dataclass(frozen=True)
+class DigitsConfig:
+    """Read-digits liveness settings.
+
+    Attributes
+    ----------
+    open_delta : float
+        A mouth-opening event starts when the inner-lip gap (divided by face
+        width) rises this far above the person's closed-mouth level (the
+        10th percentile over the clip).  Speech opens the lips by 0.03-0.08.
+    close_delta : float
+        ... and ends when it falls back below this (hysteresis).
+    min_event_gap_s : float
+        Openings closer than this are one syllable.
+    min_reaction_s : float
+        Mouth events earlier than this after the prompt appeared are not a
+        response to it.
+    max_reaction_s : float
+        The first event must come within this time of the prompt: elderly
+        users read slowly, so it is generous.
+    per_digit_s : float
+        Time allowed per digit after the reaction time.
+    min_events_per_digit : float
+        Opening events needed per digit (Mandarin digits are one syllable;
+        English "seven" and "zero" are two, and short digits may merge).
+    sync_threshold : float
+        Lip-voice correlation below which the result is ``AV_OUT_OF_SYNC``.
+    max_lag_s : float
+        Lags searched when correlating mouth and voice.
+    """
+
+    open_delta: float = 0.02
+    close_delta: float = 0.01
+    min_event_gap_s: float = 0.1
+    min_reaction_s: float = 0.15
+    max_reaction_s: float = 6.0
+    per_digit_s: float = 1.5
+    min_events_per_digit: float = 0.75
+    sync_threshold: float = 0.2
+    max_lag_s: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check_range("open_delta", self.open_delta, 0.001, 1.0)
+        _check_range("close_delta", self.close_delta, 0.0, self.open_delta)
+        _check_range("min_event_gap_s", self.min_event_gap_s, 0.0, 5.0)
+        _check_range("min_reaction_s", self.min_reaction_s, 0.0, 10.0)
+        _check_range("max_reaction_s", self.max_reaction_s, self.min_reaction_s, 120.0)
+        _check_range("per_digit_s", self.per_digit_s, 0.1, 30.0)
+        _check_range("min_events_per_digit", self.min_events_per_digit, 0.0, 4.0)
+        _check_range("sync_threshold", self.sync_threshold, -1.0, 1.0)
+        _check_range("max_lag_s", self.max_lag_s, 0.0, 2.0)
+
+
+@dataclass(frozen=True)
 class VerifyConfig:
     """Everything :func:`livecert.verify` needs, one field per stage."""
 
     landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     blink: BlinkConfig = field(default_factory=BlinkConfig)
+    digits: DigitsConfig = field(default_factory=DigitsConfig)

@@ -212,6 +212,26 @@ class FaceLandmarker:
 
     @staticmethod
     def _to_points(face: Any, w: int, h: int) -> np.ndarray:
-        pts = np.array([(lm.x, lm.y, lm.z) for lm in face.landmark], dtype=np.float32)
+        pts = _parse_landmarks(face.SerializeToString())
+        if pts is None:  # unexpected wire layout: read field by field
+            pts = np.array([(lm.x, lm.y, lm.z) for lm in face.landmark], dtype=np.float32)
         pts *= np.array([w, h, w], dtype=np.float32)
         return pts
+
+
+# A NormalizedLandmarkList with only x, y, z set serialises every landmark as the
+# same 17 bytes: 0x0a 0x0f (field 1, length 15), then 0x0d x, 0x15 y, 0x1d z as
+# little-endian float32.  Reading them with numpy is ~10x faster than 478 x 3
+# protobuf attribute lookups.
+_WIRE = {0: 0x0A, 1: 0x0F, 2: 0x0D, 7: 0x15, 12: 0x1D}
+
+
+def _parse_landmarks(raw: bytes) -> np.ndarray | None:
+    if len(raw) % 17:
+        return None
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 17)
+    for col, tag in _WIRE.items():
+        if not np.all(rows[:, col] == tag):
+            return None
+    xyz = np.concatenate([rows[:, 3:7], rows[:, 8:12], rows[:, 13:17]], axis=1).copy()
+    return xyz.view("<f4").astype(np.float32).reshape(-1, 3)

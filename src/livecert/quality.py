@@ -37,7 +37,13 @@ class FrameQuality:
     flags: int
 
 
-def measure(rgb: np.ndarray, points: np.ndarray | None, n_faces: int, config: QualityConfig) -> FrameQuality:
+def measure(
+    rgb: np.ndarray,
+    points: np.ndarray | None,
+    n_faces: int,
+    config: QualityConfig,
+    light_and_sharpness: tuple[float, float] | None = None,
+) -> FrameQuality:
     """Measure one frame and set its flags.
 
     Parameters
@@ -46,14 +52,16 @@ def measure(rgb: np.ndarray, points: np.ndarray | None, n_faces: int, config: Qu
     points : ndarray, shape (478, 3), or None
     n_faces : int
         Faces counted, or -1 if not counted this frame.
+    light_and_sharpness : (float, float), optional
+        Reuse these image measurements (from a recent frame) instead of
+        measuring this frame's pixels.
     """
     flags = FLAG_MULTIPLE_FACES if n_faces > 1 else 0
     if points is None:
         return FrameQuality(np.nan, np.nan, np.nan, np.nan, np.nan, flags | FLAG_NO_FACE)
-    h, w = rgb.shape[:2]
     width = geometry.face_width(points)
     yaw, pitch = geometry.head_pose_deg(points)
-    brightness, sharpness = _light_and_sharpness(rgb, geometry.face_box(points, w, h))
+    brightness, sharpness = light_and_sharpness or measure_light_and_sharpness(rgb, points)
     if width < config.min_face_width_px:
         flags |= FLAG_FACE_TOO_SMALL
     if brightness < config.min_brightness:
@@ -65,10 +73,12 @@ def measure(rgb: np.ndarray, points: np.ndarray | None, n_faces: int, config: Qu
     return FrameQuality(width, brightness, sharpness, yaw, pitch, flags)
 
 
-def _light_and_sharpness(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+def measure_light_and_sharpness(rgb: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+    """Mean luma and Laplacian variance (at 128 px width) of the face region."""
     import cv2
 
-    x0, y0, x1, y1 = box
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = geometry.face_box(points, w, h)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return float("nan"), float("nan")
     gray = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)

@@ -1,0 +1,46 @@
+"""Landmark parsing and the face mesh on a public-domain photo (skimage astronaut)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from livecert.errors import SessionStateError
+from livecert.landmarks import FaceLandmarker, RunningMode, _parse_landmarks
+
+
+def test_parse_landmarks_reads_the_wire_format() -> None:
+    pts = np.arange(478 * 3, dtype=np.float32).reshape(478, 3) / 1000
+    raw = b"".join(b"\x0a\x0f" + b"\x0d" + struct.pack("<f", x) + b"\x15" + struct.pack("<f", y) + b"\x1d" + struct.pack("<f", z) for x, y, z in pts)
+    np.testing.assert_array_equal(_parse_landmarks(raw), pts)
+
+
+def test_parse_landmarks_refuses_other_layouts() -> None:
+    assert _parse_landmarks(b"\x0a\x0f" + b"\x00" * 14) is None  # wrong length
+    assert _parse_landmarks(b"\x0a\x11" + b"\x00" * 15) is None  # wrong tags
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    skimage_data = pytest.importorskip("skimage.data")
+    return skimage_data.astronaut()
+
+
+def test_image_mode_finds_478_points(astronaut: np.ndarray) -> None:
+    with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
+        obs = lm.process(astronaut)
+    assert obs.points is not None and obs.points.shape == (478, 3)
+    assert obs.n_faces == 1
+    x, y = obs.points[:, 0], obs.points[:, 1]
+    assert 100 < x.mean() < 300 and 30 < y.mean() < 200  # her face, upper middle of the photo
+
+
+def test_video_mode_needs_increasing_timestamps(astronaut: np.ndarray) -> None:
+    with FaceLandmarker() as lm:
+        lm.process(astronaut, 0.0)
+        with pytest.raises(SessionStateError):
+            lm.process(astronaut, 0.0)
+    with pytest.raises(SessionStateError):
+        lm.process(astronaut, 1.0)  # closed
