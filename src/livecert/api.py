@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import Any
 
 from livecert.capture import Source, open_source
 from livecert.config import VerifyConfig
@@ -16,6 +18,9 @@ def verify(
     enrolled: object = None,
     mode: str = "blink",
     config: VerifyConfig | None = None,
+    challenge: Any = None,
+    key: bytes | None = None,
+    nonce_store: Any = None,
 ) -> VerificationResult:
     """Check a recording for liveness (and, later, identity).
 
@@ -24,10 +29,21 @@ def verify(
     source : str, PathLike, int or iterable
         A video file, a folder of images, a webcam index or an iterable of
         ``(rgb, t_s)`` pairs; see :func:`livecert.open_source`.
-    enrolled : None
-        Reserved for face matching.
-    mode : {"blink"}
+    enrolled : Enrollment, str or Path, optional
+        The enrolled face (an Enrollment, its saved ``.npz`` file, or a
+        photo to enroll now); a mismatch fails with ``FACE_MISMATCH``.
+    mode : {"blink", "digits"}
     config : VerifyConfig, optional
+    challenge : str or Challenge, optional
+        Digits mode: the signed token given to the client (checked with
+        ``key``), or a :class:`~livecert.challenge.Challenge` object the
+        server holds.  ``Challenge.for_known_digits("4729")`` stands in for
+        recorded test clips (testing aid; no single-use check).
+    key : bytes, optional
+        HMAC key the token was signed with.
+    nonce_store : NonceStore, optional
+        Single-use store (``MemoryNonceStore`` or ``SQLiteNonceStore``);
+        without one, reuse is not detected.
 
     Returns
     -------
@@ -42,7 +58,18 @@ def verify(
     """
     t_start = time.perf_counter()
     # The source is opened first so that unusable input fails before models load.
-    with open_source(source) as frames, LivenessSession(mode=mode, config=config) as session:
+    with open_source(source) as frames, LivenessSession(
+        mode=mode, config=config, challenge=challenge, key=key, nonce_store=nonce_store, enrolled=enrolled, live=False
+    ) as session:
         for frame in frames:
             session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
-        return session.result(extra_ms={"total": (time.perf_counter() - t_start) * 1e3})
+        track = None
+        audio_ms = 0.0
+        if mode == "digits" and frames.info.path is not None and frames.info.has_audio:
+            from livecert.audio import read_audio
+
+            t0 = time.perf_counter()
+            track = read_audio(frames.info.path)
+            audio_ms = (time.perf_counter() - t0) * 1e3
+        result = session.result(audio=track, extra_ms={"audio_decode": audio_ms})
+        return replace(result, timings=replace(result.timings, total=(time.perf_counter() - t_start) * 1e3))

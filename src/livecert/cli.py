@@ -27,9 +27,26 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="check a recording; exit 0 passed, 1 not passed, 2 unusable")
     v.add_argument("video", help="video file (mp4, avi, mpg, webm, mov) or a folder of images")
-    v.add_argument("--mode", choices=["blink"], default="blink")
+    v.add_argument("--mode", choices=["blink", "digits"], default="blink")
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     v.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the messages")
+    v.add_argument("--challenge", metavar="TOKEN", help="digits mode: the token printed by `livecert challenge`")
+    v.add_argument("--key-file", type=Path, help="digits mode: HMAC key file the token was signed with")
+    v.add_argument(
+        "--nonce-db", type=Path, help="digits mode: SQLite file recording used challenges (single use across runs)"
+    )
+    v.add_argument(
+        "--expect-digits",
+        metavar="DIGITS",
+        help="TESTING AID for recorded clips whose digits are known: stands in for a token, no single-use check",
+    )
+
+    c = sub.add_parser("challenge", help="print a new signed read-digits challenge token and its digits")
+    c.add_argument("--digits", type=int, default=4, help="how many digits (1-8, default 4)")
+    c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
+    c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
+    c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
+    c.add_argument("--json", action="store_true")
 
     t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
     t.add_argument("video")
@@ -45,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="livecert: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
         if args.command == "verify":
-            return _cmd_verify(args)
+            return _cmd_verify(args, parser)
+        if args.command == "challenge":
+            return _cmd_challenge(args)
         if args.command == "trace":
             if args.out is None and args.plot is None:
                 parser.error("trace needs --out FILE.csv and/or --plot FILE.png")
@@ -60,10 +79,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_UNUSABLE  # pragma: no cover
 
 
-def _cmd_verify(args: argparse.Namespace) -> int:
+def _cmd_challenge(args: argparse.Namespace) -> int:
+    from livecert.challenge import generate_key, load_key, new_challenge, save_key
+
+    if not args.key_file.exists():
+        save_key(args.key_file, generate_key())
+        log.warning("created a new key in %s", args.key_file)
+    challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
+    token = challenge.to_token(load_key(args.key_file))
+    if args.json:
+        print(json.dumps({"token": token, "digits": challenge.digits, "expires_at": challenge.expires_at}))
+    else:
+        print(token)
+        print(challenge.digits)
+    return EXIT_PASSED
+
+
+def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from livecert.api import verify
 
-    result = verify(args.video, mode=args.mode)
+    kwargs: dict = {}
+    if args.mode == "digits":
+        from livecert.challenge import Challenge, SQLiteNonceStore, load_key
+
+        if (args.challenge is None) == (args.expect_digits is None):
+            parser.error("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
+        if args.expect_digits is not None:
+            kwargs["challenge"] = Challenge.for_known_digits(args.expect_digits)
+        else:
+            if args.key_file is None:
+                parser.error("--challenge needs --key-file (the key the token was signed with)")
+            kwargs["challenge"] = args.challenge
+            kwargs["key"] = load_key(args.key_file)
+            if args.nonce_db is not None:
+                kwargs["nonce_store"] = SQLiteNonceStore(args.nonce_db)
+            else:
+                log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
+    elif args.challenge or args.expect_digits:
+        parser.error("--challenge and --expect-digits need --mode digits")
+    result = verify(args.video, mode=args.mode, **kwargs)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:

@@ -229,6 +229,57 @@ class DigitsConfig:
 
 
 @dataclass(frozen=True)
+class SessionConfig:
+    """Steps and time limits of a live :class:`~livecert.session.LivenessSession`.
+
+    Defaults are generous: the people using this are old, read slowly and
+    may need several tries.  They apply to live sessions only; a recording
+    given to :func:`livecert.verify` is judged as a whole.
+
+    Attributes
+    ----------
+    face_step_s : float
+        Time to get the face right (one face, close enough, lit, frontal)
+        before the session ends with ``TIMEOUT`` (step ``face``).
+    face_ok_s : float
+        How long the face must stay right before the action is asked for.
+    blink_step_s : float
+        Time to blink once asked, per try.
+    digits_extra_s : float
+        Time to read the digits, per try, beyond the prompt schedule and
+        ``DigitsConfig.max_reaction_s + n_digits * per_digit_s``.
+    action_retries : int
+        Further tries of the action step after its first time limit.
+    reprompt_s : float
+        The instruction is repeated (``repeat`` counter) this often.
+    quiet_after_speech_s : float
+        Digits mode ends this long after the last mouth opening, once enough
+        openings were seen.
+    progress_every_s : float
+        How often the blink count is re-evaluated while the action runs.
+    """
+
+    face_step_s: float = 30.0
+    face_ok_s: float = 0.5
+    blink_step_s: float = 15.0
+    digits_extra_s: float = 5.0
+    action_retries: int = 2
+    reprompt_s: float = 5.0
+    quiet_after_speech_s: float = 1.2
+    progress_every_s: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check_range("face_step_s", self.face_step_s, 1.0, 3600.0)
+        _check_range("face_ok_s", self.face_ok_s, 0.0, 60.0)
+        _check_range("blink_step_s", self.blink_step_s, 1.0, 3600.0)
+        _check_range("digits_extra_s", self.digits_extra_s, 0.0, 3600.0)
+        _check_range("action_retries", self.action_retries, 0, 20)
+        _check_range("reprompt_s", self.reprompt_s, 0.5, 600.0)
+        _check_range("quiet_after_speech_s", self.quiet_after_speech_s, 0.0, 60.0)
+        _check_range("progress_every_s", self.progress_every_s, 0.0, 10.0)
+
+
+@dataclass(frozen=True)
 class VerifyConfig:
     """Everything :func:`livecert.verify` needs, one field per stage."""
 
@@ -236,3 +287,4 @@ class VerifyConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     blink: BlinkConfig = field(default_factory=BlinkConfig)
     digits: DigitsConfig = field(default_factory=DigitsConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)

@@ -1,0 +1,103 @@
+"""Read-digits liveness from the video: mouth-opening events timed against
+the prompt.  Pure numpy over the per-frame mouth aperture.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from livecert.config import DigitsConfig
+
+
+@dataclass(frozen=True)
+class MouthAnalysis:
+    """Mouth movement found in a clip.
+
+    Attributes
+    ----------
+    events : tuple of float
+        Time of the widest opening of each syllable-like event, seconds.
+    segments : tuple of (float, float)
+        Stretches of speech-like movement (events less than 0.6 s apart merged).
+    closed_level : float
+        The person's closed-mouth aperture (10th percentile).
+    """
+
+    events: tuple[float, ...]
+    segments: tuple[tuple[float, float], ...]
+    closed_level: float
+
+
+def mouth_events(t: np.ndarray, mouth: np.ndarray, config: DigitsConfig | None = None) -> MouthAnalysis:
+    """Find syllable-like mouth openings.
+
+    Parameters
+    ----------
+    t : ndarray, shape (N,)
+        Frame times, increasing.
+    mouth : ndarray, shape (N,)
+        Inner-lip gap / face width, ``nan`` where unusable.
+    """
+    config = config or DigitsConfig()
+    t = np.asarray(t, np.float64)
+    mouth = np.asarray(mouth, np.float64)
+    finite = np.isfinite(mouth)
+    if np.count_nonzero(finite) < 3:
+        return MouthAnalysis((), (), math.nan)
+    closed = float(np.percentile(mouth[finite], 10))
+    on, off = closed + config.open_delta, closed + config.close_delta
+    events: list[tuple[float, float, float]] = []  # start, end, time of peak
+    i, n = 0, t.shape[0]
+    while i < n:
+        if not (finite[i] and mouth[i] >= on):
+            i += 1
+            continue
+        start = i
+        while start > 0 and finite[start - 1] and mouth[start - 1] > off:
+            start -= 1
+        end = i
+        while end < n - 1 and finite[end + 1] and mouth[end + 1] > off:
+            end += 1
+        peak = start + int(np.nanargmax(mouth[start : end + 1]))
+        if events and t[peak] - events[-1][2] < config.min_event_gap_s:
+            i = end + 1
+            continue
+        events.append((float(t[start]), float(t[end]), float(t[peak])))
+        i = end + 1
+    segments: list[tuple[float, float]] = []
+    for a, b, _ in events:
+        if segments and a - segments[-1][1] < 0.6:
+            segments[-1] = (segments[-1][0], b)
+        else:
+            segments.append((a, b))
+    return MouthAnalysis(tuple(e[2] for e in events), tuple(segments), closed)
+
+
+def fits_prompt(events: tuple[float, ...], n_digits: int, prompt_at_s: float, config: DigitsConfig) -> tuple[bool, str]:
+    """Do the mouth events fit ``n_digits`` read after the prompt appeared?
+
+    The first event must come between ``min_reaction_s`` and
+    ``max_reaction_s`` after the prompt, and at least
+    ``ceil(min_events_per_digit * n_digits)`` events must fall within the
+    reading window ``[prompt + min_reaction_s, prompt + max_reaction_s + n_digits * per_digit_s]``.
+
+    Returns
+    -------
+    ok : bool
+    detail : str
+        The measured figures, for the result's reason.
+    """
+    lo = prompt_at_s + config.min_reaction_s
+    hi = prompt_at_s + config.max_reaction_s + n_digits * config.per_digit_s
+    inside = [e for e in events if lo <= e <= hi]
+    needed = max(1, math.ceil(config.min_events_per_digit * n_digits))
+    if not inside:
+        return False, f"no mouth opening within {hi - prompt_at_s:.1f} s of the prompt"
+    if inside[0] - prompt_at_s > config.max_reaction_s:
+        return False, f"first mouth opening {inside[0] - prompt_at_s:.1f} s after the prompt"
+    if len(inside) < needed:
+        return False, f"{len(inside)} mouth openings for {n_digits} digits, {needed} needed"
+    return True, f"{len(inside)} mouth openings for {n_digits} digits"

@@ -1,0 +1,103 @@
+"""LivenessSession state machine with synthetic frames."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import livecert
+from livecert.config import SessionConfig, VerifyConfig
+from livecert.errors import InputError, SessionStateError
+from livecert.session import LivenessSession
+
+BLANK = np.full((120, 160, 3), 80, np.uint8)
+
+
+def test_out_of_order_timestamps_raise() -> None:
+    with LivenessSession() as s:
+        s.push(BLANK, 1.0)
+        for bad in (1.0, 0.5, float("nan"), "x"):
+            with pytest.raises(SessionStateError):
+                s.push(BLANK, bad)  # type: ignore[arg-type]
+
+
+def test_face_step_times_out_with_its_step() -> None:
+    cfg = replace(VerifyConfig(), session=SessionConfig(face_step_s=1.0))
+    with LivenessSession(config=cfg) as s:
+        updates = [s.push(BLANK, i / 10) for i in range(12)]
+        assert updates[0].guidance == "NO_FACE" and updates[0].step == "face"
+        assert updates[-1].finished and updates[-1].guidance == "TIMEOUT"
+        with pytest.raises(SessionStateError) as err:
+            s.push(BLANK, 2.0)
+        assert err.value.code == "SESSION_FINISHED"
+        result = s.result()
+    assert not result.passed
+    timeout = [r for r in result.reasons if r.code.value == "TIMEOUT"]
+    assert timeout and "face" in timeout[0].detail
+
+
+def test_not_live_never_times_out() -> None:
+    cfg = replace(VerifyConfig(), session=SessionConfig(face_step_s=1.0))
+    with LivenessSession(config=cfg, live=False) as s:
+        updates = [s.push(BLANK, i / 10) for i in range(30)]
+        assert not any(u.finished for u in updates)
+        assert "TIMEOUT" not in s.result().reason_codes
+
+
+def test_result_is_stable_and_finishes_the_session() -> None:
+    with LivenessSession(live=False) as s:
+        for i in range(25):
+            s.push(BLANK, i / 25)
+        first = s.result()
+        assert s.result() is first
+        with pytest.raises(SessionStateError):
+            s.push(BLANK, 5.0)
+
+
+def test_bilingual_guidance() -> None:
+    with LivenessSession() as s:
+        u = s.push(BLANK, 0.0)
+    assert u.message("en") != u.message("zh") and u.message_zh
+
+
+def test_digits_mode_needs_a_challenge() -> None:
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="digits")
+    assert err.value.code == "NO_CHALLENGE"
+    with pytest.raises(InputError):
+        LivenessSession(mode="blink", challenge="abc")
+
+
+def test_challenge_problems_are_reasons_not_exceptions() -> None:
+    from livecert.challenge import MemoryNonceStore, generate_key, new_challenge
+
+    key = generate_key()
+    store = MemoryNonceStore()
+    token = new_challenge(4, ttl_s=60, now=1000.0).to_token(key)
+    cases = {
+        "CHALLENGE_INVALID": dict(challenge=token[:-3] + "AAA", key=key, nonce_store=store, now=1001.0),
+        "CHALLENGE_EXPIRED": dict(challenge=token, key=key, nonce_store=store, now=5000.0),
+    }
+    for code, kwargs in cases.items():
+        with LivenessSession(mode="digits", live=False, **kwargs) as s:
+            s.push(BLANK, 0.0)
+            assert s.result().reason_codes[0] == code
+    with LivenessSession(mode="digits", live=False, challenge=token, key=key, nonce_store=store, now=1001.0) as s:
+        s.push(BLANK, 0.0)
+        assert "CHALLENGE_REUSED" not in s.result().reason_codes
+    with LivenessSession(mode="digits", live=False, challenge=token, key=key, nonce_store=store, now=1002.0) as s:
+        s.push(BLANK, 0.0)
+        assert s.result().reason_codes[0] == "CHALLENGE_REUSED"
+
+
+def test_verify_reports_challenge_reuse() -> None:
+    from livecert.challenge import MemoryNonceStore, generate_key, new_challenge
+
+    key, store = generate_key(), MemoryNonceStore()
+    token = new_challenge(4).to_token(key)
+    frames = lambda: ((BLANK, i / 10) for i in range(20))  # noqa: E731
+    livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
+    again = livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
+    assert again.reason_codes[0] == "CHALLENGE_REUSED" and not again.passed
