@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
     c.add_argument("--json", action="store_true")
 
+    d = sub.add_parser("demo", help="webcam (or a recording played as one) with live guidance")
+    src = d.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, help="camera number (default 0)")
+    src.add_argument("--video", help="play this recording as if it were the camera, at its real timestamps")
+    d.add_argument("--mode", choices=["blink", "digits"], default="blink")
+    d.add_argument("--enrolled", help="enrollment photo or .npz to match the face against")
+    d.add_argument("--lang", choices=["zh", "en"], default="zh")
+    d.add_argument("--record", type=Path, help="write the annotated frames to this mp4")
+    d.add_argument("--headless", action="store_true", help="no window (with --record, how CI sees it work)")
+    d.add_argument("--expect-digits", metavar="DIGITS", help="TESTING AID: digits mode with known digits")
+
     t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
     t.add_argument("video")
     t.add_argument("--out", type=Path, help="CSV file to write")
@@ -65,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_verify(args, parser)
         if args.command == "challenge":
             return _cmd_challenge(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
         if args.command == "trace":
             if args.out is None and args.plot is None:
                 parser.error("trace needs --out FILE.csv and/or --plot FILE.png")
@@ -77,6 +90,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return EXIT_UNUSABLE  # pragma: no cover
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from livecert.demo import run_demo
+
+    result = run_demo(
+        camera=args.camera,
+        video=args.video,
+        mode=args.mode,
+        enrolled=args.enrolled,
+        lang=args.lang,
+        record=args.record,
+        headless=args.headless,
+        expect_digits=args.expect_digits,
+    )
+    verdict = "PASSED" if result.passed else "NOT PASSED: " + ", ".join(result.reason_codes)
+    print(f"{verdict} ({result.frames_total} frames)")
+    if args.record is not None:
+        print(f"wrote {args.record}")
+    return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
 def _cmd_challenge(args: argparse.Namespace) -> int:

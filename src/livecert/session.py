@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,11 @@ class SessionUpdate:
         Time left in the current step (``inf`` when not live).
     repeat : int
         How many times this instruction has been repeated.
+    points : ndarray, shape (478, 3), or None
+        The tracked face mesh in this frame (for drawing).
+    eye_aperture : float
+        Mean eyelid aperture of both eyes in this frame (``nan`` without a face).
+    mouth_aperture : float
     """
 
     step: str
@@ -91,6 +96,9 @@ class SessionUpdate:
     prompt: str = ""
     seconds_left: float = math.inf
     repeat: int = 0
+    points: np.ndarray | None = field(default=None, repr=False, compare=False)
+    eye_aperture: float = math.nan
+    mouth_aperture: float = math.nan
 
     def message(self, lang: str = "en") -> str:
         return self.message_zh if lang == "zh" else self.message_en
@@ -242,7 +250,9 @@ class LivenessSession:
         self._rows.append(
             (t, obs.n_faces, left, right, mouth, q.yaw_deg, q.pitch_deg, q.face_width_px, q.brightness, q.sharpness, q.flags)
         )
-        update = self._advance(t, q.flags)
+        update = replace(
+            self._advance(t, q.flags), points=obs.points, eye_aperture=(left + right) / 2, mouth_aperture=mouth
+        )
         self._landmarks_ms += (time.perf_counter() - t0) * 1e3
         return update
 
@@ -289,8 +299,7 @@ class LivenessSession:
 
     def _action(self, t: float, flags: int) -> SessionUpdate:
         cfg = self.config.session
-        assert self._action_start is not None  # set by _start_action  # noqa: S101
-        elapsed = t - self._action_start
+        elapsed = t - (self._action_start if self._action_start is not None else t)
         limit = self._action_limit()
         done = self._action_done(t)
         if done and self.live:

@@ -45,3 +45,23 @@ def test_live_guidance_order(zju_clip: Path) -> None:
     assert codes[-1] == "DONE", codes
     assert codes.index("HOLD_STILL") < codes.index("PLEASE_BLINK") < codes.index("DONE"), codes
     assert result.passed and len(result.blinks) >= 1
+
+
+def test_headless_demo_records_annotated_frames(zju_clip: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from livecert.cli import main
+
+    out = tmp_path / "demo.mp4"
+    assert main(["demo", "--video", str(zju_clip), "--headless", "--record", str(out), "--lang", "en"]) == 0
+    with open_source(zju_clip) as src:
+        original = [f.rgb for f in src]
+    with open_source(out) as src:
+        recorded = [f.rgb for f in src]
+    assert abs(len(recorded) - len(original)) <= 2
+    h = original[0].shape[0]
+    bottom = slice(h - h // 7, h)  # the instruction bar
+    diff = np.abs(recorded[10][bottom].astype(int) - original[10][: recorded[10].shape[0]][bottom].astype(int)).mean()
+    assert diff > 20, diff
+    middle = slice(h // 3, h // 2)  # face area: only small landmark dots and compression differ
+    assert np.abs(recorded[10][middle].astype(int) - original[10][middle].astype(int)).mean() < 20

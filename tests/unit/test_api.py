@@ -129,3 +129,13 @@ def test_cli_trace_writes_csv_and_png(tmp_path: Path) -> None:
     assert lines[0].startswith("t_s,faces,left_eye,right_eye,mouth")
     assert len(lines) == 31 and "NO_FACE" in lines[1]
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_without_display_or_camera_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["demo", "--camera", "0"]) == 2
+    assert "--headless" in capsys.readouterr().err
+    assert main(["demo", "--camera", "97", "--headless"]) == 2
+    err = capsys.readouterr().err
+    assert "camera 97" in err and "Traceback" not in err

@@ -1,0 +1,151 @@
+"""``livecert demo``: a camera (or a recording played as one) through a
+LivenessSession, with the guidance drawn on screen and optionally recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from livecert.capture import open_source
+from livecert.errors import InputError
+
+log = logging.getLogger(__name__)
+_WINDOW = "livecert"
+_SHOW_RESULT_S = 3.0  # a camera demo keeps showing the verdict this long
+
+
+class _Recorder:
+    """Writes annotated frames to an mp4 at their real timestamps."""
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        import av
+
+        self._container = av.open(str(path), "w")
+        self._stream = self._container.add_stream("libx264", rate=30)
+        self._stream.width, self._stream.height = width - width % 2, height - height % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.time_base = self._stream.codec_context.time_base = Fraction(1, 1000)
+        self._last_pts = -1
+        self.frames = 0
+
+    def write(self, rgb: Any, t_s: float) -> None:
+        import av
+
+        frame = av.VideoFrame.from_ndarray(rgb[: self._stream.height, : self._stream.width], format="rgb24")
+        frame.pts = max(self._last_pts + 1, round(t_s * 1000))
+        self._last_pts = frame.pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+
+
+def run_demo(
+    *,
+    camera: int | None = 0,
+    video: str | None = None,
+    mode: str = "blink",
+    enrolled: str | None = None,
+    lang: str = "zh",
+    record: Path | None = None,
+    headless: bool = False,
+    expect_digits: str | None = None,
+) -> Any:
+    """Run the demo; returns the session's :class:`VerificationResult`.
+
+    Raises
+    ------
+    InputError
+        Camera missing, busy or lost, unreadable video, no display.
+    """
+    from livecert.draw import Overlay
+    from livecert.session import LivenessSession
+
+    if headless and record is None:
+        log.warning("--headless without --record: nothing will be shown or written, only the result")
+    if not headless and sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise InputError("no display to open a window on; use --headless --record OUT.mp4", code="NO_DISPLAY")
+    kwargs: dict[str, Any] = {}
+    if mode == "digits":
+        from livecert.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
+
+        if expect_digits is not None:
+            kwargs["challenge"] = Challenge.for_known_digits(expect_digits)
+        else:
+            key = generate_key()
+            kwargs.update(challenge=new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
+    source = open_source(video) if video is not None else open_source(camera if camera is not None else 0)
+    overlay = Overlay(lang)
+    recorder: _Recorder | None = None
+    wall0 = time.monotonic()
+    try:
+        with source as frames, LivenessSession(mode=mode, enrolled=enrolled, **kwargs) as session:
+            update = None
+            finished_at: float | None = None
+            for frame in frames:
+                if finished_at is None:
+                    update = session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
+                    if update.finished:
+                        finished_at = frame.t_s
+                        update = _with_verdict(update, session.result())
+                elif video is None and frame.t_s - finished_at > _SHOW_RESULT_S:
+                    break  # camera: the verdict has been shown long enough
+                shown = overlay.draw(frame.rgb, update, frame.t_s)
+                if record is not None:
+                    if recorder is None:
+                        recorder = _Recorder(record, shown.shape[1], shown.shape[0])
+                    recorder.write(shown, frame.t_s)
+                if not headless:
+                    if video is not None:  # play at the recording's own pace
+                        delay = frame.t_s - (time.monotonic() - wall0)
+                        if delay > 0:
+                            time.sleep(delay)
+                    if _show(shown):
+                        log.info("stopped by the user")
+                        break
+            result = session.result()
+    finally:
+        if recorder is not None:
+            recorder.close()
+        if not headless:
+            _close_window()
+    return result
+
+
+def _with_verdict(update: Any, result: Any) -> Any:
+    from dataclasses import replace
+
+    if result.passed:
+        return replace(update, message_en="Passed. Thank you.", message_zh="认证通过，谢谢。")
+    reason = result.reasons[0]
+    return replace(update, message_en=reason.message("en"), message_zh=reason.message("zh"))
+
+
+def _show(rgb: Any) -> bool:
+    """Show a frame; True when the user pressed a key or closed the window."""
+    import cv2
+
+    cv2.imshow(_WINDOW, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    key = cv2.waitKey(1)
+    closed = cv2.getWindowProperty(_WINDOW, cv2.WND_PROP_VISIBLE) < 1
+    return key != -1 or closed
+
+
+def _close_window() -> None:
+    import cv2
+
+    try:
+        cv2.destroyWindow(_WINDOW)
+        cv2.waitKey(1)
+    except cv2.error:  # the window was already closed by the user
+        pass
