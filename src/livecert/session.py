@@ -320,13 +320,16 @@ class LivenessSession:
         return update
 
     def _action_done(self, t: float) -> bool:
+        """Has the action succeeded?  Live sessions only (a recording is judged
+        as a whole by :meth:`result`); evaluated every ``progress_every_s``."""
         cfg = self.config.session
-        if t - self._last_progress_t < cfg.progress_every_s:
+        if not self.live or t - self._last_progress_t < cfg.progress_every_s:
             return False
         self._last_progress_t = t
         start = self._action_start if self._action_start is not None else t
-        window = self.config.blink.baseline_window_s + 1.0
-        trace = self._trace_since(max(start, t - 4.0 * window) if self.mode == "blink" else start)
+        # Blinks: the last few seconds are enough to see a new one (bounded cost per frame).
+        window_start = max(start, t - 2.0 * self.config.blink.baseline_window_s)
+        trace = self._trace_since(window_start if self.mode == "blink" else start)
         usable = quality.usable_mask(trace)
         if self.mode == "blink":
             blinks = detect_blinks(
