@@ -21,7 +21,9 @@ def ear(points: np.ndarray, idx: tuple[int, ...]) -> float:
     return float(vertical / horizontal) if horizontal > 0 else float("nan")
 
 
-def tutorial_blinks(t: np.ndarray, ear_values: np.ndarray, threshold: float = 0.3, consec: int = 3) -> list[tuple[float, float]]:
+def tutorial_blinks(
+    t: np.ndarray, ear_values: np.ndarray, threshold: float = 0.3, consec: int = 3
+) -> list[tuple[float, float]]:
     """Blink intervals by the tutorial rule: ``ear < threshold`` for ``consec`` frames or more."""
     events = []
     run_start = None

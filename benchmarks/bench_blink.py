@@ -29,8 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import livecert  # noqa: E402
 from baseline import LEFT_EYE_6, RIGHT_EYE_6, ear, tutorial_blinks  # noqa: E402
+
+import livecert  # noqa: E402
 from livecert.capture import open_source  # noqa: E402
 from livecert.evaluation import EventScore, match_events  # noqa: E402
 from livecert.landmarks import FaceLandmarker  # noqa: E402
@@ -219,20 +220,36 @@ def main() -> int:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "livecert.cli", "verify", str(sample)], capture_output=True)
         report["cold_verify_sample_s"] = time.perf_counter() - t0
-    out = args.out or ROOT / "benchmarks" / "results" / f"blink-{datetime.now():%Y%m%d}-{platform.node() or 'host'}.json"
+    out = (
+        args.out or ROOT / "benchmarks" / "results" / f"blink-{datetime.now():%Y%m%d}-{platform.node() or 'host'}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     for key in ("livecert/csv/all", "tutorial/csv/all", "livecert/frames/all", "tutorial/frames/all"):
         log.info("%-22s %s", key, report["accuracy"][key])
     for cond in ("FNN", "FTN", "FBN", "UNN", "tuned", "held_out"):
-        log.info("livecert F1 %-9s csv %.3f  frames %.3f", cond, report["accuracy"][f"livecert/csv/{cond}"]["f1"],
-                 report["accuracy"][f"livecert/frames/{cond}"]["f1"])
+        log.info(
+            "livecert F1 %-9s csv %.3f  frames %.3f",
+            cond,
+            report["accuracy"][f"livecert/csv/{cond}"]["f1"],
+            report["accuracy"][f"livecert/frames/{cond}"]["f1"],
+        )
     for res in ("speed_320x240", "speed_640x480"):
         s = report[res]
-        log.info("%s livecert %.1f fps (IQR %.1f), tutorial %.1f fps, ratio %.2f, stages ms/frame %s", res,
-                 s["livecert_fps"]["median"], s["livecert_fps"]["iqr"], s["tutorial_fps"]["median"],
-                 s["speed_ratio_livecert_over_tutorial"], {k: round(v, 2) for k, v in s["livecert_ms_per_frame_by_stage"].items()})
-    log.info("import %.2f s, cold verify of the sample %.2f s", report["import_s"], report.get("cold_verify_sample_s", float("nan")))
+        log.info(
+            "%s livecert %.1f fps (IQR %.1f), tutorial %.1f fps, ratio %.2f, stages ms/frame %s",
+            res,
+            s["livecert_fps"]["median"],
+            s["livecert_fps"]["iqr"],
+            s["tutorial_fps"]["median"],
+            s["speed_ratio_livecert_over_tutorial"],
+            {k: round(v, 2) for k, v in s["livecert_ms_per_frame_by_stage"].items()},
+        )
+    log.info(
+        "import %.2f s, cold verify of the sample %.2f s",
+        report["import_s"],
+        report.get("cold_verify_sample_s", float("nan")),
+    )
     log.info("wrote %s", out)
     return 0
 

@@ -81,8 +81,15 @@ def main() -> int:
     path = args.out or ROOT / "benchmarks" / "results" / "session-latest.json"
     path.write_text(json.dumps(report, indent=2))
     p = report["push_ms_640x480"]
-    log.info("push() at 640x480: median %.2f ms, p90 %.2f, p99 %.2f, max %.2f over %d frames (warm-up median %.1f ms)",
-             p["median"], p["p90"], p["p99"], p["max"], p["frames"], p["warmup_median"])
+    log.info(
+        "push() at 640x480: median %.2f ms, p90 %.2f, p99 %.2f, max %.2f over %d frames (warm-up median %.1f ms)",
+        p["median"],
+        p["p90"],
+        p["p99"],
+        p["max"],
+        p["frames"],
+        p["warmup_median"],
+    )
     d = report["demo_headless"]
     log.info("headless demo: %d frames in %.2f s = %.1f fps (includes model load)", d["frames"], d["seconds"], d["fps"])
     log.info("wrote %s", path)

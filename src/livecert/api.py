@@ -58,9 +58,18 @@ def verify(
     """
     t_start = time.perf_counter()
     # The source is opened first so that unusable input fails before models load.
-    with open_source(source) as frames, LivenessSession(
-        mode=mode, config=config, challenge=challenge, key=key, nonce_store=nonce_store, enrolled=enrolled, live=False
-    ) as session:
+    with (
+        open_source(source) as frames,
+        LivenessSession(
+            mode=mode,
+            config=config,
+            challenge=challenge,
+            key=key,
+            nonce_store=nonce_store,
+            enrolled=enrolled,
+            live=False,
+        ) as session,
+    ):
         for frame in frames:
             session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
         track = None

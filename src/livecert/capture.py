@@ -317,9 +317,7 @@ class VideoFileSource(FrameSource):
             rate = vstream.average_rate or vstream.guessed_rate
             nominal = float(rate) if rate else None
             super().__init__(
-                SourceInfo(
-                    name=str(path), kind="file", path=path, has_audio=bool(streams.audio), nominal_fps=nominal
-                )
+                SourceInfo(name=str(path), kind="file", path=path, has_audio=bool(streams.audio), nominal_fps=nominal)
             )
         except BaseException:
             self._container.close()
@@ -528,7 +526,9 @@ def open_source(source: Source, *, fps: float = 30.0) -> FrameSource:
     if isinstance(source, FrameSource):
         return source
     if isinstance(source, bool):
-        raise InputError("source must be a path, a camera index or an iterable of frames, not a bool", code="BAD_SOURCE")
+        raise InputError(
+            "source must be a path, a camera index or an iterable of frames, not a bool", code="BAD_SOURCE"
+        )
     if isinstance(source, int):
         return CameraSource(source)
     if isinstance(source, (str, os.PathLike)):

@@ -163,7 +163,9 @@ def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         for blink in result.blinks:
             print(f"  blink {blink.start_s:.2f}-{blink.end_s:.2f} s")
         for reason in result.reasons:
-            print(f"  {reason.code.value}: {reason.message(args.lang)}" + (f" ({reason.detail})" if reason.detail else ""))
+            print(
+                f"  {reason.code.value}: {reason.message(args.lang)}" + (f" ({reason.detail})" if reason.detail else "")
+            )
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 

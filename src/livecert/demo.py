@@ -73,7 +73,12 @@ def run_demo(
 
     if headless and record is None:
         log.warning("--headless without --record: nothing will be shown or written, only the result")
-    if not headless and sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    if (
+        not headless
+        and sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code="NO_DISPLAY")
     kwargs: dict[str, Any] = {}
     if mode == "digits":

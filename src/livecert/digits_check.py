@@ -42,7 +42,9 @@ class DigitsEvidence:
             "heard": self.heard,
             "speech_segments": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in self.speech_segments],
             "mouth_events": [round(x, 3) for x in self.mouth_events],
-            "av_sync": None if self.av_sync is None else {"score": round(self.av_sync[0], 4), "lag_s": round(self.av_sync[1], 3)},
+            "av_sync": None
+            if self.av_sync is None
+            else {"score": round(self.av_sync[0], 4), "lag_s": round(self.av_sync[1], 3)},
             "audio": self.audio,
             "passed": self.passed,
         }

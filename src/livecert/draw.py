@@ -106,17 +106,29 @@ class Overlay:
         cv2.rectangle(out, (0, h - bar), (w, h), (0, 0, 0), -1)
         img = Image.fromarray(out)
         pen = ImageDraw.Draw(img)
-        pen.text((10, h - bar + bar // 6), update.message(self.lang), font=self._font(max(14, bar // 2)), fill=(255, 255, 255))
+        pen.text(
+            (10, h - bar + bar // 6),
+            update.message(self.lang),
+            font=self._font(max(14, bar // 2)),
+            fill=(255, 255, 255),
+        )
         if update.prompt:
             size = max(32, h // 4)
             font = self._font(size)
             text = " ".join(update.prompt)
             box = pen.textbbox((0, 0), text, font=font)
             x = (w - (box[2] - box[0])) // 2
-            pen.rectangle((x - 12, h // 8 - 8, x + box[2] - box[0] + 12, h // 8 + box[3] - box[1] + 16), fill=(255, 255, 255))
+            pen.rectangle(
+                (x - 12, h // 8 - 8, x + box[2] - box[0] + 12, h // 8 + box[3] - box[1] + 16), fill=(255, 255, 255)
+            )
             pen.text((x, h // 8), text, font=font, fill=(0, 0, 0))
         if math.isfinite(update.seconds_left) and not update.finished:
-            pen.text((w - max(60, w // 6), 8), f"{max(0, math.ceil(update.seconds_left))}s", font=self._font(max(16, h // 14)), fill=(255, 255, 0))
+            pen.text(
+                (w - max(60, w // 6), 8),
+                f"{max(0, math.ceil(update.seconds_left))}s",
+                font=self._font(max(16, h // 14)),
+                fill=(255, 255, 0),
+            )
         pen.rectangle((0, h - bar - 6, int(w * update.progress), h - bar), fill=(0, 200, 0))
         return np.asarray(img)
 

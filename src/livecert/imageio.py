@@ -64,7 +64,7 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.
         raise InputError(f"{p}: the image is truncated or damaged ({exc})", code="NOT_AN_IMAGE") from None
 
 
-def _to_rgb(img: "Image.Image") -> "Image.Image":  # type: ignore[name-defined]  # noqa: F821
+def _to_rgb(img: Image.Image) -> Image.Image:  # type: ignore[name-defined]  # noqa: F821
     from PIL import Image
 
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):

@@ -12,7 +12,9 @@ from livecert.errors import InputError
 from livecert.results import VerificationResult
 
 
-def plot_trace(result: VerificationResult, path: str | Path, *, title: str = "", config: BlinkConfig | None = None) -> None:
+def plot_trace(
+    result: VerificationResult, path: str | Path, *, title: str = "", config: BlinkConfig | None = None
+) -> None:
     """Draw eye aperture over time with the detected blinks marked, as a PNG.
 
     Parameters

@@ -237,18 +237,34 @@ class LivenessSession:
         self._decode_ms += decode_ms
         t0 = time.perf_counter()
         obs = self._landmarker.process(rgb, t)
-        q = quality.measure(rgb, obs.points, obs.n_faces, self.config.quality, self._light_and_sharpness(rgb, obs.points, t))
+        q = quality.measure(
+            rgb, obs.points, obs.n_faces, self.config.quality, self._light_and_sharpness(rgb, obs.points, t)
+        )
         if obs.points is not None:
             left, right = geometry.eye_apertures(obs.points)
             mouth = geometry.mouth_aperture(obs.points)
             if self._pool is not None and q.flags == 0:
                 from livecert.matching import frame_score
 
-                self._pool.offer(rgb, obs.points, t, frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2))
+                self._pool.offer(
+                    rgb, obs.points, t, frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2)
+                )
         else:
             left = right = mouth = math.nan
         self._rows.append(
-            (t, obs.n_faces, left, right, mouth, q.yaw_deg, q.pitch_deg, q.face_width_px, q.brightness, q.sharpness, q.flags)
+            (
+                t,
+                obs.n_faces,
+                left,
+                right,
+                mouth,
+                q.yaw_deg,
+                q.pitch_deg,
+                q.face_width_px,
+                q.brightness,
+                q.sharpness,
+                q.flags,
+            )
         )
         update = replace(
             self._advance(t, q.flags), points=obs.points, eye_aperture=(left + right) / 2, mouth_aperture=mouth
@@ -309,8 +325,16 @@ class LivenessSession:
         if self.live and elapsed > limit:
             if self._tries <= cfg.action_retries:
                 self._start_action(t)
-                return SessionUpdate("action", Guidance.TRY_AGAIN.value, *_GUIDANCE_TEXT[Guidance.TRY_AGAIN], 0.3, False,
-                                     self._prompt(0.0), limit, 0)
+                return SessionUpdate(
+                    "action",
+                    Guidance.TRY_AGAIN.value,
+                    *_GUIDANCE_TEXT[Guidance.TRY_AGAIN],
+                    0.3,
+                    False,
+                    self._prompt(0.0),
+                    limit,
+                    0,
+                )
             return self._time_out("action")
         want = Guidance.PLEASE_BLINK if self.mode == "blink" else Guidance.READ_DIGITS
         progress = 0.3 + 0.6 * min(1.0, elapsed / limit)
@@ -333,7 +357,10 @@ class LivenessSession:
         usable = quality.usable_mask(trace)
         if self.mode == "blink":
             blinks = detect_blinks(
-                trace.t_s, np.where(usable, trace.left_eye, np.nan), np.where(usable, trace.right_eye, np.nan), self.config.blink
+                trace.t_s,
+                np.where(usable, trace.left_eye, np.nan),
+                np.where(usable, trace.right_eye, np.nan),
+                self.config.blink,
             )
             self._blinks_seen = max(self._blinks_seen, len(blinks.events))
             return self._blinks_seen >= self.config.blink.min_blinks
@@ -348,7 +375,11 @@ class LivenessSession:
     def _prompt(self, elapsed: float) -> str:
         if self.mode != "digits" or self._challenge is None:
             return ""
-        shown = [s.text for s in self._challenge.schedule if s.show_at_s <= elapsed and (s.hide_at_s is None or elapsed < s.hide_at_s)]
+        shown = [
+            s.text
+            for s in self._challenge.schedule
+            if s.show_at_s <= elapsed and (s.hide_at_s is None or elapsed < s.hide_at_s)
+        ]
         return "".join(shown)
 
     def _update(
@@ -358,11 +389,21 @@ class LivenessSession:
         prompt = self._prompt(elapsed) if elapsed is not None else ""
         for bit, code in FLAG_CODES.items():
             if flags & bit:
-                return SessionUpdate(self._step, code.value, code.message_en, code.message_zh, progress, False,
-                                     prompt, seconds_left if self.live else math.inf, repeat)
+                return SessionUpdate(
+                    self._step,
+                    code.value,
+                    code.message_en,
+                    code.message_zh,
+                    progress,
+                    False,
+                    prompt,
+                    seconds_left if self.live else math.inf,
+                    repeat,
+                )
         en, zh = _GUIDANCE_TEXT[want]
-        return SessionUpdate(self._step, want.value, en, zh, progress, False, prompt,
-                             seconds_left if self.live else math.inf, repeat)
+        return SessionUpdate(
+            self._step, want.value, en, zh, progress, False, prompt, seconds_left if self.live else math.inf, repeat
+        )
 
     def _time_out(self, step: str) -> SessionUpdate:
         self._timeout_step = step
@@ -428,7 +469,10 @@ class LivenessSession:
         t0 = time.perf_counter()
         usable = quality.usable_mask(trace)
         blinks = detect_blinks(
-            trace.t_s, np.where(usable, trace.left_eye, np.nan), np.where(usable, trace.right_eye, np.nan), self.config.blink
+            trace.t_s,
+            np.where(usable, trace.left_eye, np.nan),
+            np.where(usable, trace.right_eye, np.nan),
+            self.config.blink,
         )
         blink_ms = (time.perf_counter() - t0) * 1e3
         if self.mode == "blink" and len(blinks.events) < self.config.blink.min_blinks:
@@ -443,8 +487,10 @@ class LivenessSession:
             if self._challenge is not None:
                 from livecert.digits_check import check_digits
 
-                prompt_at = self._action_start if (self.live and self._action_start is not None) else (
-                    float(trace.t_s[0]) if n else 0.0
+                prompt_at = (
+                    self._action_start
+                    if (self.live and self._action_start is not None)
+                    else (float(trace.t_s[0]) if n else 0.0)
                 )
                 mouth = np.where(usable, trace.mouth, np.nan)
                 digits, digit_reasons = check_digits(
@@ -462,7 +508,9 @@ class LivenessSession:
             match = match_faces(self._enrollment, self._pool.candidates())
             match_ms = self._match_ms + (time.perf_counter() - t2) * 1e3
             if not match.passed:
-                reasons.append(Reason(ReasonCode.FACE_MISMATCH, f"distance {match.distance:.3f}, {match.frames_used} frames"))
+                reasons.append(
+                    Reason(ReasonCode.FACE_MISMATCH, f"distance {match.distance:.3f}, {match.frames_used} frames")
+                )
 
         total = self._decode_ms + self._landmarks_ms + blink_ms + (digits_ms or 0.0) + (match_ms or 0.0)
         self._result = VerificationResult(
@@ -473,7 +521,9 @@ class LivenessSession:
             frames_total=n,
             frames_with_face=int(np.count_nonzero(trace.has_face)),
             duration_s=duration,
-            timings=Timings(self._decode_ms, self._landmarks_ms, blink_ms, extra.get("total", total), digits_ms, match_ms),
+            timings=Timings(
+                self._decode_ms, self._landmarks_ms, blink_ms, extra.get("total", total), digits_ms, match_ms
+            ),
             trace=trace,
             digits=digits,
             match=match,
@@ -481,7 +531,9 @@ class LivenessSession:
         return self._result
 
 
-def _check_challenge(mode: str, challenge: Any, key: bytes | None, store: Any, now: float | None) -> tuple[Any, ReasonCode | None]:
+def _check_challenge(
+    mode: str, challenge: Any, key: bytes | None, store: Any, now: float | None
+) -> tuple[Any, ReasonCode | None]:
     if mode != "digits":
         if challenge is not None:
             raise InputError("a challenge is only used in mode='digits'", code="BAD_ARGUMENT")

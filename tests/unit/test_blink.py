@@ -9,7 +9,14 @@ from livecert.blink import detect_blinks, running_percentile
 from livecert.config import BlinkConfig
 
 
-def signal(blinks: list[tuple[float, float]], *, fps: float = 30.0, seconds: float = 5.0, level: float = 0.3, depth: float = 0.1):
+def signal(
+    blinks: list[tuple[float, float]],
+    *,
+    fps: float = 30.0,
+    seconds: float = 5.0,
+    level: float = 0.3,
+    depth: float = 0.1,
+):
     t = np.arange(0, seconds, 1 / fps)
     x = np.full_like(t, level)
     for a, b in blinks:

@@ -13,7 +13,10 @@ from livecert.landmarks import FaceLandmarker, RunningMode, _parse_landmarks
 
 def test_parse_landmarks_reads_the_wire_format() -> None:
     pts = np.arange(478 * 3, dtype=np.float32).reshape(478, 3) / 1000
-    raw = b"".join(b"\x0a\x0f" + b"\x0d" + struct.pack("<f", x) + b"\x15" + struct.pack("<f", y) + b"\x1d" + struct.pack("<f", z) for x, y, z in pts)
+    raw = b"".join(
+        b"\x0a\x0f" + b"\x0d" + struct.pack("<f", x) + b"\x15" + struct.pack("<f", y) + b"\x1d" + struct.pack("<f", z)
+        for x, y, z in pts
+    )
     np.testing.assert_array_equal(_parse_landmarks(raw), pts)
 
 
