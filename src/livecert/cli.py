@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--mode", choices=["blink", "digits"], default="blink")
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     v.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the messages")
+    v.add_argument("--enrolled", metavar="PHOTO", help="enrolled photo, or an enrollment .npz from `livecert enroll`")
     v.add_argument("--challenge", metavar="TOKEN", help="digits mode: the token printed by `livecert challenge`")
     v.add_argument("--key-file", type=Path, help="digits mode: HMAC key file the token was signed with")
     v.add_argument(
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIGITS",
         help="TESTING AID for recorded clips whose digits are known: stands in for a token, no single-use check",
     )
+
+    e = sub.add_parser("enroll", help="check an enrollment photo and save its face descriptor (.npz)")
+    e.add_argument("photo", help="photo with exactly one face (JPEG or PNG)")
+    e.add_argument("--out", type=Path, required=True, help="enrollment file to write (.npz)")
 
     c = sub.add_parser("challenge", help="print a new signed read-digits challenge token and its digits")
     c.add_argument("--digits", type=int, default=4, help="how many digits (1-8, default 4)")
@@ -78,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_challenge(args)
         if args.command == "demo":
             return _cmd_demo(args)
+        if args.command == "enroll":
+            return _cmd_enroll(args)
         if args.command == "trace":
             if args.out is None and args.plot is None:
                 parser.error("trace needs --out FILE.csv and/or --plot FILE.png")
@@ -90,6 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return EXIT_UNUSABLE  # pragma: no cover
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from livecert.matching import enroll
+
+    enrollment = enroll(args.photo)
+    out = args.out if args.out.suffix == ".npz" else args.out.with_suffix(".npz")
+    enrollment.save(out)
+    print(f"enrolled {args.photo} -> {out} (model {enrollment.model_id})")
+    return EXIT_PASSED
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -150,7 +167,7 @@ def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
     elif args.challenge or args.expect_digits:
         parser.error("--challenge and --expect-digits need --mode digits")
-    result = verify(args.video, mode=args.mode, **kwargs)
+    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, **kwargs)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:
@@ -162,6 +179,13 @@ def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         )
         for blink in result.blinks:
             print(f"  blink {blink.start_s:.2f}-{blink.end_s:.2f} s")
+        if result.digits is not None:
+            d = result.digits
+            heard = d.heard if d.audio else "(no audio track: judged on lip movement only)"
+            print(f"  digits expected {d.expected}, heard {heard}, {len(d.mouth_events)} mouth openings")
+        if result.match is not None:
+            m = result.match
+            print(f"  face distance {m.distance:.3f} (threshold {m.threshold:.2f}) over {m.frames_used} frames")
         for reason in result.reasons:
             print(
                 f"  {reason.code.value}: {reason.message(args.lang)}" + (f" ({reason.detail})" if reason.detail else "")
