@@ -186,7 +186,12 @@ class DigitsConfig:
         width) rises this far above the person's closed-mouth level (the
         10th percentile over the clip).  Speech opens the lips by 0.03-0.08.
     close_delta : float
-        ... and ends when it falls back below this (hysteresis).
+        An event's extent stops where the gap falls below this (above the
+        closed level).
+    min_prominence : float
+        A syllable is a local maximum of the gap that rises at least this far
+        above the valleys separating it from higher openings (topographic
+        prominence), so that syllables run together still count.
     min_event_gap_s : float
         Openings closer than this are one syllable.
     min_reaction_s : float
@@ -208,6 +213,7 @@ class DigitsConfig:
 
     open_delta: float = 0.02
     close_delta: float = 0.01
+    min_prominence: float = 0.015
     min_event_gap_s: float = 0.1
     min_reaction_s: float = 0.15
     max_reaction_s: float = 6.0
@@ -219,6 +225,7 @@ class DigitsConfig:
     def __post_init__(self) -> None:
         _check_range("open_delta", self.open_delta, 0.001, 1.0)
         _check_range("close_delta", self.close_delta, 0.0, self.open_delta)
+        _check_range("min_prominence", self.min_prominence, 0.0, 1.0)
         _check_range("min_event_gap_s", self.min_event_gap_s, 0.0, 5.0)
         _check_range("min_reaction_s", self.min_reaction_s, 0.0, 10.0)
         _check_range("max_reaction_s", self.max_reaction_s, self.min_reaction_s, 120.0)

@@ -47,26 +47,21 @@ def mouth_events(t: np.ndarray, mouth: np.ndarray, config: DigitsConfig | None =
     finite = np.isfinite(mouth)
     if np.count_nonzero(finite) < 3:
         return MouthAnalysis((), (), math.nan)
+    n = t.shape[0]
     closed = float(np.percentile(mouth[finite], 10))
-    on, off = closed + config.open_delta, closed + config.close_delta
+    x = np.where(finite, mouth, closed)
+    peaks = _prominent_peaks(x, closed + config.open_delta, config.min_prominence)
     events: list[tuple[float, float, float]] = []  # start, end, time of peak
-    i, n = 0, t.shape[0]
-    while i < n:
-        if not (finite[i] and mouth[i] >= on):
-            i += 1
+    for i in peaks:
+        if events and t[i] - events[-1][2] < config.min_event_gap_s:
             continue
         start = i
-        while start > 0 and finite[start - 1] and mouth[start - 1] > off:
+        while start > 0 and x[start - 1] > closed + config.close_delta and x[start - 1] <= x[start]:
             start -= 1
         end = i
-        while end < n - 1 and finite[end + 1] and mouth[end + 1] > off:
+        while end < n - 1 and x[end + 1] > closed + config.close_delta and x[end + 1] <= x[end]:
             end += 1
-        peak = start + int(np.nanargmax(mouth[start : end + 1]))
-        if events and t[peak] - events[-1][2] < config.min_event_gap_s:
-            i = end + 1
-            continue
-        events.append((float(t[start]), float(t[end]), float(t[peak])))
-        i = end + 1
+        events.append((float(t[start]), float(t[end]), float(t[i])))
     segments: list[tuple[float, float]] = []
     for a, b, _ in events:
         if segments and a - segments[-1][1] < 0.6:
@@ -74,6 +69,32 @@ def mouth_events(t: np.ndarray, mouth: np.ndarray, config: DigitsConfig | None =
         else:
             segments.append((a, b))
     return MouthAnalysis(tuple(e[2] for e in events), tuple(segments), closed)
+
+
+def _prominent_peaks(x: np.ndarray, min_height: float, min_prominence: float) -> list[int]:
+    """Indices of local maxima at least ``min_height`` high that rise at least
+    ``min_prominence`` above the deeper of the two valleys separating them from
+    higher ground (the usual topographic prominence)."""
+    n = x.shape[0]
+    out = []
+    for i in range(n):
+        left = x[i - 1] if i > 0 else -np.inf
+        right = x[i + 1] if i < n - 1 else -np.inf
+        if not (x[i] >= min_height and x[i] > left and x[i] >= right):
+            continue
+        j = i
+        low_left = x[i]
+        while j > 0 and x[j - 1] <= x[i]:
+            j -= 1
+            low_left = min(low_left, x[j])
+        k = i
+        low_right = x[i]
+        while k < n - 1 and x[k + 1] <= x[i]:
+            k += 1
+            low_right = min(low_right, x[k])
+        if x[i] - max(low_left, low_right) >= min_prominence:
+            out.append(i)
+    return out
 
 
 def fits_prompt(events: tuple[float, ...], n_digits: int, prompt_at_s: float, config: DigitsConfig) -> tuple[bool, str]:
