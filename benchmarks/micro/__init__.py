@@ -1,0 +1,1 @@
+"""Micro-benchmarks (pytest-benchmark); not part of the default test run."""
