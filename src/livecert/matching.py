@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from livecert.config import LandmarkConfig, QualityConfig
+from livecert.config import LandmarkConfig, MatchConfig
 from livecert.embedding import (
     DlibEmbedder,
     Embedder,
@@ -64,78 +64,6 @@ class EnrollmentError(InputError):
         super().__init__(message, code=code.value)
         self.code: ReasonCode = ReasonCode(code)
         self.detail = detail
-
-
-def _check(name: str, value: float, low: float, high: float) -> None:
-    if not (low <= value <= high):
-        raise InputError(f"MatchConfig.{name}={value!r} must lie in [{low}, {high}]", code="BAD_CONFIG")
-
-
-@dataclass(frozen=True)
-class MatchConfig:
-    """Face matching settings.
-
-    Attributes
-    ----------
-    threshold : float
-        Largest distance (Euclidean, dlib ResNet descriptors) between the
-        live face's mean descriptor and the enrolled one that still passes.
-        ``benchmarks/match_threshold.py`` sets it 0.04 below the closest
-        impostor of its tuning half (0.4085), rounded down to 0.005.  On all
-        the test data's video/photo pairs it accepts 62 of 65 genuine and
-        none of 3193 impostor pairs, whose closest is 0.369 (two young women
-        filmed by one webcam in one room).  Photos of one person taken years
-        apart reach 0.61 (deepface pairs), so an old photo is often refused:
-        enroll from a recent one.  dlib's LFW value 0.6 accepts many
-        impostors here.
-    max_frames : int
-        Live frames compared (1-15), each one descriptor of about 75 ms.
-    min_frame_gap_s : float
-        :class:`FramePool` keeps frames at least this far apart in time.
-    enroll_min_face_width_px : float
-        Narrower faces (cheek to cheek) are ``FACE_TOO_SMALL``: the
-        descriptor's 150 px chip spans about 100 px of face.  The smallest
-        real enrollment photo in the data has 102 px.
-    enroll_min_sharpness : float
-        Laplacian variance of the face at 128 px width (as in
-        :mod:`livecert.quality`) below which the photo is ``BLURRY``.  Real
-        photos measure 53-1180; a Gaussian blur of sigma 4 px, under 10.
-    enroll_min_brightness : float
-        Mean face luma (0-255) below which the photo is ``TOO_DARK``.
-    enroll_max_yaw_deg, enroll_max_pitch_deg : float
-        Head rotation beyond which the photo is ``FACE_TURNED``.  Real
-        enrollment photos reach 14 deg yaw and 18 deg pitch (the mesh reads
-        frontal portraits as 5-15 deg pitched).
-    """
-
-    threshold: float = 0.365
-    max_frames: int = 5
-    min_frame_gap_s: float = 0.3
-    enroll_min_face_width_px: float = 80.0
-    enroll_min_sharpness: float = 20.0
-    enroll_min_brightness: float = 40.0
-    enroll_max_yaw_deg: float = 25.0
-    enroll_max_pitch_deg: float = 30.0
-
-    def __post_init__(self) -> None:
-        _check("threshold", self.threshold, 0.0, 2.0)
-        _check("max_frames", self.max_frames, 1, 15)
-        _check("min_frame_gap_s", self.min_frame_gap_s, 0.0, 60.0)
-        _check("enroll_min_face_width_px", self.enroll_min_face_width_px, 0.0, 10_000.0)
-        _check("enroll_min_sharpness", self.enroll_min_sharpness, 0.0, 1e6)
-        _check("enroll_min_brightness", self.enroll_min_brightness, 0.0, 255.0)
-        _check("enroll_max_yaw_deg", self.enroll_max_yaw_deg, 0.0, 90.0)
-        _check("enroll_max_pitch_deg", self.enroll_max_pitch_deg, 0.0, 90.0)
-
-    def enrollment_quality(self) -> QualityConfig:
-        """The per-frame quality thresholds applied to an enrollment photo."""
-        return QualityConfig(
-            min_face_width_px=self.enroll_min_face_width_px,
-            min_brightness=self.enroll_min_brightness,
-            min_sharpness=self.enroll_min_sharpness,
-            max_yaw_deg=self.enroll_max_yaw_deg,
-            max_pitch_deg=self.enroll_max_pitch_deg,
-        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -151,13 +151,17 @@ class LivenessSession:
         self.config = config or VerifyConfig()
         self._challenge, self._challenge_reason = _check_challenge(mode, challenge, key, nonce_store, now)
         t0 = time.perf_counter()
-        self._enrollment = _load_enrollment(enrolled)
-        self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
-        self._pool = None
-        if self._enrollment is not None:
-            from livecert.matching import FramePool, MatchConfig
+        self._embedder: Any = None
+        self._pool: Any = None
+        self._enrollment = None
+        if enrolled is not None:
+            from livecert.embedding import DlibEmbedder
+            from livecert.matching import FramePool
 
-            self._pool = FramePool(size=MatchConfig().max_frames)
+            self._embedder = DlibEmbedder()  # one model load serves enrollment and matching
+            self._enrollment = _load_enrollment(enrolled, self.config, self._embedder)
+            self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
+        self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
         self._landmarker = FaceLandmarker(self.config.landmarks, mode=RunningMode.VIDEO)
         self._rows: list[tuple[float, ...]] = []
         self._last_t = -math.inf
@@ -505,9 +509,11 @@ class LivenessSession:
             from livecert.matching import match_faces
 
             t2 = time.perf_counter()
-            match = match_faces(self._enrollment, self._pool.candidates())
+            match = match_faces(self._enrollment, self._pool.candidates(), self.config.match, embedder=self._embedder)
             match_ms = self._match_ms + (time.perf_counter() - t2) * 1e3
-            if not match.passed:
+            if match.frames_used == 0:
+                reasons.append(Reason(ReasonCode.FACE_MISMATCH, "no frame was good enough to compare faces"))
+            elif not match.passed:
                 reasons.append(
                     Reason(ReasonCode.FACE_MISMATCH, f"distance {match.distance:.3f}, {match.frames_used} frames")
                 )
@@ -550,9 +556,7 @@ def _check_challenge(
     return check_challenge(challenge, key=key, store=store, now=now)
 
 
-def _load_enrollment(enrolled: Any) -> Any:
-    if enrolled is None:
-        return None
+def _load_enrollment(enrolled: Any, config: VerifyConfig, embedder: Any) -> Any:
     from pathlib import Path
 
     from livecert.matching import Enrollment, enroll
@@ -561,8 +565,8 @@ def _load_enrollment(enrolled: Any) -> Any:
         return enrolled
     if isinstance(enrolled, (str, Path)):
         if str(enrolled).lower().endswith(".npz"):
-            return Enrollment.load(enrolled)
-        return enroll(enrolled)
+            return Enrollment.load(enrolled, model_id=embedder.model_id)
+        return enroll(enrolled, config=config.match, embedder=embedder, landmark_config=config.landmarks)
     raise InputError(
         f"enrolled must be an Enrollment, an enrollment .npz file or a photo path, not {type(enrolled).__name__}",
         code="BAD_ARGUMENT",
