@@ -20,11 +20,27 @@ _EXPORTS: dict[str, str] = {
     "open_source": "livecert.capture",
     "detect_blinks": "livecert.blink",
     "read_image_rgb": "livecert.imageio",
+    "enroll": "livecert.matching",
+    "Enrollment": "livecert.matching",
+    "EnrollmentError": "livecert.matching",
+    "MatchResult": "livecert.matching",
+    "new_challenge": "livecert.challenge",
+    "Challenge": "livecert.challenge",
+    "MemoryNonceStore": "livecert.challenge",
+    "SQLiteNonceStore": "livecert.challenge",
+    "generate_key": "livecert.challenge",
+    "load_key": "livecert.challenge",
+    "LivenessSession": "livecert.session",
+    "SessionUpdate": "livecert.session",
+    "DigitsEvidence": "livecert.digits_check",
     # configs
     "VerifyConfig": "livecert.config",
     "LandmarkConfig": "livecert.config",
     "QualityConfig": "livecert.config",
     "BlinkConfig": "livecert.config",
+    "DigitsConfig": "livecert.config",
+    "SessionConfig": "livecert.config",
+    "MatchConfig": "livecert.config",
     # results
     "VerificationResult": "livecert.results",
     "Reason": "livecert.results",
@@ -61,7 +77,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from livecert.api import verify
     from livecert.blink import detect_blinks
     from livecert.capture import Frame, open_source
-    from livecert.config import BlinkConfig, LandmarkConfig, QualityConfig, VerifyConfig
+    from livecert.challenge import Challenge, MemoryNonceStore, SQLiteNonceStore, generate_key, load_key, new_challenge
+    from livecert.config import (
+        BlinkConfig,
+        DigitsConfig,
+        LandmarkConfig,
+        MatchConfig,
+        QualityConfig,
+        SessionConfig,
+        VerifyConfig,
+    )
+    from livecert.digits_check import DigitsEvidence
     from livecert.errors import ChallengeError, InputError, LivecertError, ModelError, SessionStateError
     from livecert.imageio import read_image_rgb
+    from livecert.matching import Enrollment, EnrollmentError, MatchResult, enroll
     from livecert.results import BlinkEvent, FrameTrace, Reason, ReasonCode, Timings, VerificationResult
+    from livecert.session import LivenessSession, SessionUpdate
