@@ -10,6 +10,7 @@ livecert code needs to change.  For example with Vosk and a model folder the
 user downloaded themselves (livecert downloads nothing)::
 
     import json, vosk
+    from livecert.audio import to_pcm16
 
     class VoskDigitRecogniser:
         DIGITS = {"零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
@@ -21,7 +22,7 @@ user downloaded themselves (livecert downloads nothing)::
         def recognise(self, samples, sample_rate, n_digits):
             grammar = json.dumps(list(self.DIGITS) + ["[unk]"], ensure_ascii=False)
             rec = vosk.KaldiRecognizer(self.model, sample_rate, grammar)
-            rec.AcceptWaveform(livecert.audio.to_pcm16(samples))
+            rec.AcceptWaveform(to_pcm16(samples))
             text = json.loads(rec.FinalResult())["text"]
             return "".join(self.DIGITS[c] for c in text if c in self.DIGITS)
 
@@ -39,6 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from livecert.audio import resample, to_pcm16
 from livecert.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,10 @@ DIGIT_WORDS: dict[str, str] = {
 }
 
 MAX_DIGITS = 16
+
+
+# ----------------------------------------------------------------------------
+# digit recognition
 
 
 @runtime_checkable
@@ -119,6 +125,22 @@ class PocketSphinxDigitRecogniser:
         English ones inside the pocketsphinx wheel.
     seed : int
         Seed of the dither noise, so results are reproducible.
+    decoder_options : dict, optional
+        Extra PocketSphinx configuration (e.g. ``{"beam": 1e-60}``).  Front-end
+        settings listed in the model's ``feat.params`` (``upperf``,
+        ``remove_noise``, ...) are overridden by that file.
+    words : dict, optional
+        Digit words accepted and the digit each stands for; default
+        :data:`DIGIT_WORDS`.  Every word must be in the dictionary.
+
+    Notes
+    -----
+    Measured on real recordings (see ``tests/realdata/test_audio_real.py``):
+    single GRID digits cut from continuous 16 kHz speech are recognised well;
+    8 kHz telephone-band audio (FSDD) much less so, because the acoustic
+    model expects energy up to 6.8 kHz (``six``/``eight``, ``three``/``eight``
+    confusions).  Without the dither, exact digital silence in the padding
+    makes the grammar search fail more often (empty results).
     """
 
     def __init__(
@@ -150,11 +172,15 @@ class PocketSphinxDigitRecogniser:
         try:
             from pocketsphinx import Decoder, get_model_path
         except ImportError as exc:
-            raise ModelError(f"pocketsphinx is not installed or does not load ({exc}); pip install pocketsphinx") from None
+            raise ModelError(
+                f"pocketsphinx is not installed or does not load ({exc}); pip install pocketsphinx"
+            ) from None
         hmm = self._hmm or get_model_path("en-us/en-us")
         dictionary = self._dict or get_model_path("en-us/cmudict-en-us.dict")
         try:
-            dec = Decoder(hmm=hmm, dict=dictionary, lm=None, samprate=16000, logfn=os.devnull, loglevel="FATAL", **self._options)
+            dec = Decoder(
+                hmm=hmm, dict=dictionary, lm=None, samprate=16000, logfn=os.devnull, loglevel="FATAL", **self._options
+            )
             dec.add_jsgf_string("digits", digit_grammar(n_digits, self.words))
             dec.activate_search("digits")
         except (RuntimeError, ValueError) as exc:
@@ -162,34 +188,48 @@ class PocketSphinxDigitRecogniser:
         self._decoders[n_digits] = dec
         return dec
 
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(self._seed)
+        pad = np.zeros(int(self.pad_s * 16000), dtype=np.float32)
+        x = np.concatenate([pad, x, pad])
+        if self.noise_rms > 0:
+            x = x + rng.normal(0.0, self.noise_rms, x.size).astype(np.float32)
+        return x
+
     def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
         """Recognise exactly ``n_digits`` digits (see :meth:`DigitRecogniser.recognise`).
 
-        Returns ``""`` for empty or all-zero input.
+        The samples are resampled to 16 kHz if needed, scaled to
+        ``target_peak``, padded with ``pad_s`` of silence at both ends and
+        dithered.  Returns exactly ``n_digits`` digits, or ``""`` for input
+        shorter than 0.1 s, silent or non-finite input, and when the search
+        ends without a complete path through the grammar (PocketSphinx then
+        offers a partial one, which is discarded).
+
+        Raises
+        ------
+        InputError
+            ``BAD_ARGUMENT`` when ``n_digits`` is not an integer in
+            ``[1, MAX_DIGITS]`` or ``sample_rate`` is not in [8000, 192000].
+        ModelError
+            When pocketsphinx or its model cannot be loaded.
         """
         if isinstance(n_digits, bool) or not isinstance(n_digits, (int, np.integer)) or not 1 <= n_digits <= MAX_DIGITS:
             raise InputError(f"n_digits must be an integer in [1, {MAX_DIGITS}], got {n_digits!r}", code="BAD_ARGUMENT")
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
         if sample_rate != 16000:
-            from livecert.audio import resample
-
             x = resample(x, sample_rate, 16000)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if x.size < 1600 or not np.isfinite(peak) or peak < 1e-5:
             return ""
-        x = x * (self.target_peak / peak)
-        pad = np.zeros(int(self.pad_s * 16000), dtype=np.float32)
-        x = np.concatenate([pad, x, pad])
-        if self.noise_rms > 0:
-            rng = np.random.default_rng(self._seed)
-            x = x + rng.normal(0.0, self.noise_rms, x.size).astype(np.float32)
-        from livecert.audio import to_pcm16
-
+        x = self._prepare(x * (self.target_peak / peak))
         dec = self._decoder(int(n_digits))
         dec.start_utt()
         dec.process_raw(to_pcm16(x), full_utt=True)
         dec.end_utt()
         hyp = dec.hyp()
-        if hyp is None:
+        digits = "" if hyp is None else "".join(self.words.get(w.split("(")[0], "") for w in hyp.hypstr.split())
+        if len(digits) != n_digits:  # the search ended outside the grammar's final state
+            log.debug("PocketSphinx found no complete %d-digit path (partial %r)", n_digits, digits)
             return ""
-        return "".join(self.words.get(w.split("(")[0], "") for w in hyp.hypstr.split())
+        return digits

@@ -323,14 +323,16 @@ class VideoFileSource(FrameSource):
             self._container.close()
             raise
         self._vstream = vstream
-        if vstream.duration and vstream.time_base:
-            self._declared_s: float | None = float(vstream.duration * vstream.time_base)
-        elif self._container.duration:
-            self._declared_s = self._container.duration / 1e6
-        else:
-            self._declared_s = None
         start = self._container.start_time
         self._t0 = float(start) / 1e6 if start is not None else 0.0
+        # Where the video should end on the clip timeline, when the file says so.  The
+        # container's duration is used only without audio, which may outlast the video.
+        self._declared_end_s: float | None = None
+        if vstream.duration and vstream.time_base:
+            s0 = float(vstream.start_time * vstream.time_base) if vstream.start_time is not None else self._t0
+            self._declared_end_s = s0 - self._t0 + float(vstream.duration * vstream.time_base)
+        elif self._container.duration and not streams.audio:
+            self._declared_end_s = self._container.duration / 1e6
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -382,12 +384,13 @@ class VideoFileSource(FrameSource):
 
     def _check_complete(self, decoded: int, last_t: float | None) -> None:
         """A file whose frames stop well before its declared duration was cut short."""
-        if decoded == 0 or last_t is None or not self._declared_s:
+        declared = self._declared_end_s
+        if decoded == 0 or last_t is None or not declared:
             return
-        missing = self._declared_s - last_t
-        if missing > max(1.0, 0.2 * self._declared_s):
+        missing = declared - last_t
+        if missing > max(1.0, 0.2 * declared):
             raise InputError(
-                f"{self.info.name}: frames stop at {last_t:.2f} s but the file declares {self._declared_s:.2f} s; "
+                f"{self.info.name}: frames stop at {last_t:.2f} s but the file declares {declared:.2f} s; "
                 "it is truncated: record or copy it again",
                 code="TRUNCATED_FILE",
             )

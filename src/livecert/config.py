@@ -207,8 +207,13 @@ class DigitsConfig:
         English "seven" and "zero" are two, and short digits may merge).
     sync_threshold : float
         Lip-voice correlation below which the result is ``AV_OUT_OF_SYNC``.
+        Chosen at the equal error rate of matched against swapped audio on
+        the even-numbered GRID s1 clips (EER 0.23); on the odd-numbered,
+        held-out clips it passes 11 of 15 matched and fails 43 of 60 swapped
+        recordings (same speaker and sentence pattern: hard negatives).
     max_lag_s : float
-        Lags searched when correlating mouth and voice.
+        Lags searched when correlating mouth and voice; a wider search lets
+        swapped audio find a chance alignment (held-out EER 0.33 at 0.3 s).
     """
 
     open_delta: float = 0.02
@@ -219,8 +224,8 @@ class DigitsConfig:
     max_reaction_s: float = 6.0
     per_digit_s: float = 1.5
     min_events_per_digit: float = 0.75
-    sync_threshold: float = 0.2
-    max_lag_s: float = 0.3
+    sync_threshold: float = 0.41
+    max_lag_s: float = 0.1
 
     def __post_init__(self) -> None:
         _check_range("open_delta", self.open_delta, 0.001, 1.0)

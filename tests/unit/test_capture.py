@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -190,3 +191,33 @@ def test_early_close_stops_decoder(tmp_path: Path) -> None:
             if frame.index == 3:
                 break
     assert src._thread is None  # joined on close
+
+
+def test_audio_longer_than_video_is_not_truncation(tmp_path: Path) -> None:
+    """An mkv whose sound outlasts its pictures, starting at 1 s, decodes fully."""
+    p = tmp_path / "late.mkv"
+    with av.open(str(p), "w") as out:
+        v = out.add_stream("mpeg4", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=16000)
+        a.layout = "mono"
+        for i in range(25):  # 1 s of video from t = 1.0 s
+            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+            frame.pts = 25 + i
+            frame.time_base = Fraction(1, 25)
+            for packet in v.encode(frame):
+                out.mux(packet)
+        for packet in v.encode():
+            out.mux(packet)
+        for k in range(50):  # 5 s of silence
+            samples = np.zeros((1, 1600), np.int16)
+            af = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            af.sample_rate = 16000
+            af.pts = 16000 + k * 1600
+            af.time_base = Fraction(1, 16000)
+            for packet in a.encode(af):
+                out.mux(packet)
+        for packet in a.encode():
+            out.mux(packet)
+    frames = frames_of(p)
+    assert len(frames) == 25

@@ -1,0 +1,296 @@
+"""Unit tests of livecert.audio and livecert.asr on synthetic signals and tiny files."""
+
+from __future__ import annotations
+
+import fractions
+import math
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livecert.asr import DIGIT_WORDS, DigitRecogniser, PocketSphinxDigitRecogniser, digit_grammar
+from livecert.audio import (
+    AudioTrack,
+    SyncScore,
+    av_sync,
+    load_wav,
+    loudness_envelope,
+    read_audio,
+    resample,
+    to_pcm16,
+    voice_activity,
+)
+from livecert.errors import InputError
+
+SR = 16000
+
+
+# ----------------------------------------------------------------------------
+# helpers
+
+
+def _write_video(path: Path, *, video_start_s: float = 0.0, audio_start_s: float | None = None) -> None:
+    """1 s of 64x64 mpeg4 video in Matroska, optionally with 1 s of PCM audio
+    holding one click 0.2 s after the audio starts."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("mpeg4", rate=25)
+        vs.width = vs.height = 64
+        vs.pix_fmt = "yuv420p"
+        aus = None
+        if audio_start_s is not None:
+            aus = c.add_stream("pcm_s16le", rate=SR)
+            aus.layout = "mono"
+        first = round(video_start_s * 25)
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="rgb24")
+            frame.pts = first + i
+            for packet in vs.encode(frame):
+                c.mux(packet)
+        if aus is not None:
+            x = np.zeros(SR, np.int16)
+            x[int(0.2 * SR)] = 20000
+            for i in range(0, SR, 800):
+                frame = av.AudioFrame.from_ndarray(x[None, i : i + 800].copy(), format="s16", layout="mono")
+                frame.sample_rate = SR
+                frame.time_base = fractions.Fraction(1, SR)
+                frame.pts = round(audio_start_s * SR) + i
+                for packet in aus.encode(frame):
+                    c.mux(packet)
+            for packet in aus.encode(None):
+                c.mux(packet)
+        for packet in vs.encode(None):
+            c.mux(packet)
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(to_pcm16(samples))
+
+
+def _syllables(duration_s: float, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth random 'mouth opening' at ``rate`` Hz, shape (N,), and its times."""
+    t = np.arange(0, duration_s, 1 / rate)
+    raw = rng.random(len(t) // 5 + 2)
+    mouth = np.interp(t, np.linspace(0, duration_s, len(raw)), raw) ** 2
+    return t, mouth
+
+
+def _voice_from(mouth_fn, duration_s: float, rng: np.random.Generator, delay_s: float = 0.0) -> AudioTrack:
+    """Noise carrier whose loudness follows ``mouth_fn(t - delay_s)``."""
+    t = np.arange(int(duration_s * SR)) / SR
+    amp = 0.02 + np.clip(mouth_fn(t - delay_s), 0, None)
+    return AudioTrack((0.3 * amp * rng.normal(0, 1, len(t))).astype(np.float32), SR, 0.0)
+
+
+def _vowel(duration_s: float, start_s: float, end_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A harmonic vowel-like sound (formants 700/1200/2600 Hz) between two times, over low noise."""
+    t = np.arange(int(duration_s * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(120 * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))) / SR
+    v = np.zeros_like(t)
+    for k in range(1, 40):
+        f = 120 * k
+        gain = (
+            np.exp(-(((f - 700) / 300) ** 2))
+            + 0.5 * np.exp(-(((f - 1200) / 300) ** 2))
+            + 0.2 * np.exp(-(((f - 2600) / 400) ** 2))
+        )
+        v += gain * np.sin(k * phase)
+    on = ((t > start_s) & (t < end_s)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    return (0.3 * v / np.abs(v).max() * on + rng.normal(0, 0.003, len(t))).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------
+# reading
+
+
+def test_video_without_audio_gives_none(tmp_path: Path) -> None:
+    path = tmp_path / "silent.mkv"
+    _write_video(path)
+    assert read_audio(path) is None
+    with pytest.raises(InputError) as err:
+        load_wav(path)
+    assert err.value.code == "NO_AUDIO_STREAM"
+
+
+def test_audio_uses_the_video_time_origin(tmp_path: Path) -> None:
+    # container starts at 1.0 s (video), audio at 1.5 s: on the clip timeline
+    # (origin = container start_time, as for video frames) audio starts at 0.5 s
+    path = tmp_path / "av.mkv"
+    _write_video(path, video_start_s=1.0, audio_start_s=1.5)
+    track = read_audio(path)
+    assert track is not None
+    assert track.sample_rate == SR and track.samples.dtype == np.float32 and track.samples.ndim == 1
+    assert track.start_s == pytest.approx(0.5, abs=1e-3)
+    click_s = track.start_s + int(np.argmax(np.abs(track.samples))) / SR
+    assert click_s == pytest.approx(0.7, abs=2e-3)
+    assert track.duration_s == pytest.approx(1.0, abs=0.01)
+
+
+def test_load_wav_resamples_to_16k(tmp_path: Path) -> None:
+    path = tmp_path / "tone.wav"
+    t = np.arange(8000) / 8000
+    _write_wav(path, 0.5 * np.sin(2 * np.pi * 440 * t), 8000)
+    track = load_wav(path)
+    assert track.sample_rate == SR and track.start_s == 0.0
+    assert len(track.samples) == pytest.approx(SR, abs=32)
+    assert float(np.max(np.abs(track.samples))) == pytest.approx(0.5, abs=0.02)
+    assert load_wav(path, sample_rate=8000).samples.shape == (8000,)
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [(None, "FILE_NOT_FOUND"), (b"", "EMPTY_FILE"), (b"this is not a media file at all" * 20, "NOT_A_MEDIA_FILE")],
+)
+def test_read_errors(tmp_path: Path, content: bytes | None, code: str) -> None:
+    path = tmp_path / "x.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        read_audio(path)
+    assert err.value.code == code
+
+
+def test_bad_sample_rate(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        read_audio(tmp_path / "x.wav", sample_rate=100)
+    assert err.value.code == "BAD_ARGUMENT"
+
+
+def test_resample_keeps_timing() -> None:
+    x = np.zeros(44100, np.float32)
+    x[4410] = 1.0
+    y = resample(x, 44100, SR)
+    assert y.dtype == np.float32 and len(y) == SR
+    assert int(np.argmax(np.abs(y))) == 1600
+
+
+def test_between_clips_to_the_track() -> None:
+    track = AudioTrack(np.arange(SR, dtype=np.float32), SR, 1.0)
+    assert track.between(1.5, 1.6).shape == (1600,)
+    assert track.between(0.0, 1.1).shape == (1600,)
+    assert track.between(3.0, 4.0).size == 0
+    assert track.duration_s == 1.0 and track.end_s == 2.0
+
+
+# ----------------------------------------------------------------------------
+# voice activity
+
+
+def test_voice_activity_finds_a_vowel() -> None:
+    rng = np.random.default_rng(1)
+    track = AudioTrack(_vowel(3.0, 1.0, 2.0, rng), SR, 0.5)
+    segments = voice_activity(track)
+    assert len(segments) == 1
+    start, end = segments[0]
+    assert start == pytest.approx(1.5, abs=0.08) and end == pytest.approx(2.5, abs=0.08)
+
+
+def test_voice_activity_ignores_noise_and_silence() -> None:
+    rng = np.random.default_rng(2)
+    assert voice_activity(AudioTrack(rng.normal(0, 0.01, 3 * SR).astype(np.float32), SR)) == []
+    assert voice_activity(AudioTrack(np.zeros(3 * SR, np.float32), SR)) == []
+    assert voice_activity(AudioTrack(np.zeros(10, np.float32), SR)) == []
+
+
+def test_voice_activity_other_rates() -> None:
+    rng = np.random.default_rng(3)
+    x = resample(_vowel(3.0, 1.0, 2.0, rng), SR, 44100)
+    segments = voice_activity(AudioTrack(x, 44100, 0.0))
+    assert len(segments) == 1 and segments[0][0] == pytest.approx(1.0, abs=0.08)
+
+
+# ----------------------------------------------------------------------------
+# loudness and sync
+
+
+def test_loudness_envelope_of_a_tone() -> None:
+    t = np.arange(SR) / SR
+    track = AudioTrack((0.4 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), SR, 2.0)
+    env = loudness_envelope(track, np.array([1.0, 2.5, 2.9, 3.5]))
+    assert env.shape == (4,)
+    assert np.isnan(env[0]) and np.isnan(env[3])
+    assert env[1] == pytest.approx(math.log(0.4 / math.sqrt(2)), abs=0.01)
+    assert env[2] == pytest.approx(env[1], abs=0.01)
+
+
+@pytest.mark.parametrize("delay_s", [-0.08, 0.0, 0.06, 0.2])
+def test_av_sync_recovers_the_lag(delay_s: float) -> None:
+    rng = np.random.default_rng(4)
+    times, mouth = _syllables(6.0, 25.0, rng)
+    track = _voice_from(lambda t: np.interp(t, times, mouth), 6.0, rng, delay_s)
+    result = av_sync(times, mouth, track, max_lag_s=0.3)
+    assert isinstance(result, SyncScore)
+    assert result.lag_s == pytest.approx(delay_s, abs=0.021)  # positive: audio lags video
+    assert result.score > 0.5
+
+
+def test_av_sync_swapped_audio_scores_low() -> None:
+    rng = np.random.default_rng(5)
+    times, mouth = _syllables(6.0, 25.0, rng)
+    _, other = _syllables(6.0, 25.0, rng)
+    matched = av_sync(times, mouth, _voice_from(lambda t: np.interp(t, times, mouth), 6.0, rng))
+    swapped = av_sync(times, mouth, _voice_from(lambda t: np.interp(t, times, other), 6.0, rng))
+    assert matched.score > 0.5
+    assert swapped.score < 0.3
+
+
+def test_av_sync_missing_faces_and_still_faces() -> None:
+    rng = np.random.default_rng(6)
+    times, mouth = _syllables(6.0, 25.0, rng)
+    track = _voice_from(lambda t: np.interp(t, times, mouth), 6.0, rng, 0.04)
+    holes = mouth.copy()
+    holes[rng.random(len(holes)) < 0.3] = np.nan
+    holes[:20] = np.nan
+    result = av_sync(times, holes, track)
+    assert result.lag_s == pytest.approx(0.04, abs=0.021) and result.score > 0.4
+    assert math.isnan(av_sync(times, np.full_like(mouth, np.nan), track).score)
+    assert math.isnan(av_sync(times, np.full_like(mouth, 0.1), track).score)  # a photo does not move
+    silent = AudioTrack(np.zeros(6 * SR, np.float32), SR)
+    assert math.isnan(av_sync(times, mouth, silent).score)
+    with pytest.raises(InputError):
+        av_sync(times, mouth[:-1], track)
+
+
+# ----------------------------------------------------------------------------
+# recogniser
+
+
+class _FixedRecogniser:
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+        return "7" * n_digits
+
+
+def test_recogniser_protocol() -> None:
+    assert isinstance(_FixedRecogniser(), DigitRecogniser)
+    assert isinstance(PocketSphinxDigitRecogniser(), DigitRecogniser)
+    assert not isinstance(object(), DigitRecogniser)
+
+
+def test_grammar_has_exactly_n_digits() -> None:
+    g = digit_grammar(4)
+    public = [line for line in g.splitlines() if line.startswith("public")][0]
+    assert public.count("<digit>") == 4
+    assert all(word in g for word in DIGIT_WORDS)
+
+
+def test_pocketsphinx_silence_and_arguments(capfd: pytest.CaptureFixture[str]) -> None:
+    rec = PocketSphinxDigitRecogniser()
+    assert rec.recognise(np.zeros(SR, np.float32), SR, 4) == ""
+    assert rec.recognise(np.zeros(0, np.float32), SR, 1) == ""
+    noise = np.random.default_rng(7).normal(0, 0.05, SR).astype(np.float32)
+    out = rec.recognise(noise, SR, 3)
+    assert len(out) in (0, 3) and out.isdigit() or out == ""
+    assert rec._decoder(3) is rec._decoder(3) and rec._decoder(3) is not rec._decoder(4)
+    assert PocketSphinxDigitRecogniser()._decoders == {}  # one cache per instance, created lazily
+    for bad in (0, 17, 2.5, True):
+        with pytest.raises(InputError):
+            rec.recognise(noise, SR, bad)  # type: ignore[arg-type]
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""  # PocketSphinx logs nothing to the terminal
