@@ -299,7 +299,7 @@ def voice_activity(
 #: (with the default arguments).  The equal-error point of matched against
 #: swapped audio on 15 GRID s1 clips (the even-indexed ones in sorted order;
 #: the other 15 are held out to report on).  Mouth from
-#: :func:`livecert.geometry.mouth_aperture`.
+#: :func:`livecert.geometry.mouth_height` (outer lips).
 SYNC_THRESHOLD = DigitsConfig.sync_threshold
 
 
@@ -407,8 +407,9 @@ def av_sync(
     times : ndarray of float, shape (N,)
         Frame times on the clip timeline (seconds, increasing).
     mouth : ndarray of float, shape (N,)
-        Mouth aperture per frame (:func:`livecert.geometry.mouth_aperture`);
-        nan where no face was found: those frames are left out.
+        Mouth opening per frame (livecert uses the outer-lip
+        :func:`livecert.geometry.mouth_height`); nan where no face was
+        found: those frames are left out.
     track : AudioTrack
         Audio with the same time origin as ``times``.
     max_lag_s : float
@@ -439,9 +440,9 @@ def av_sync(
     Notes
     -----
     GRID s1, audio swapped with other clips of the same speaker and sentence
-    grammar (a hard case): held-out equal error rate 0.27 with the inner-lip
-    :func:`~livecert.geometry.mouth_aperture`; the outer-lip height (mesh
-    points 0-17 over face width) gives 0.12.
+    grammar (a hard case): held-out equal error rate 0.12 with the outer-lip
+    :func:`~livecert.geometry.mouth_height`, 0.27 with the inner-lip
+    :func:`~livecert.geometry.mouth_aperture`.
     """
     t = np.asarray(times, dtype=np.float64).reshape(-1)
     m = np.asarray(mouth, dtype=np.float64).reshape(-1)

@@ -96,15 +96,28 @@ class Challenge:
             Code ``"BAD_DIGITS"`` if ``digits`` is not 1-8 ASCII digits.
         """
         _check_digits(digits)
-        return cls(digits, secrets.token_urlsafe(16), time.time(), math.inf,
-                   (PromptStep(digits, 0.0),), "all", testing_only=True)
+        return cls(
+            digits,
+            secrets.token_urlsafe(16),
+            time.time(),
+            math.inf,
+            (PromptStep(digits, 0.0),),
+            "all",
+            testing_only=True,
+        )
 
     def to_token(self, key: bytes) -> str:
         """Sign the challenge with ``key``; returns a compact URL-safe token."""
         _check_key(key)
-        payload = {"d": self.digits, "n": self.nonce, "i": self.issued_at,
-                   "e": None if math.isinf(self.expires_at) else self.expires_at, "k": self.schedule_kind,
-                   "s": [[s.text, s.show_at_s, s.hide_at_s] for s in self.schedule], "t": self.testing_only}
+        payload = {
+            "d": self.digits,
+            "n": self.nonce,
+            "i": self.issued_at,
+            "e": None if math.isinf(self.expires_at) else self.expires_at,
+            "k": self.schedule_kind,
+            "s": [[s.text, s.show_at_s, s.hide_at_s] for s in self.schedule],
+            "t": self.testing_only,
+        }
         raw = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
         return f"{_b64encode(raw)}.{_b64encode(hmac.digest(key, raw, 'sha256'))}"
 
@@ -122,8 +135,9 @@ class Challenge:
             if ``key`` is not bytes of at least 16 bytes.
         """
         _check_key(key)
-        invalid = ChallengeError("the challenge token is invalid or was altered; issue a new challenge",
-                                 code="CHALLENGE_INVALID")
+        invalid = ChallengeError(
+            "the challenge token is invalid or was altered; issue a new challenge", code="CHALLENGE_INVALID"
+        )
         if not isinstance(token, str) or token.count(".") != 1:
             raise invalid
         raw, sig = (_b64decode(part) for part in token.split("."))
@@ -142,8 +156,14 @@ class Challenge:
             raise invalid from exc
 
 
-def new_challenge(n_digits: int = 4, *, ttl_s: float = 300.0, schedule: str = "all",
-                  allow_runs: bool = False, now: float | None = None) -> Challenge:
+def new_challenge(
+    n_digits: int = 4,
+    *,
+    ttl_s: float = 300.0,
+    schedule: str = "all",
+    allow_runs: bool = False,
+    now: float | None = None,
+) -> Challenge:
     """Draw a new random read-digits challenge with :mod:`secrets`.
 
     Every position is uniform over 0-9 (a leading zero is as likely as any
@@ -194,8 +214,9 @@ def new_challenge(n_digits: int = 4, *, ttl_s: float = 300.0, schedule: str = "a
     return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, schedule)
 
 
-def check_challenge(challenge: Challenge | str, *, key: bytes | None, store: NonceStore | None,
-                    now: float | None = None) -> tuple[Challenge | None, ReasonCode | None]:
+def check_challenge(
+    challenge: Challenge | str, *, key: bytes | None, store: NonceStore | None, now: float | None = None
+) -> tuple[Challenge | None, ReasonCode | None]:
     """Check a challenge token (or a trusted Challenge), its expiry and single use.
 
     Parameters
@@ -274,8 +295,10 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
         except (binascii.Error, ValueError):
             pass  # not base64 after all: raw bytes
     if len(key) < MIN_KEY_BYTES:
-        raise ChallengeError(f"key file {path} holds {len(key)} key bytes, at least {MIN_KEY_BYTES} are needed; "
-                             f"{_KEY_HELP}", code="BAD_KEY")
+        raise ChallengeError(
+            f"key file {path} holds {len(key)} key bytes, at least {MIN_KEY_BYTES} are needed; {_KEY_HELP}",
+            code="BAD_KEY",
+        )
     return key
 
 
@@ -339,12 +362,16 @@ class SQLiteNonceStore:
         self._timeout, self._grace, self._closed = float(timeout_s), float(grace_s), False
         try:
             with closing(self._connect()) as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS used_nonces "
-                             "(nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS used_nonces "
+                    "(nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID"
+                )
                 conn.execute("CREATE INDEX IF NOT EXISTS used_nonces_expiry ON used_nonces (expires_at)")
         except sqlite3.Error as exc:
-            raise ChallengeError(f"cannot open nonce database {self.path} ({exc}); check that its folder exists "
-                                 "and is writable", code="NONCE_STORE_UNAVAILABLE") from exc
+            raise ChallengeError(
+                f"cannot open nonce database {self.path} ({exc}); check that its folder exists and is writable",
+                code="NONCE_STORE_UNAVAILABLE",
+            ) from exc
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -401,8 +428,10 @@ def _check_digits(digits: object) -> None:
 
 def _check_key(key: object) -> None:
     if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
-        raise ChallengeError(f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them; use "
-                             "generate_key() or load_key(path)", code="BAD_KEY")
+        raise ChallengeError(
+            f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them; use generate_key() or load_key(path)",
+            code="BAD_KEY",
+        )
 
 
 def _b64encode(raw: bytes) -> str:

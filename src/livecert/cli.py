@@ -204,7 +204,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     if args.out is not None:
         with open(args.out, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["t_s", "faces", "left_eye", "right_eye", "mouth", "yaw_deg", "pitch_deg", "flags"])
+            w.writerow(
+                ["t_s", "faces", "left_eye", "right_eye", "mouth", "mouth_height", "yaw_deg", "pitch_deg", "flags"]
+            )
             for i in range(len(trace)):
                 w.writerow(
                     [
@@ -213,6 +215,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
                         _fmt(trace.left_eye[i]),
                         _fmt(trace.right_eye[i]),
                         _fmt(trace.mouth[i]),
+                        _fmt(trace.mouth_height[i]),
                         _fmt(trace.yaw_deg[i], 1),
                         _fmt(trace.pitch_deg[i], 1),
                         "|".join(flag_names(int(trace.flags[i]))),

@@ -59,6 +59,7 @@ def check_digits(
     recogniser: Any = None,
     *,
     prompt_at_s: float = 0.0,
+    mouth_height: np.ndarray | None = None,
 ) -> tuple[DigitsEvidence, list[Reason]]:
     """Judge one recording against its challenge.
 
@@ -73,6 +74,9 @@ def check_digits(
         Defaults to the English pocketsphinx digit recogniser.
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
+    mouth_height : ndarray, shape (N,), optional
+        Outer-lip height per frame, correlated with the voice for lip-voice
+        sync (defaults to ``mouth``).
     """
     reasons: list[Reason] = []
     n = len(challenge.digits)
@@ -100,7 +104,7 @@ def check_digits(
         heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
         if heard != challenge.digits:
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))
-        score = av_sync(t, mouth, track, max_lag_s=config.max_lag_s)
+        score = av_sync(t, mouth if mouth_height is None else mouth_height, track, max_lag_s=config.max_lag_s)
         sync = (float(score.score), float(score.lag_s))
         if not np.isfinite(sync[0]) or sync[0] < config.sync_threshold:
             reasons.append(Reason(ReasonCode.AV_OUT_OF_SYNC, f"lip-voice correlation {sync[0]:.2f}"))

@@ -17,6 +17,8 @@ LEFT_EYE_LIDS = np.array([(388, 390), (387, 373), (386, 374), (385, 380), (384, 
 LEFT_EYE_CORNERS = (263, 362)
 # Inner-lip pairs (upper, lower), left to right.
 INNER_LIPS = np.array([(82, 87), (13, 14), (312, 317)])
+# Outer lip midpoints: top of the upper lip, bottom of the lower lip.
+OUTER_LIPS = (0, 17)
 CHEEKS = (234, 454)
 FOREHEAD, CHIN = 10, 152
 NOSE_TIP = 1
@@ -56,6 +58,16 @@ def mouth_aperture(points: np.ndarray) -> float:
     if width <= 1e-6:
         return math.nan
     return float(np.mean(_dist2d(points, INNER_LIPS[:, 0], INNER_LIPS[:, 1]))) / width
+
+
+def mouth_height(points: np.ndarray) -> float:
+    """Outer-lip height (top of the upper lip to the bottom of the lower lip)
+    divided by face width.  It follows the jaw as well as the lips, which
+    tracks speech loudness better than the inner-lip gap."""
+    width = face_width(points)
+    if width <= 1e-6:
+        return math.nan
+    return float(_dist2d(points, OUTER_LIPS[0], OUTER_LIPS[1])) / width
 
 
 def head_pose_deg(points: np.ndarray) -> tuple[float, float]:

@@ -208,6 +208,8 @@ class FrameTrace:
         Eyelid aperture (lid gap / eye width) of the subject's left and right eye.
     mouth : ndarray, shape (N,)
         Inner-lip gap normalised by face width.
+    mouth_height : ndarray, shape (N,)
+        Outer-lip height normalised by face width (used for lip-voice sync).
     yaw_deg, pitch_deg : ndarray, shape (N,)
         Head rotation estimated from the mesh.
     face_width_px, brightness, sharpness : ndarray, shape (N,)
@@ -221,6 +223,7 @@ class FrameTrace:
     left_eye: np.ndarray
     right_eye: np.ndarray
     mouth: np.ndarray
+    mouth_height: np.ndarray
     yaw_deg: np.ndarray
     pitch_deg: np.ndarray
     face_width_px: np.ndarray

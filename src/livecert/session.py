@@ -33,7 +33,7 @@ from livecert.landmarks import FaceLandmarker, RunningMode
 from livecert.results import FLAG_CODES, FrameTrace, Reason, ReasonCode, Timings, VerificationResult
 
 MODES = ("blink", "digits")
-_N_COLS = 11
+_N_COLS = 12
 
 
 class Guidance(str, enum.Enum):
@@ -247,6 +247,7 @@ class LivenessSession:
         if obs.points is not None:
             left, right = geometry.eye_apertures(obs.points)
             mouth = geometry.mouth_aperture(obs.points)
+            mouth_h = geometry.mouth_height(obs.points)
             if self._pool is not None and q.flags == 0:
                 from livecert.matching import frame_score
 
@@ -254,7 +255,7 @@ class LivenessSession:
                     rgb, obs.points, t, frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2)
                 )
         else:
-            left = right = mouth = math.nan
+            left = right = mouth = mouth_h = math.nan
         self._rows.append(
             (
                 t,
@@ -262,6 +263,7 @@ class LivenessSession:
                 left,
                 right,
                 mouth,
+                mouth_h,
                 q.yaw_deg,
                 q.pitch_deg,
                 q.face_width_px,
@@ -435,12 +437,13 @@ class LivenessSession:
             left_eye=cols[2],
             right_eye=cols[3],
             mouth=cols[4],
-            yaw_deg=cols[5],
-            pitch_deg=cols[6],
-            face_width_px=cols[7],
-            brightness=cols[8],
-            sharpness=cols[9],
-            flags=cols[10].astype(np.int64),
+            mouth_height=cols[5],
+            yaw_deg=cols[6],
+            pitch_deg=cols[7],
+            face_width_px=cols[8],
+            brightness=cols[9],
+            sharpness=cols[10],
+            flags=cols[11].astype(np.int64),
         )
 
     def result(self, *, audio: Any = None, extra_ms: dict[str, float] | None = None) -> VerificationResult:
@@ -496,9 +499,14 @@ class LivenessSession:
                     if (self.live and self._action_start is not None)
                     else (float(trace.t_s[0]) if n else 0.0)
                 )
-                mouth = np.where(usable, trace.mouth, np.nan)
                 digits, digit_reasons = check_digits(
-                    self._challenge, trace.t_s, mouth, audio, self.config.digits, prompt_at_s=prompt_at
+                    self._challenge,
+                    trace.t_s,
+                    np.where(usable, trace.mouth, np.nan),
+                    audio,
+                    self.config.digits,
+                    prompt_at_s=prompt_at,
+                    mouth_height=np.where(usable, trace.mouth_height, np.nan),
                 )
                 reasons.extend(digit_reasons)
             digits_ms = (time.perf_counter() - t1) * 1e3 + extra.get("audio_decode", 0.0)

@@ -65,3 +65,18 @@ def test_headless_demo_records_annotated_frames(zju_clip: Path, tmp_path: Path) 
     assert diff > 20, diff
     middle = slice(h // 3, h // 2)  # face area: only small landmark dots and compression differ
     assert np.abs(recorded[10][middle].astype(int) - original[10][middle].astype(int)).mean() < 20
+
+
+def test_digits_session_equals_verify(data_dir: Path) -> None:
+    from livecert.audio import read_audio
+    from livecert.challenge import Challenge
+
+    clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
+    challenge = Challenge.for_known_digits("4")
+    expected = livecert.verify(clip, mode="digits", challenge=challenge)
+    with open_source(clip) as frames, LivenessSession(mode="digits", challenge=challenge, live=False) as session:
+        for frame in frames:
+            session.push(frame.rgb, frame.t_s)
+        got = session.result(audio=read_audio(clip))
+    assert _without_timings(got) == _without_timings(expected)
+    assert expected.digits is not None and expected.digits.audio and expected.digits.av_sync is not None

@@ -82,14 +82,32 @@ def test_digits_uniform_per_position(allow_runs: bool) -> None:
         assert sum(_is_run_or_repeat(d) for d in draws) > 200
 
 
-@pytest.mark.parametrize("digits", ["11", "1111", "0000", "1234", "0123", "6789", "9876", "3210", "210",
-                                    "5558", "8555", "12223", "00012345", "87654321"])
+@pytest.mark.parametrize(
+    "digits",
+    [
+        "11",
+        "1111",
+        "0000",
+        "1234",
+        "0123",
+        "6789",
+        "9876",
+        "3210",
+        "210",
+        "5558",
+        "8555",
+        "12223",
+        "00012345",
+        "87654321",
+    ],
+)
 def test_guessable_strings_detected(digits: str) -> None:
     assert ch._is_guessable(digits)
 
 
-@pytest.mark.parametrize("digits", ["0", "7", "12", "21", "10", "0427", "1123", "8901", "1098", "1235",
-                                    "1243", "9988", "00100100"])
+@pytest.mark.parametrize(
+    "digits", ["0", "7", "12", "21", "10", "0427", "1123", "8901", "1098", "1235", "1243", "9988", "00100100"]
+)
 def test_ordinary_strings_not_rejected(digits: str) -> None:
     assert not ch._is_guessable(digits)
 
@@ -122,8 +140,18 @@ def test_bad_n_digits(bad: object) -> None:
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("kwargs", [{"ttl_s": 0}, {"ttl_s": -5.0}, {"ttl_s": math.inf}, {"ttl_s": math.nan},
-                                    {"ttl_s": "300"}, {"schedule": "some"}, {"schedule": None}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ttl_s": 0},
+        {"ttl_s": -5.0},
+        {"ttl_s": math.inf},
+        {"ttl_s": math.nan},
+        {"ttl_s": "300"},
+        {"schedule": "some"},
+        {"schedule": None},
+    ],
+)
 def test_bad_ttl_or_schedule(kwargs: dict) -> None:
     with pytest.raises(ChallengeError):
         new_challenge(4, **kwargs)
@@ -228,14 +256,14 @@ def test_tampering_any_character_invalidates() -> None:
         for repl in B64URL + ".=+/ ":
             if repl == orig:
                 continue
-            bad = token[:i] + repl + token[i + 1:]
+            bad = token[:i] + repl + token[i + 1 :]
             with pytest.raises(ChallengeError) as info:
                 Challenge.from_token(bad, KEY)
             assert info.value.code == "CHALLENGE_INVALID", (i, repl)
             tried += 1
     assert tried > 60 * len(token)
     for i in range(len(token)):  # deleting or duplicating any character
-        _assert_invalid(token[:i] + token[i + 1:])
+        _assert_invalid(token[:i] + token[i + 1 :])
         _assert_invalid(token[:i] + token[i] + token[i:])
 
 
@@ -246,11 +274,11 @@ def test_tampered_payload_bytes_invalid() -> None:
     enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
     for i in range(len(raw)):  # flip every bit pattern of each payload byte, keep the signature
         for mask in (0x01, 0x20, 0x80):
-            forged = raw[:i] + bytes([raw[i] ^ mask]) + raw[i + 1:]
+            forged = raw[:i] + bytes([raw[i] ^ mask]) + raw[i + 1 :]
             _assert_invalid(f"{enc(forged)}.{sig_b64}")
     sig = base64.urlsafe_b64decode(sig_b64 + "==")
     for i in range(len(sig)):
-        _assert_invalid(f"{payload_b64}.{enc(sig[:i] + bytes([sig[i] ^ 1]) + sig[i + 1:])}")
+        _assert_invalid(f"{payload_b64}.{enc(sig[:i] + bytes([sig[i] ^ 1]) + sig[i + 1 :])}")
     # a longer expiry, re-encoded, with the original signature
     longer = json.loads(raw)
     longer["e"] += 3600
@@ -288,25 +316,28 @@ def test_token_without_key_is_invalid_and_bad_key_raises() -> None:
     assert info.value.code == "BAD_KEY"
 
 
-@pytest.mark.parametrize("raw", [
-    b"not json",
-    b"[]",
-    b"{}",
-    b'{"d":"1234"}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":false,"extra":1}',
-    b'{"d":"12a4","n":"x","i":1,"e":2,"k":"all","s":[["12a4",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":NaN,"k":"all","s":[["1234",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":Infinity,"k":"all","s":[["1234",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":"1","e":2,"k":"all","s":[["1234",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":0}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":"1234","t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0]],"t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1235",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":1,"e":2,"k":"often","s":[["1234",0,null]],"t":false}',
-    b'{"d":"1234","n":7,"i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":false}',
-    b'{"d":"1234","n":"x","i":true,"e":2,"k":"all","s":[["1234",0,null]],"t":false}',
-    b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[]",
+        b"{}",
+        b'{"d":"1234"}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":false,"extra":1}',
+        b'{"d":"12a4","n":"x","i":1,"e":2,"k":"all","s":[["12a4",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":NaN,"k":"all","s":[["1234",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":Infinity,"k":"all","s":[["1234",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":"1","e":2,"k":"all","s":[["1234",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":0}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":"1234","t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1234",0]],"t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"all","s":[["1235",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":1,"e":2,"k":"often","s":[["1234",0,null]],"t":false}',
+        b'{"d":"1234","n":7,"i":1,"e":2,"k":"all","s":[["1234",0,null]],"t":false}',
+        b'{"d":"1234","n":"x","i":true,"e":2,"k":"all","s":[["1234",0,null]],"t":false}',
+        b"\xff\xfe",
+    ],
+)
 def test_signed_but_malformed_payload_invalid(raw: bytes) -> None:
     _assert_invalid(_sign_raw(raw))
 
@@ -501,15 +532,19 @@ def test_save_short_key_rejected(tmp_path: Path) -> None:
     assert info.value.code == "BAD_KEY" and not (tmp_path / "k").exists()
 
 
-@pytest.mark.parametrize("encode", [
-    lambda k: k,
-    lambda k: k.hex().encode(),
-    lambda k: k.hex().upper().encode() + b"\r\n",
-    lambda k: base64.b64encode(k),
-    lambda k: base64.b64encode(k).rstrip(b"=") + b"\n",
-    lambda k: base64.urlsafe_b64encode(k),
-    lambda k: b"  " + base64.urlsafe_b64encode(k).rstrip(b"=") + b"\n",
-], ids=["raw", "hex", "HEX-crlf", "b64", "b64-nopad", "b64url", "b64url-nopad-spaces"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda k: k,
+        lambda k: k.hex().encode(),
+        lambda k: k.hex().upper().encode() + b"\r\n",
+        lambda k: base64.b64encode(k),
+        lambda k: base64.b64encode(k).rstrip(b"=") + b"\n",
+        lambda k: base64.urlsafe_b64encode(k),
+        lambda k: b"  " + base64.urlsafe_b64encode(k).rstrip(b"=") + b"\n",
+    ],
+    ids=["raw", "hex", "HEX-crlf", "b64", "b64-nopad", "b64url", "b64url-nopad-spaces"],
+)
 def test_load_key_formats(tmp_path: Path, encode) -> None:
     key = bytes([0xFF, 0xFB, 0x3E, 0x00, 0x0A]) + bytes(range(200, 227))  # has '\n', NUL, '+/' in base64
     path = tmp_path / "k"
@@ -517,8 +552,9 @@ def test_load_key_formats(tmp_path: Path, encode) -> None:
     assert load_key(path) == key
 
 
-@pytest.mark.parametrize("content", [None, b"", b"  \n\t", b"abcd", b"\x01\x02\x03", base64.b64encode(b"x" * 10),
-                                     (b"a" * 15)])
+@pytest.mark.parametrize(
+    "content", [None, b"", b"  \n\t", b"abcd", b"\x01\x02\x03", base64.b64encode(b"x" * 10), (b"a" * 15)]
+)
 def test_load_key_errors(tmp_path: Path, content: bytes | None) -> None:
     path = tmp_path / "k"
     if content is not None:
