@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from benchmarks.manifest import ClipSpec
-from benchmarks.worker import RunConfig, error_info, init_worker, run_clip
+from benchmarks.worker import RunConfig, empty_row, error_info, init_worker, run_clip
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +71,7 @@ class Progress:
 
 def crashed_row(spec: ClipSpec) -> dict[str, Any]:
     """Error row of a clip whose worker process died twice."""
-    row: dict[str, Any] = spec.describe()
-    row.update(
-        {
-            "status": "error",
-            "passed": None,
-            "liveness_accepted": None,
-            "reason_codes": [],
-            "frames": None,
-            "duration_s": None,
-            "blink_score": None,
-            "digits": None,
-            "match": None,
-            "result": None,
-            "timing": None,
-            "baseline": None,
-            "worker": None,
-        }
-    )
+    row = empty_row(spec, "error", None)
     row["error"] = {
         "type": "WorkerCrashed",
         "code": None,

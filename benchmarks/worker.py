@@ -224,6 +224,30 @@ def run_baseline(spec: ClipSpec, repeats: int, t: np.ndarray | None, duration: f
     }
 
 
+def empty_row(spec: ClipSpec, status: str, error: dict[str, Any] | None) -> dict[str, Any]:
+    """A row with the manifest fields and every measured field empty."""
+    row: dict[str, Any] = spec.describe()
+    row.update(
+        {
+            "status": status,
+            "error": error,
+            "passed": None,
+            "liveness_accepted": None,
+            "reason_codes": [],
+            "frames": None,
+            "duration_s": None,
+            "blink_score": None,
+            "digits": None,
+            "match": None,
+            "result": None,
+            "timing": None,
+            "baseline": None,
+            "worker": None,
+        }
+    )
+    return row
+
+
 def run_clip(spec: ClipSpec) -> dict[str, Any]:
     """Everything measured for one manifest row (the task of a pool worker).
 
@@ -235,26 +259,9 @@ def run_clip(spec: ClipSpec) -> dict[str, Any]:
     """
     config = _CONFIG
     started = time.time()
-    row: dict[str, Any] = spec.describe()
     part, t = run_livecert(spec, config.repeats)
-    row.update(
-        {
-            "status": part["status"],
-            "error": part["error"],
-            "passed": None,
-            "liveness_accepted": None,
-            "reason_codes": [],
-            "frames": None,
-            "duration_s": None,
-            "blink_score": None,
-            "digits": None,
-            "match": None,
-            "result": None,
-            "timing": None,
-        }
-    )
+    row = empty_row(spec, part["status"], part["error"])
     row.update(part)
-    row["baseline"] = None
     if config.baseline and spec.mode == "blink":
         row["baseline"] = run_baseline(spec, config.repeats, t, row.get("duration_s"))
     row["worker"] = {

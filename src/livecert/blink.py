@@ -18,6 +18,7 @@ The method:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,17 +60,26 @@ def running_percentile(t: np.ndarray, x: np.ndarray, window_s: float, q: float) 
         ``nan`` where the window holds no finite value.
     """
     n = t.shape[0]
-    out = np.full(n, np.nan)
     if n == 0:
-        return out
+        return np.full(0, np.nan)
     half = window_s / 2.0
     lo = np.searchsorted(t, t - half, side="left")
     hi = np.searchsorted(t, t + half, side="right")
-    finite = np.isfinite(x)
-    for i in range(n):
-        seg = x[lo[i] : hi[i]][finite[lo[i] : hi[i]]]
-        if seg.size:
-            out[i] = np.percentile(seg, q)
+    # One row per sample holding its window, padded with nan.  Sorting puts the nan
+    # last; the percentile is then numpy's linear interpolation between the two
+    # order statistics around (k - 1) * q / 100 of the k finite values.
+    width = int((hi - lo).max())
+    idx = lo[:, None] + np.arange(width)[None, :]
+    windows = np.where(idx < hi[:, None], np.asarray(x, np.float64)[np.minimum(idx, n - 1)], np.nan)
+    windows.sort(axis=1)
+    k = np.count_nonzero(np.isfinite(windows), axis=1)
+    pos = np.maximum(k - 1, 0) * (q / 100.0)
+    below = np.floor(pos).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(k - 1, 0))
+    rows = np.arange(n)
+    low_v, high_v = windows[rows, below], windows[rows, above]
+    out = low_v + (pos - below) * (high_v - low_v)
+    out[k == 0] = np.nan
     return out
 
 
@@ -91,20 +101,9 @@ def eye_ratio(t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkC
         with np.errstate(invalid="ignore", divide="ignore"):
             ratios.append(np.where(base > 0, eye / base, np.nan))
     stacked = np.vstack(ratios)
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames where neither eye was measured
         return np.nanmean(stacked, axis=0)
-
-
-class _quiet_nanmean:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
 
 
 def detect_blinks(

@@ -1,7 +1,8 @@
-"""Real recordings from LIVECERT_DATA (default: ../shared/data beside the project).
+"""Shared test fixtures.
 
-Absent data skips these tests with a reason, except in CI (CI=true), where it
-is a failure: CI always has the data.
+Real recordings come from LIVECERT_DATA (default: ../shared/data beside the
+project).  Absent data skips the tests that need it, except in CI (CI=true),
+where it is a failure: CI always has the data.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
@@ -32,5 +33,5 @@ def data_dir() -> Path:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "realdata" in str(item.fspath):
+        if "data_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realdata)
