@@ -101,3 +101,24 @@ def test_verify_reports_challenge_reuse() -> None:
     livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
     again = livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
     assert again.reason_codes[0] == "CHALLENGE_REUSED" and not again.passed
+
+
+def test_action_step_retries_then_times_out() -> None:
+    """A photo holds its face still but never blinks: TRY_AGAIN twice, then TIMEOUT (action)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = skimage_data.astronaut()
+    cfg = replace(VerifyConfig(), session=SessionConfig(face_ok_s=0.2, blink_step_s=1.0, action_retries=2))
+    codes = []
+    with LivenessSession(config=cfg) as s:
+        for i in range(200):
+            update = s.push(photo, i / 10)
+            if not codes or codes[-1] != update.guidance:
+                codes.append(update.guidance)
+            if update.finished:
+                break
+        result = s.result()
+    assert codes[:2] == ["HOLD_STILL", "PLEASE_BLINK"], codes
+    assert codes.count("TRY_AGAIN") == 2 and codes[-1] == "TIMEOUT", codes
+    timeout = [r for r in result.reasons if r.code.value == "TIMEOUT"]
+    assert timeout and timeout[0].detail == "step action"
+    assert "NO_BLINK" in result.reason_codes and not result.passed
