@@ -328,7 +328,7 @@ def video_embeddings(
     from livecert.config import QualityConfig
     from livecert.embedding import align_face, embed_faces
     from livecert.landmarks import FaceLandmarker, RunningMode
-    from livecert.matching import FramePool, frame_score
+    from livecert.matching import FramePool
     from livecert.quality import measure
 
     cpath = _video_cache_path(path, settings)
@@ -351,14 +351,8 @@ def video_embeddings(
                 continue
             n_face += 1
             q = measure(frame.rgb, obs.points, obs.n_faces, qcfg)
-            if q.flags == 0:  # as LivenessSession does: only frames without quality problems
-                left, right = geometry.eye_apertures(obs.points)
-                pool.offer(
-                    frame.rgb,
-                    obs.points,
-                    frame.t_s,
-                    frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2),
-                )
+            left, right = geometry.eye_apertures(obs.points)
+            pool.offer_frame(frame.rgb, obs.points, frame.t_s, q, (left + right) / 2)  # as LivenessSession
     cands = pool.candidates()
     mesh = embed_faces(cands, embedder)  # type: ignore[arg-type]
     d5 = np.full_like(mesh, np.nan)

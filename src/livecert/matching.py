@@ -5,7 +5,7 @@ Usage::
     enrollment = enroll("pensioner.jpg")          # EnrollmentError if unusable
     enrollment.save("pensioner.npz")
     pool = FramePool(size=MatchConfig().max_frames)   # during the live session
-    pool.offer(rgb, points, t_s, frame_score(yaw, pitch, sharpness, eye_aperture))
+    pool.offer_frame(rgb, points, t_s, quality, eye_aperture)  # quality: livecert.quality.measure()
     result = match_faces(Enrollment.load("pensioner.npz"), pool.candidates())
 
 Faces are aligned with five points from the MediaPipe mesh and described by
@@ -293,23 +293,6 @@ def frame_score(yaw_deg: float, pitch_deg: float, sharpness: float, eye_ratio: f
     return float(pose * sharp * eyes)
 
 
-def select_frames(times_s: Sequence[float], scores: Sequence[float], k: int, min_gap_s: float = 0.3) -> list[int]:
-    """Indices of up to ``k`` best-scoring frames at least ``min_gap_s`` apart.
-
-    Greedy: best score first, skipping frames too close to one already
-    taken.  Frames scoring 0 are never taken.  Returned best first.
-    """
-    t = np.asarray(times_s, dtype=np.float64)
-    s = np.asarray(scores, dtype=np.float64)
-    taken: list[int] = []
-    for i in np.argsort(-s, kind="stable"):
-        if len(taken) >= k or not s[i] > 0:
-            break
-        if all(abs(t[i] - t[j]) >= min_gap_s for j in taken):
-            taken.append(int(i))
-    return taken
-
-
 class FramePool:
     """Keeps the few best frames of a live stream for face matching.
 
@@ -351,6 +334,27 @@ class FramePool:
             self._items.remove(worst)
         self._items.append((float(score), float(t_s), np.array(rgb, copy=True), np.array(points, copy=True)))
         return True
+
+    def offer_frame(
+        self, rgb: np.ndarray, points: np.ndarray, t_s: float, quality: FrameQuality, eye_aperture: float
+    ) -> bool:
+        """Consider a tracked frame by its quality: only frames without quality
+        problems are offered, scored by :func:`frame_score`.
+
+        Parameters
+        ----------
+        rgb : ndarray of uint8, shape (H, W, 3)
+        points : ndarray, shape (478, 3)
+        t_s : float
+        quality : FrameQuality
+            From :func:`livecert.quality.measure` for this frame.
+        eye_aperture : float
+            Mean aperture of both eyes (:func:`livecert.geometry.eye_apertures`).
+        """
+        if quality.flags:
+            return False
+        score = frame_score(quality.yaw_deg, quality.pitch_deg, quality.sharpness, eye_aperture)
+        return self.offer(rgb, points, t_s, score)
 
     def candidates(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Kept ``(rgb, points)`` pairs, best score first."""

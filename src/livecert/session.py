@@ -248,12 +248,8 @@ class LivenessSession:
             left, right = geometry.eye_apertures(obs.points)
             mouth = geometry.mouth_aperture(obs.points)
             mouth_h = geometry.mouth_height(obs.points)
-            if self._pool is not None and q.flags == 0:
-                from livecert.matching import frame_score
-
-                self._pool.offer(
-                    rgb, obs.points, t, frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2)
-                )
+            if self._pool is not None:
+                self._pool.offer_frame(rgb, obs.points, t, q, (left + right) / 2)
         else:
             left = right = mouth = mouth_h = math.nan
         self._rows.append(
@@ -360,23 +356,25 @@ class LivenessSession:
         # Blinks: the last few seconds are enough to see a new one (bounded cost per frame).
         window_start = max(start, t - 2.0 * self.config.blink.baseline_window_s)
         trace = self._trace_since(window_start if self.mode == "blink" else start)
-        usable = quality.usable_mask(trace)
         if self.mode == "blink":
-            blinks = detect_blinks(
-                trace.t_s,
-                np.where(usable, trace.left_eye, np.nan),
-                np.where(usable, trace.right_eye, np.nan),
-                self.config.blink,
-            )
+            blinks = self._detect_blinks(trace)
             self._blinks_seen = max(self._blinks_seen, len(blinks.events))
             return self._blinks_seen >= self.config.blink.min_blinks
         from livecert.digits import fits_prompt, mouth_events
 
         if self._challenge is None or t - start < _schedule_end(self._challenge):
             return False
-        events = mouth_events(trace.t_s, np.where(usable, trace.mouth, np.nan), self.config.digits).events
+        mouth = np.where(quality.usable_mask(trace), trace.mouth, np.nan)
+        events = mouth_events(trace.t_s, mouth, self.config.digits).events
         ok, _ = fits_prompt(events, len(self._challenge.digits), start, self.config.digits)
         return ok and t - events[-1] >= cfg.quiet_after_speech_s
+
+    def _detect_blinks(self, trace: FrameTrace) -> Any:
+        """Blinks in the frames whose face is good enough to judge the eyes."""
+        usable = quality.usable_mask(trace)
+        left = np.where(usable, trace.left_eye, np.nan)
+        right = np.where(usable, trace.right_eye, np.nan)
+        return detect_blinks(trace.t_s, left, right, self.config.blink)
 
     def _prompt(self, elapsed: float) -> str:
         if self.mode != "digits" or self._challenge is None:
@@ -475,12 +473,7 @@ class LivenessSession:
 
         t0 = time.perf_counter()
         usable = quality.usable_mask(trace)
-        blinks = detect_blinks(
-            trace.t_s,
-            np.where(usable, trace.left_eye, np.nan),
-            np.where(usable, trace.right_eye, np.nan),
-            self.config.blink,
-        )
+        blinks = self._detect_blinks(trace)
         blink_ms = (time.perf_counter() - t0) * 1e3
         if self.mode == "blink" and len(blinks.events) < self.config.blink.min_blinks:
             reasons.append(

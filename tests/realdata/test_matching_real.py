@@ -22,7 +22,7 @@ import pytest
 
 from livecert.embedding import DlibEmbedder, face_distance
 from livecert.errors import InputError
-from livecert.matching import Enrollment, EnrollmentError, FramePool, MatchConfig, enroll, frame_score, match_faces
+from livecert.matching import Enrollment, EnrollmentError, FramePool, MatchConfig, enroll, match_faces
 from livecert.results import ReasonCode
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "match_threshold.py"
@@ -160,14 +160,8 @@ def _pool_from_video(path: Path, config: MatchConfig) -> FramePool:
             if obs.points is None:
                 continue
             q = measure(frame.rgb, obs.points, obs.n_faces, QualityConfig())
-            if q.flags == 0:
-                left, right = geometry.eye_apertures(obs.points)
-                pool.offer(
-                    frame.rgb,
-                    obs.points,
-                    frame.t_s,
-                    frame_score(q.yaw_deg, q.pitch_deg, q.sharpness, (left + right) / 2),
-                )
+            left, right = geometry.eye_apertures(obs.points)
+            pool.offer_frame(frame.rgb, obs.points, frame.t_s, q, (left + right) / 2)  # as LivenessSession
     return pool
 
 

@@ -42,7 +42,6 @@ from livecert.matching import (
     enroll,
     frame_score,
     match_faces,
-    select_frames,
 )
 from livecert.quality import FrameQuality
 from livecert.results import ReasonCode
@@ -123,14 +122,6 @@ def test_frame_score_prefers_frontal_sharp_open_eyes() -> None:
     assert frame_score(0.0, 0.0, 300.0, 0.05) == 0.0  # eyes shut
     assert frame_score(math.nan, 0.0, 300.0, 0.28) == 0.0
     assert frame_score(0.0, 0.0, 300.0, math.nan) == 0.0
-
-
-def test_select_frames_best_first_and_spread() -> None:
-    t = [0.0, 0.1, 0.2, 1.0, 2.0]
-    s = [0.9, 0.95, 0.8, 0.5, 0.0]
-    assert select_frames(t, s, k=3, min_gap_s=0.3) == [1, 3]  # 0 and 2 too close to 1; 4 scores 0
-    assert select_frames(t, s, k=1) == [1]
-    assert select_frames(t, s, k=5, min_gap_s=0.0) == [1, 0, 2, 3]
 
 
 def test_frame_pool_bounded_spread_best_first() -> None:
