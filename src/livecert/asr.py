@@ -188,6 +188,19 @@ class PocketSphinxDigitRecogniser:
         self._decoders[n_digits] = dec
         return dec
 
+    def load(self, n_digits: int) -> None:
+        """Create the decoder for ``n_digits`` now rather than on first use.
+
+        Safe to call from a background thread while the video is processed
+        (the instance must not be used by two threads at once).
+
+        Raises
+        ------
+        ModelError
+            When pocketsphinx or its model cannot be loaded.
+        """
+        self._decoder(int(n_digits))
+
     def _prepare(self, x: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng(self._seed)
         pad = np.zeros(int(self.pad_s * 16000), dtype=np.float32)
