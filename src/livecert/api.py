@@ -21,6 +21,7 @@ def verify(
     challenge: Any = None,
     key: bytes | None = None,
     nonce_store: Any = None,
+    recogniser: Any = None,
 ) -> VerificationResult:
     """Check a recording for liveness (and, later, identity).
 
@@ -44,6 +45,11 @@ def verify(
     nonce_store : NonceStore, optional
         Single-use store (``MemoryNonceStore`` or ``SQLiteNonceStore``);
         without one, reuse is not detected.
+    recogniser : DigitRecogniser, optional
+        Digits mode: turns the recording's sound into digits; default the
+        English :class:`~livecert.asr.PocketSphinxDigitRecogniser`.  Reuse
+        one instance across calls to load its model once; see
+        :mod:`livecert.asr` for plugging in another language.
 
     Returns
     -------
@@ -68,6 +74,7 @@ def verify(
             nonce_store=nonce_store,
             enrolled=enrolled,
             live=False,
+            recogniser=recogniser,
         ) as session,
     ):
         for frame in frames:

@@ -71,7 +71,8 @@ def check_digits(
         Frame times and mouth aperture (``nan`` where unusable).
     track : AudioTrack or None
     recogniser : DigitRecogniser, optional
-        Defaults to the English pocketsphinx digit recogniser.
+        Used when there is a track; defaults to a new English
+        :class:`~livecert.asr.PocketSphinxDigitRecogniser`.
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,), optional

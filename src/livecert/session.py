@@ -126,6 +126,13 @@ class LivenessSession:
         is judged; the prompt is taken to appear at the first frame.
     now : float, optional
         Wall-clock time for the challenge expiry check (default: now).
+    recogniser : DigitRecogniser, optional
+        Digits mode: what turns the recording's sound into digits (anything
+        with ``recognise(samples, sample_rate, n_digits) -> str``, see
+        :mod:`livecert.asr`).  Default: a new English
+        :class:`~livecert.asr.PocketSphinxDigitRecogniser`.  Pass one
+        instance to many sessions (one thread at a time) to load its model
+        once.
 
     Use as a context manager.
     """
@@ -141,6 +148,7 @@ class LivenessSession:
         enrolled: Any = None,
         live: bool = True,
         now: float | None = None,
+        recogniser: Any = None,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}", code="BAD_MODE")
@@ -150,6 +158,7 @@ class LivenessSession:
         self.live = live
         self.config = config or VerifyConfig()
         self._challenge, self._challenge_reason = _check_challenge(mode, challenge, key, nonce_store, now)
+        self._recogniser = _digit_recogniser(mode, recogniser)
         t0 = time.perf_counter()
         self._embedder: Any = None
         self._pool: Any = None
@@ -498,6 +507,7 @@ class LivenessSession:
                     np.where(usable, trace.mouth, np.nan),
                     audio,
                     self.config.digits,
+                    recogniser=self._recogniser,
                     prompt_at_s=prompt_at,
                     mouth_height=np.where(usable, trace.mouth_height, np.nan),
                 )
@@ -555,6 +565,24 @@ def _check_challenge(
         )
     # Checked, and its nonce used up, when the session starts: a replay fails at once.
     return check_challenge(challenge, key=key, store=store, now=now)
+
+
+def _digit_recogniser(mode: str, recogniser: Any) -> Any:
+    """The recogniser a digits session uses (``None`` in blink mode)."""
+    if recogniser is not None and not callable(getattr(recogniser, "recognise", None)):
+        raise InputError(
+            f"recogniser must have a recognise(samples, sample_rate, n_digits) method, got {type(recogniser).__name__}",
+            code="BAD_ARGUMENT",
+        )
+    if mode != "digits":
+        if recogniser is not None:
+            raise InputError("a recogniser is only used in mode='digits'", code="BAD_ARGUMENT")
+        return None
+    if recogniser is None:
+        from livecert.asr import PocketSphinxDigitRecogniser
+
+        recogniser = PocketSphinxDigitRecogniser()  # its model loads on first use: not at all without audio
+    return recogniser
 
 
 def _load_enrollment(enrolled: Any, config: VerifyConfig, embedder: Any) -> Any:

@@ -122,3 +122,49 @@ def test_action_step_retries_then_times_out() -> None:
     timeout = [r for r in result.reasons if r.code.value == "TIMEOUT"]
     assert timeout and timeout[0].detail == "step action"
     assert "NO_BLINK" in result.reason_codes and not result.passed
+
+
+class _FixedRecogniser:
+    """A stand-in recogniser: returns ``answer`` and records what it was asked."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.calls: list[tuple[int, int, int]] = []
+
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+        self.calls.append((len(samples), sample_rate, n_digits))
+        return self.answer
+
+
+def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
+    from livecert.audio import AudioTrack
+    from livecert.challenge import Challenge
+
+    rng = np.random.default_rng(0)
+    track = AudioTrack(rng.normal(0, 0.05, 32000).astype(np.float32), 16000)
+    for answer, mismatch in (("4729", False), ("4728", True)):
+        rec = _FixedRecogniser(answer)
+        with LivenessSession(
+            mode="digits", challenge=Challenge.for_known_digits("4729"), live=False, recogniser=rec
+        ) as s:
+            for i in range(50):
+                s.push(BLANK, i / 25)
+            result = s.result(audio=track)
+        assert rec.calls and rec.calls[0][1:] == (16000, 4)
+        assert result.digits is not None and result.digits.heard == answer
+        assert ("DIGITS_MISMATCH" in result.reason_codes) is mismatch
+        assert not result.passed  # blank frames: no face, no mouth movement
+
+
+def test_recogniser_is_checked() -> None:
+    from livecert.challenge import Challenge
+
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="digits", challenge=Challenge.for_known_digits("12"), recogniser="pocketsphinx")
+    assert err.value.code == "BAD_ARGUMENT" and "recognise" in str(err.value)
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="blink", recogniser=_FixedRecogniser("1"))
+    assert err.value.code == "BAD_ARGUMENT"
+    with pytest.raises(InputError) as err:
+        livecert.verify([(BLANK, i / 25) for i in range(5)], mode="blink", recogniser=_FixedRecogniser("1"))
+    assert "recogniser" in str(err.value)
