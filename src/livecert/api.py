@@ -65,7 +65,7 @@ def verify(
     t_start = time.perf_counter()
     # The source is opened first so that unusable input fails before models load.
     with (
-        open_source(source) as frames,
+        open_source(source, audio=mode == "digits") as frames,
         LivenessSession(
             mode=mode,
             config=config,
@@ -81,11 +81,9 @@ def verify(
             session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
         track = None
         audio_ms = 0.0
-        if mode == "digits" and frames.info.path is not None and frames.info.has_audio:
-            from livecert.audio import read_audio
-
+        if mode == "digits":
             t0 = time.perf_counter()
-            track = read_audio(frames.info.path)
-            audio_ms = (time.perf_counter() - t0) * 1e3
+            track = frames.audio_track()  # decoded with the frames, in one pass over the file
+            audio_ms = frames.audio_decode_ms + (time.perf_counter() - t0) * 1e3
         result = session.result(audio=track, extra_ms={"audio_decode": audio_ms})
         return replace(result, timings=replace(result.timings, total=(time.perf_counter() - t_start) * 1e3))

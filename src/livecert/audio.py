@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,49 +130,127 @@ def read_audio(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_R
 def _decode(container: Any, path: Path, rate: int) -> AudioTrack:
     import av
 
-    stream = container.streams.audio[0]
-    t0 = float(container.start_time) / 1e6 if container.start_time is not None else 0.0
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-    chunks: list[np.ndarray] = []
-    first_t: float | None = None
-
-    def take(frames: list[Any]) -> None:
-        chunks.extend(f.to_ndarray().reshape(-1) for f in frames)
-
+    decoder = AudioDecoder(container, path, rate)
     try:
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as exc:
-                if first_t is None:
-                    raise
-                log.warning("%s: skipped a damaged audio packet (%s)", path, exc)
-                continue
-            for frame in frames:
-                if first_t is None:
-                    if frame.pts is not None and frame.time_base is not None:
-                        first_t = float(frame.pts * frame.time_base) - t0
-                    elif stream.start_time is not None:
-                        first_t = float(stream.start_time * stream.time_base) - t0
-                    else:
-                        first_t = 0.0
-                try:
-                    take(resampler.resample(frame))
-                except ValueError:  # the stream changed rate or layout mid-way
-                    take(resampler.resample(None))
-                    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-                    take(resampler.resample(frame))
-        take(resampler.resample(None))
+        for packet in container.demux(decoder.stream):
+            decoder.decode(packet)
     except av.error.FFmpegError as exc:
-        if not chunks:
+        decoder.cut_short(exc)
+    return decoder.finish()
+
+
+class AudioDecoder:
+    """Turns the packets of a container's first audio stream into an :class:`AudioTrack`.
+
+    :func:`read_audio` feeds it the audio stream alone;
+    :class:`livecert.capture.VideoFileSource` feeds it the audio packets it
+    meets while demuxing the video, so that a file is read once.
+
+    Parameters
+    ----------
+    container : av.container.InputContainer
+        An open container with at least one audio stream.
+    path : Path
+        Named in messages.
+    sample_rate : int
+        Rate of the track made (mono float32).
+
+    Attributes
+    ----------
+    stream : av.audio.stream.AudioStream
+        The stream decoded; packets of other streams are ignored.
+    ms : float
+        Time spent decoding and resampling so far.
+    """
+
+    def __init__(self, container: Any, path: Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> None:
+        import av
+
+        self.stream = container.streams.audio[0]
+        self.path = path
+        self.ms = 0.0
+        self._rate = _check_rate(sample_rate)
+        self._t0 = float(container.start_time) / 1e6 if container.start_time is not None else 0.0
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
+        self._chunks: list[np.ndarray] = []
+        self._first_t: float | None = None
+
+    def _take(self, frames: list[Any]) -> None:
+        self._chunks.extend(f.to_ndarray().reshape(-1) for f in frames)
+
+    def decode(self, packet: Any) -> None:
+        """Decode one packet of :attr:`stream`.
+
+        Raises
+        ------
+        InputError
+            ``AUDIO_DECODE_ERROR`` when the stream is damaged before any
+            sample; later damage is logged and the packet skipped.
+        """
+        import av
+
+        if packet.stream is not self.stream:
+            return
+        t = time.perf_counter()
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            if self._first_t is None:
+                raise InputError(
+                    f"{self.path}: the audio stream cannot be decoded ({exc.strerror or exc})",
+                    code="AUDIO_DECODE_ERROR",
+                ) from None
+            log.warning("%s: skipped a damaged audio packet (%s)", self.path, exc)
+            return
+        for frame in frames:
+            if self._first_t is None:
+                self._first_t = self._frame_time(frame)
+            try:
+                self._take(self._resampler.resample(frame))
+            except ValueError:  # the stream changed rate or layout mid-way
+                self._take(self._resampler.resample(None))
+                self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
+                self._take(self._resampler.resample(frame))
+        self.ms += (time.perf_counter() - t) * 1e3
+
+    def _frame_time(self, frame: Any) -> float:
+        if frame.pts is not None and frame.time_base is not None:
+            return float(frame.pts * frame.time_base) - self._t0
+        if self.stream.start_time is not None:
+            return float(self.stream.start_time * self.stream.time_base) - self._t0
+        return 0.0
+
+    def cut_short(self, exc: Exception) -> None:
+        """Reading the file failed at ``exc``: keep what was decoded, or raise.
+
+        Raises
+        ------
+        InputError
+            ``AUDIO_DECODE_ERROR`` when nothing was decoded.
+        """
+        if not self._chunks:
             raise InputError(
-                f"{path}: the audio stream cannot be decoded ({exc.strerror or exc})", code="AUDIO_DECODE_ERROR"
+                f"{self.path}: the audio stream cannot be decoded ({getattr(exc, 'strerror', None) or exc})",
+                code="AUDIO_DECODE_ERROR",
             ) from None
-        log.warning("%s: audio truncated after %d samples (%s)", path, sum(map(len, chunks)), exc)
-    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    if samples.size == 0:
-        raise InputError(f"{path}: the audio stream holds no samples", code="EMPTY_AUDIO")
-    return AudioTrack(np.clip(samples, -1.0, 1.0), rate, first_t or 0.0)
+        log.warning("%s: audio truncated after %d samples (%s)", self.path, sum(map(len, self._chunks)), exc)
+
+    def finish(self) -> AudioTrack:
+        """The track decoded so far (the resampler is flushed).
+
+        Raises
+        ------
+        InputError
+            ``EMPTY_AUDIO`` when the stream held no samples.
+        """
+        t = time.perf_counter()
+        self._take(self._resampler.resample(None))
+        chunks, self._chunks = self._chunks, []
+        samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+        self.ms += (time.perf_counter() - t) * 1e3
+        if samples.size == 0:
+            raise InputError(f"{self.path}: the audio stream holds no samples", code="EMPTY_AUDIO")
+        return AudioTrack(np.clip(samples, -1.0, 1.0), self._rate, self._first_t or 0.0)
 
 
 def load_wav(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_RATE) -> AudioTrack:

@@ -24,11 +24,14 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from livecert.errors import InputError
+from livecert.errors import InputError, SessionStateError
+
+if TYPE_CHECKING:
+    from livecert.audio import AudioDecoder, AudioTrack
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,18 @@ class FrameSource:
 
     def _frames(self) -> Iterator[Frame]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def audio_track(self) -> AudioTrack | None:
+        """The source's sound on the frames' timeline, or None without any.
+
+        Only video files have sound; see :meth:`VideoFileSource.audio_track`.
+        """
+        return None
+
+    @property
+    def audio_decode_ms(self) -> float:
+        """Time spent decoding sound along with the frames (0 without)."""
+        return 0.0
 
     def close(self) -> None:
         """Release files, threads and devices.  Safe to call twice."""
@@ -305,9 +320,12 @@ class VideoFileSource(FrameSource):
     path : Path
     queue_size : int
         Frames decoded ahead of the consumer.
+    audio : bool
+        Also decode the first audio stream while demuxing the video (one
+        pass over the file); :meth:`audio_track` returns it afterwards.
     """
 
-    def __init__(self, path: Path, *, queue_size: int = 8) -> None:
+    def __init__(self, path: Path, *, queue_size: int = 8, audio: bool = False) -> None:
         self._container = _open_container(path)
         try:
             streams = self._container.streams
@@ -333,6 +351,14 @@ class VideoFileSource(FrameSource):
             self._declared_end_s = s0 - self._t0 + float(vstream.duration * vstream.time_base)
         elif self._container.duration and not streams.audio:
             self._declared_end_s = self._container.duration / 1e6
+        self._audio: AudioDecoder | None = None
+        self._audio_error: InputError | None = None
+        self._audio_done = False
+        self._track: AudioTrack | None = None
+        if audio and streams.audio:
+            from livecert.audio import AudioDecoder
+
+            self._audio = AudioDecoder(self._container, path)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -344,9 +370,13 @@ class VideoFileSource(FrameSource):
         decoded = 0
         last_t: float | None = None
         try:
-            for packet in self._container.demux(self._vstream):
+            streams = [self._vstream] if self._audio is None else [self._vstream, self._audio.stream]
+            for packet in self._container.demux(streams):
                 if self._stop.is_set():
                     return
+                if packet.stream is not self._vstream:
+                    self._decode_audio(packet)
+                    continue
                 t0 = time.perf_counter()
                 try:
                     frames = packet.decode()
@@ -374,6 +404,7 @@ class VideoFileSource(FrameSource):
                         return
                     t0 = time.perf_counter()
             self._check_complete(decoded, last_t)
+            self._audio_done = True
             self._put(_END)
         except InputError as exc:
             self._put(exc)
@@ -381,6 +412,52 @@ class VideoFileSource(FrameSource):
             self._put(_decode_error(path, exc, decoded, last_t))
         except Exception as exc:  # forwarded to the consumer thread, which re-raises it
             self._put(exc)
+
+    def _decode_audio(self, packet: Any) -> None:
+        """A damaged audio stream does not stop the video; :meth:`audio_track` reports it."""
+        if self._audio is None or self._audio_error is not None:
+            return
+        try:
+            self._audio.decode(packet)
+        except InputError as exc:
+            self._audio_error = exc
+
+    def audio_track(self) -> AudioTrack | None:
+        """The first audio stream, mono float32 at 16 kHz, or None without one.
+
+        With ``audio=True`` it was decoded with the frames, so call this
+        after iterating them to the end; otherwise the file is read again
+        (:func:`livecert.audio.read_audio`).
+
+        Raises
+        ------
+        InputError
+            ``AUDIO_DECODE_ERROR`` or ``EMPTY_AUDIO`` for a damaged or empty
+            audio stream.
+        SessionStateError
+            ``AUDIO_NOT_READY`` when called with ``audio=True`` before the
+            frames were read to the end.
+        """
+        if not self.info.has_audio:
+            return None
+        if self._audio is None:
+            from livecert.audio import read_audio
+
+            return read_audio(self.info.name)
+        if self._audio_error is not None:
+            raise self._audio_error
+        if not self._audio_done:
+            raise SessionStateError(
+                f"{self.info.name}: the audio is decoded with the frames; read them all first", code="AUDIO_NOT_READY"
+            )
+        if self._track is None:
+            self._track = self._audio.finish()
+        return self._track
+
+    @property
+    def audio_decode_ms(self) -> float:
+        """Time the decode thread spent on the sound (``audio=True``)."""
+        return self._audio.ms if self._audio is not None else 0.0
 
     def _check_complete(self, decoded: int, last_t: float | None) -> None:
         """A file whose frames stop well before its declared duration was cut short."""
@@ -505,7 +582,7 @@ def check_file(path: Path) -> Path:
     return path
 
 
-def open_source(source: Source, *, fps: float = 30.0) -> FrameSource:
+def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> FrameSource:
     """Open anything livecert can read frames from.
 
     Parameters
@@ -515,6 +592,9 @@ def open_source(source: Source, *, fps: float = 30.0) -> FrameSource:
         of ``(rgb, t_s)`` pairs (``rgb`` uint8 of shape (H, W, 3)).
     fps : float
         Frame rate given to a folder of images (they carry no timestamps).
+    audio : bool
+        Video files: decode the sound in the same pass as the frames, for
+        :meth:`FrameSource.audio_track` (other sources have no sound).
 
     Returns
     -------
@@ -544,7 +624,7 @@ def open_source(source: Source, *, fps: float = 30.0) -> FrameSource:
                 "(pass a folder of images to use stills as frames)",
                 code="NOT_A_VIDEO",
             )
-        return VideoFileSource(path)
+        return VideoFileSource(path, audio=audio)
     if isinstance(source, np.ndarray):
         raise InputError(
             "source is a single array; pass an iterable of (rgb, timestamp_s) pairs instead",

@@ -221,3 +221,37 @@ def test_audio_longer_than_video_is_not_truncation(tmp_path: Path) -> None:
             out.mux(packet)
     frames = frames_of(p)
     assert len(frames) == 25
+
+
+def test_audio_decoded_in_the_same_pass_equals_a_second_read(tmp_path: Path) -> None:
+    from livecert.audio import read_audio
+    from livecert.errors import SessionStateError
+
+    from .test_audio import _write_video as write_av
+
+    path = tmp_path / "av.mkv"
+    write_av(path, video_start_s=1.0, audio_start_s=1.5)
+    with open_source(path, audio=True) as src:
+        with pytest.raises(SessionStateError) as err:
+            src.audio_track()  # not before the frames are read
+        assert err.value.code == "AUDIO_NOT_READY"
+        assert len(list(src)) == 25
+        one_pass = src.audio_track()
+        assert src.audio_track() is one_pass and src.audio_decode_ms > 0
+    again = read_audio(path)
+    assert one_pass is not None and again is not None
+    assert one_pass.start_s == pytest.approx(again.start_s) == pytest.approx(0.5, abs=1e-3)
+    np.testing.assert_array_equal(one_pass.samples, again.samples)
+    with open_source(path) as src:  # not asked for: read on demand
+        list(src)
+        np.testing.assert_array_equal(src.audio_track().samples, again.samples)
+
+
+def test_no_audio_track_without_sound(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "silent.mp4", [i / 25 for i in range(10)])
+    with open_source(path, audio=True) as src:
+        list(src)
+        assert src.audio_track() is None and src.audio_decode_ms == 0.0
+    with open_source([(np.zeros((32, 32, 3), np.uint8), 0.0)], audio=True) as src:
+        list(src)
+        assert src.audio_track() is None

@@ -1,0 +1,250 @@
+"""What the read-digits check costs on top of the blink pipeline.
+
+    python benchmarks/bench_digits.py [--repeats 3] [--clips 30] [--out FILE]
+
+Two goals of issue #3, measured in one process against a baseline measured
+in the same run:
+
+* **overhead**: ``verify(clip)`` (blink mode) against
+  ``verify(clip, mode="digits", ...)`` on the GRID s1 clips (3 s, 25 fps,
+  with speech), run alternately, ``--repeats`` times each after one warm-up
+  of each.  Reported per frame: median over clips of the per-clip median,
+  and the overhead ``digits / blink - 1``.  Digits mode runs twice: with a
+  new recogniser per call (what ``verify()`` does by default) and with one
+  recogniser reused across calls (a server that keeps it).
+* **5 s clip**: decoding the audio of a 5 s h264 + AAC video and
+  recognising 4 digits in it (GRID digit words joined with background),
+  decoder created beforehand; median and IQR of 7 runs, wall and CPU time.
+
+Where the digits time goes (read audio, voice activity, recogniser load,
+recognition, lip-voice sync, mouth events) is measured on the same clips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fractions
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_blink import metadata  # noqa: E402
+
+import livecert  # noqa: E402
+from livecert.asr import DIGIT_WORDS, PocketSphinxDigitRecogniser  # noqa: E402
+from livecert.audio import av_sync, read_audio, resample, voice_activity  # noqa: E402
+from livecert.challenge import Challenge  # noqa: E402
+from livecert.digits import mouth_events  # noqa: E402
+
+log = logging.getLogger("bench_digits")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def grid_rows(data: Path) -> list[dict[str, str]]:
+    with open(data / "videos" / "grid" / "grid_transcripts.tsv", newline="") as fh:
+        return sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: r["local_path"])
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, (time.perf_counter() - t0) * 1e3
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=float)
+    q1, med, q3 = np.percentile(a, [25, 50, 75])
+    return {"median": float(med), "iqr": float(q3 - q1), "min": float(a.min()), "max": float(a.max()), "n": int(a.size)}
+
+
+def overhead(rows: list[dict[str, str]], data: Path, repeats: int) -> dict[str, Any]:
+    """Per-frame wall time of blink and digits verify() on each clip."""
+    shared = PocketSphinxDigitRecogniser()
+    per_clip: dict[str, list[float]] = {"blink": [], "digits_new_recogniser": [], "digits_reused_recogniser": []}
+    for row in rows:
+        clip = data / row["local_path"]
+        challenge = Challenge.for_known_digits(DIGIT_WORDS[row["digit_word"]])
+        runs: dict[str, Callable[[], Any]] = {
+            "blink": lambda clip=clip: livecert.verify(clip),
+            "digits_new_recogniser": lambda clip=clip, c=challenge: livecert.verify(clip, mode="digits", challenge=c),
+            "digits_reused_recogniser": lambda clip=clip, c=challenge: livecert.verify(
+                clip, mode="digits", challenge=c, recogniser=shared
+            ),
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        frames = 0
+        for run in runs.values():  # warm-up
+            result, _ = timed(run)
+            frames = result.frames_total
+        for _ in range(repeats):
+            for k, run in runs.items():
+                _, ms = timed(run)
+                times[k].append(ms / frames)
+        for k in runs:
+            per_clip[k].append(statistics.median(times[k]))
+        log.info(
+            "%s: %s ms/frame",
+            clip.name,
+            ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in times.items()),
+        )
+    blink = np.array(per_clip["blink"])
+    out: dict[str, Any] = {"clips": len(rows), "repeats": repeats, "ms_per_frame": {}, "overhead": {}}
+    for k, v in per_clip.items():
+        out["ms_per_frame"][k] = summary(v)
+        if k != "blink":
+            ratio = np.array(v) / blink - 1.0
+            out["overhead"][k] = {
+                "median_of_clips": float(np.median(ratio)),
+                "iqr_of_clips": float(np.subtract(*np.percentile(ratio, [75, 25]))),
+                "of_medians": float(np.median(v) / np.median(blink) - 1.0),
+            }
+    return out
+
+
+def breakdown(rows: list[dict[str, str]], data: Path) -> dict[str, dict[str, float]]:
+    """Milliseconds per clip of each digits stage, run on its own."""
+    names = ("read_audio", "voice_activity", "load", "recognise", "av_sync", "mouth_events")
+    parts: dict[str, list[float]] = {k: [] for k in names}
+    for row in rows:
+        clip = data / row["local_path"]
+        trace = livecert.verify(clip).trace
+        rec = PocketSphinxDigitRecogniser()
+        t = [time.perf_counter()]
+        track = read_audio(clip)
+        t.append(time.perf_counter())
+        speech = voice_activity(track)
+        t.append(time.perf_counter())
+        rec.load(1)
+        t.append(time.perf_counter())
+        a, b = max(track.start_s, speech[0][0] - 0.3), speech[-1][1] + 0.3
+        rec.recognise(track.between(a, b), track.sample_rate, 1)
+        t.append(time.perf_counter())
+        av_sync(trace.t_s, trace.mouth_height, track)
+        t.append(time.perf_counter())
+        mouth_events(trace.t_s, trace.mouth)
+        t.append(time.perf_counter())
+        for name, t0, t1 in zip(names, t, t[1:]):
+            parts[name].append((t1 - t0) * 1e3)
+    return {k: summary(v) for k, v in parts.items()}
+
+
+def five_second_clip(path: Path, speech: np.ndarray) -> None:
+    """h264 480x480 at 30 fps plus 48 kHz AAC holding ``speech`` (16 kHz)."""
+    import av
+
+    audio = np.zeros(5 * 48000, np.float32)
+    loud = resample(speech, 16000, 48000)[: len(audio)]
+    audio[: len(loud)] = loud
+    audio += np.random.default_rng(0).normal(0, 2e-3, len(audio)).astype(np.float32)
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=30)
+        vs.width = vs.height = 480
+        vs.pix_fmt = "yuv420p"
+        aus = c.add_stream("aac", rate=48000)
+        aus.layout = "mono"
+        for i in range(150):
+            frame = av.VideoFrame.from_ndarray(np.full((480, 480, 3), i % 255, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                c.mux(packet)
+        for i in range(0, len(audio), 1024):
+            samples = np.ascontiguousarray(audio[None, i : i + 1024])
+            chunk = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+            chunk.sample_rate = 48000
+            chunk.time_base = fractions.Fraction(1, 48000)
+            chunk.pts = i
+            for packet in aus.encode(chunk):
+                c.mux(packet)
+        for stream in (vs, aus):
+            for packet in stream.encode(None):
+                c.mux(packet)
+
+
+def five_seconds(rows: list[dict[str, str]], data: Path, runs: int = 7) -> dict[str, Any]:
+    """Audio decode + 4-digit recognition of a 5 s video."""
+    picked = [rows[i] for i in (3, 11, 17, 26)]
+    first = read_audio(data / picked[0]["local_path"])
+    background = first.between(0.05, 0.35)
+    parts = [background, background]
+    for row in picked:
+        track = read_audio(data / row["local_path"])
+        parts += [track.between(float(row["digit_start_s"]) - 0.03, float(row["digit_end_s"]) + 0.03)]
+        parts += [background, background]
+    want = "".join(DIGIT_WORDS[r["digit_word"]] for r in picked)
+    rec = PocketSphinxDigitRecogniser()
+    rec.load(4)
+    wall, cpu, got = [], [], ""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "five.mp4"
+        five_second_clip(path, np.concatenate(parts))
+        for _ in range(runs):
+            c0, w0 = time.process_time(), time.perf_counter()
+            track = read_audio(path)
+            got = rec.recognise(track.samples, track.sample_rate, 4)
+            cpu.append((time.process_time() - c0) * 1e3)
+            wall.append((time.perf_counter() - w0) * 1e3)
+    return {"wall_ms": summary(wall), "cpu_ms": summary(cpu), "expected": want, "heard": got, "target_ms": 300}
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("LIVECERT_DATA", ROOT.parent / "shared" / "data")))
+    ap.add_argument("--clips", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    if not (args.data / "videos" / "grid" / "grid_transcripts.tsv").is_file():
+        log.error("no GRID clips under %s (set LIVECERT_DATA or --data)", args.data)
+        return 2
+    rows = grid_rows(args.data)[: args.clips]
+    report = {
+        "metadata": metadata(),
+        "load_avg_start": os.getloadavg(),
+        "overhead": overhead(rows, args.data, args.repeats),
+        "breakdown_ms_per_clip": breakdown(rows, args.data),
+        "five_second_clip": five_seconds(grid_rows(args.data), args.data),
+        "load_avg_end": os.getloadavg(),
+    }
+    path = args.out or ROOT / "benchmarks" / "results" / "digits-latest.json"
+    path.write_text(json.dumps(report, indent=2))
+    o = report["overhead"]
+    for k, v in o["ms_per_frame"].items():
+        log.info("%-26s %.2f ms/frame (IQR over clips %.2f)", k, v["median"], v["iqr"])
+    for k, v in o["overhead"].items():
+        log.info(
+            "overhead %-26s median of clips %+.1f%% (IQR %.1f pts), of medians %+.1f%%  (goal <= +20%%)",
+            k,
+            100 * v["median_of_clips"],
+            100 * v["iqr_of_clips"],
+            100 * v["of_medians"],
+        )
+    for k, v in report["breakdown_ms_per_clip"].items():
+        log.info("  %-15s %.1f ms per clip (IQR %.1f)", k, v["median"], v["iqr"])
+    f = report["five_second_clip"]
+    log.info(
+        "5 s clip, audio decode + recognition: wall %.0f ms (IQR %.0f), cpu %.0f ms (goal < 300 ms); %s -> %s",
+        f["wall_ms"]["median"],
+        f["wall_ms"]["iqr"],
+        f["cpu_ms"]["median"],
+        f["expected"],
+        f["heard"],
+    )
+    log.info("load average %s -> %s; wrote %s", report["load_avg_start"], report["load_avg_end"], path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
