@@ -52,18 +52,58 @@ _MAX_FILE_BYTES = 1_000_000
 _MAX_SIDE = 2048
 
 
+#: What to do about an unusable enrollment photo, (English, Chinese).  The
+#: live-session wording ("move closer to the camera") does not fit a photo.
+ENROLL_MESSAGES: dict[ReasonCode, tuple[str, str]] = {
+    ReasonCode.NO_FACE: (
+        "No face was found in the enrollment photo. Use a photo that shows the whole face from the front.",
+        "登记照片中未检测到人脸。请使用正面、完整露出面部的照片。",
+    ),
+    ReasonCode.MULTIPLE_FACES: (
+        "The enrollment photo shows more than one face. Use a photo of the enrolled person alone.",
+        "登记照片中有多张人脸。请使用只有本人的照片。",
+    ),
+    ReasonCode.FACE_TOO_SMALL: (
+        "The face in the enrollment photo is too small. Use a closer photo or one with a higher resolution.",
+        "登记照片中的人脸太小。请使用近一些或分辨率更高的照片。",
+    ),
+    ReasonCode.TOO_DARK: (
+        "The enrollment photo is too dark. Use a photo taken in good light.",
+        "登记照片太暗。请使用光线充足时拍摄的照片。",
+    ),
+    ReasonCode.BLURRY: (
+        "The enrollment photo is blurred. Use a sharp photo.",
+        "登记照片模糊。请使用清晰的照片。",
+    ),
+    ReasonCode.FACE_TURNED: (
+        "The face in the enrollment photo is turned away. Use a photo taken from the front.",
+        "登记照片中的脸部偏转。请使用正面照片。",
+    ),
+}
+
+
 class EnrollmentError(InputError):
     """The enrollment photo cannot be used; ``code`` is a :class:`ReasonCode`
     (a ``str`` enum): ``NO_FACE``, ``MULTIPLE_FACES``, ``FACE_TOO_SMALL``,
-    ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``."""
+    ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``; the message says what photo
+    to use instead (:data:`ENROLL_MESSAGES`, see :meth:`message`)."""
 
     default_code = ReasonCode.NO_FACE.value
 
     def __init__(self, code: ReasonCode, detail: str = "") -> None:
-        message = code.message_en + (f" ({detail})" if detail else "")
-        super().__init__(message, code=code.value)
-        self.code: ReasonCode = ReasonCode(code)
+        code = ReasonCode(code)
+        super().__init__(self._text(code, "en", detail), code=code.value)
+        self.code: ReasonCode = code
         self.detail = detail
+
+    @staticmethod
+    def _text(code: ReasonCode, lang: str, detail: str) -> str:
+        en, zh = ENROLL_MESSAGES.get(code, (code.message_en, code.message_zh))
+        return (zh if lang == "zh" else en) + (f" ({detail})" if detail else "")
+
+    def message(self, lang: str = "en") -> str:
+        """The message in ``"en"`` or ``"zh"``."""
+        return self._text(self.code, lang, self.detail)
 
 
 @dataclass(frozen=True, eq=False)

@@ -462,7 +462,7 @@ def test_enroll_refusals(astronaut: np.ndarray, embedder: DlibEmbedder) -> None:
             enroll(img, config=cfg, embedder=embedder)
         assert isinstance(err.value, InputError)
         assert err.value.code in ReasonCode.__members__.values()
-        assert str(err.value)  # a readable message
+        assert "enrollment photo" in str(err.value) and "登记照片" in err.value.message("zh")
         return err.value.code
 
     assert code(np.full((480, 640, 3), 128, np.uint8)) == ReasonCode.NO_FACE
