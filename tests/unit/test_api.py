@@ -13,7 +13,7 @@ import pytest
 
 import livecert
 from livecert.cli import main
-from livecert.errors import InputError, SessionStateError
+from livecert.errors import InputError
 
 
 def test_import_is_light() -> None:
@@ -71,21 +71,6 @@ def test_bad_mode_and_config() -> None:
         livecert.verify(blank_frames(), mode="wink")
     with pytest.raises(InputError):
         livecert.verify(blank_frames(), config={"blink": 1})  # type: ignore[arg-type]
-
-
-def test_session_rejects_out_of_order_and_push_after_finish() -> None:
-    from livecert.session import LivenessSession
-
-    frame = np.zeros((64, 64, 3), np.uint8)
-    with LivenessSession() as session:
-        session.push(frame, 0.0)
-        with pytest.raises(SessionStateError) as err:
-            session.push(frame, 0.0)
-        assert err.value.code == "TIMESTAMP_NOT_INCREASING"
-        session.result()
-        with pytest.raises(SessionStateError) as err:
-            session.push(frame, 1.0)
-        assert err.value.code == "SESSION_FINISHED"
 
 
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

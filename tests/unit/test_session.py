@@ -19,8 +19,9 @@ def test_out_of_order_timestamps_raise() -> None:
     with LivenessSession() as s:
         s.push(BLANK, 1.0)
         for bad in (1.0, 0.5, float("nan"), "x"):
-            with pytest.raises(SessionStateError):
+            with pytest.raises(SessionStateError) as err:
                 s.push(BLANK, bad)  # type: ignore[arg-type]
+            assert err.value.code in ("TIMESTAMP_NOT_INCREASING", "BAD_TIMESTAMP")
 
 
 def test_face_step_times_out_with_its_step() -> None:
@@ -52,8 +53,9 @@ def test_result_is_stable_and_finishes_the_session() -> None:
             s.push(BLANK, i / 25)
         first = s.result()
         assert s.result() is first
-        with pytest.raises(SessionStateError):
+        with pytest.raises(SessionStateError) as err:
             s.push(BLANK, 5.0)
+        assert err.value.code == "SESSION_FINISHED"
 
 
 def test_bilingual_guidance() -> None:
