@@ -351,6 +351,11 @@ class VideoFileSource(FrameSource):
             self._declared_end_s = s0 - self._t0 + float(vstream.duration * vstream.time_base)
         elif self._container.duration and not streams.audio:
             self._declared_end_s = self._container.duration / 1e6
+        if self._container.format.name == "avi" and vstream.frames and vstream.time_base:
+            # An AVI cut short loses its index, and FFmpeg then estimates the duration from
+            # what is left; the header's chunk count (one chunk per tick) still tells the length.
+            header_end = float(vstream.frames * vstream.time_base)
+            self._declared_end_s = max(self._declared_end_s or 0.0, header_end)
         self._audio: AudioDecoder | None = None
         self._audio_error: InputError | None = None
         self._audio_done = False

@@ -86,6 +86,19 @@ def test_truncated_mkv_frames_stop_early(tmp_path: Path) -> None:
     assert err.value.code == "TRUNCATED_FILE"
 
 
+@pytest.mark.parametrize("time_base", [Fraction(1, 25), Fraction(1, 1000)])
+def test_truncated_avi_without_its_index(tmp_path: Path, time_base: Fraction) -> None:
+    """The index (idx1) is at the end of an AVI: a cut file has none, and FFmpeg
+    estimates its duration from what is left; the header's chunk count does not lie."""
+    full = write_video(tmp_path / "full.avi", [i / 25 for i in range(100)], time_base=time_base)
+    assert len(frames_of(full)) == 100
+    p = tmp_path / "cut.avi"
+    p.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.3)])
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "TRUNCATED_FILE"
+
+
 def test_zero_frame_video(tmp_path: Path) -> None:
     p = tmp_path / "zero.avi"
     out = av.open(str(p), "w")
