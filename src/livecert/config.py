@@ -208,15 +208,17 @@ class DigitsConfig:
         Opening events needed per digit (Mandarin digits are one syllable;
         English "seven" and "zero" are two, and short digits may merge).
     sync_threshold : float
-        Correlation of outer-lip height with voice loudness below which the
-        result is ``AV_OUT_OF_SYNC``.  Chosen at the equal error rate of
-        matched against swapped audio on the even-numbered GRID s1 clips
-        (EER 0.13); on the odd-numbered, held-out clips it passes 14 of 15
-        matched and fails 45 of 60 swapped recordings (held-out EER 0.12;
-        same speaker and sentence pattern: hard negatives).
+        :func:`livecert.audio.av_sync` score (correlation of outer-lip height
+        with the audio's band-energy estimate of it, less a lag penalty)
+        below which the result is ``AV_OUT_OF_SYNC``.  Chosen at the equal
+        error rate of matched against swapped audio on the even-numbered
+        GRID s1 clips; the held-out figures are in
+        ``tests/realdata/test_sync_real.py`` (same speaker and sentence
+        pattern: hard negatives).
     max_lag_s : float
-        Lags searched when correlating mouth and voice; a wider search lets
-        swapped audio find a chance alignment (held-out EER 0.33 at 0.3 s).
+        Audio-video offsets searched (issue #3: ±0.3 s).  Lags outside
+        :data:`livecert.audio.SYNC_LAG_PRIOR_S` pay a penalty, so a wider
+        search does not let swapped audio find chance alignments.
     """
 
     open_delta: float = 0.02
@@ -227,8 +229,8 @@ class DigitsConfig:
     max_reaction_s: float = 6.0
     per_digit_s: float = 1.5
     min_events_per_digit: float = 0.75
-    sync_threshold: float = 0.48
-    max_lag_s: float = 0.1
+    sync_threshold: float = 0.55
+    max_lag_s: float = 0.3
 
     def __post_init__(self) -> None:
         _check_range("open_delta", self.open_delta, 0.001, 1.0)

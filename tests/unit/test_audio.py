@@ -12,9 +12,11 @@ import pytest
 
 from livecert.asr import DIGIT_WORDS, DigitRecogniser, PocketSphinxDigitRecogniser, digit_grammar
 from livecert.audio import (
+    SYNC_LAG_PRIOR_S,
     AudioTrack,
     SyncScore,
     av_sync,
+    band_envelopes,
     load_wav,
     loudness_envelope,
     read_audio,
@@ -228,7 +230,36 @@ def test_av_sync_recovers_the_lag(delay_s: float) -> None:
     result = av_sync(times, mouth, track, max_lag_s=0.3)
     assert isinstance(result, SyncScore)
     assert result.lag_s == pytest.approx(delay_s, abs=0.021)  # positive: audio lags video
-    assert result.score > 0.5
+    assert result.correlation > 0.5
+    # lags outside SYNC_LAG_PRIOR_S (-0.04..0.08 s) pay 4 per second
+    outside = max(0.0, SYNC_LAG_PRIOR_S[0] - result.lag_s, result.lag_s - SYNC_LAG_PRIOR_S[1])
+    assert result.score == pytest.approx(result.correlation - 4.0 * outside)
+    assert (result.score > 0.45) == (abs(result.lag_s) < 0.1)  # 0.2 s is penalised below threshold
+
+
+def test_av_sync_lag_penalty_and_weights() -> None:
+    rng = np.random.default_rng(7)
+    times, mouth = _syllables(6.0, 25.0, rng)
+    track = _voice_from(lambda t: np.interp(t, times, mouth), 6.0, rng, 0.2)
+    free = av_sync(times, mouth, track, max_lag_s=0.3, lag_penalty=0.0)
+    assert free.score == pytest.approx(free.correlation) and free.score > 0.5
+    narrow = av_sync(times, mouth, track, max_lag_s=0.1, lag_prior_s=(-0.1, 0.1))
+    assert narrow.score < free.score - 0.2  # the true lag is outside the search
+    loud = av_sync(times, mouth, track, max_lag_s=0.3, bands_hz=((100.0, 4000.0),), band_weights=(1.0,))
+    assert loud.lag_s == pytest.approx(0.2, abs=0.021)
+    with pytest.raises(InputError):
+        av_sync(times, mouth, track, band_weights=(1.0, 2.0))
+    with pytest.raises(InputError):
+        av_sync(times, mouth, track, lag_penalty=-1.0)
+
+
+def test_band_envelopes_of_a_tone() -> None:
+    t = np.arange(SR) / SR
+    track = AudioTrack((0.4 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), SR, 0.0)
+    env = band_envelopes(track, np.array([0.5]), ((100.0, 400.0), (400.0, 600.0)))
+    assert env.shape == (1, 2)
+    assert env[0, 1] == pytest.approx(math.log(0.4 / math.sqrt(2)), abs=0.01)
+    assert env[0, 0] < env[0, 1] - 3
 
 
 def test_av_sync_swapped_audio_scores_low() -> None:
