@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.asr import DIGIT_WORDS, DigitRecogniser, PocketSphinxDigitRecogniser, digit_grammar
+from livecert.asr import (
+    DIGIT_WORDS,
+    PRONUNCIATIONS,
+    DigitRecogniser,
+    PocketSphinxDigitRecogniser,
+    digit_grammar,
+    is_narrowband,
+)
 from livecert.audio import (
     SYNC_LAG_PRIOR_S,
     AudioTrack,
@@ -318,10 +325,37 @@ def test_pocketsphinx_silence_and_arguments(capfd: pytest.CaptureFixture[str]) -
     noise = np.random.default_rng(7).normal(0, 0.05, SR).astype(np.float32)
     out = rec.recognise(noise, SR, 3)
     assert len(out) in (0, 3) and out.isdigit() or out == ""
-    assert rec._decoder(3) is rec._decoder(3) and rec._decoder(3) is not rec._decoder(4)
+    assert rec._decoder(3, False) is rec._decoder(3, False) and rec._decoder(3, False) is not rec._decoder(4, False)
+    assert rec._decoder(3, True) is not rec._decoder(3, False)  # narrowband: its own pronunciations
     assert PocketSphinxDigitRecogniser()._decoders == {}  # one cache per instance, created lazily
     for bad in (0, 17, 2.5, True):
         with pytest.raises(InputError):
             rec.recognise(noise, SR, bad)  # type: ignore[arg-type]
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""  # PocketSphinx logs nothing to the terminal
+
+
+def test_built_in_pronunciations_are_the_wheels_dictionary() -> None:
+    """The decoder loads from :data:`PRONUNCIATIONS`; they must be the CMU dictionary's entries."""
+    from pocketsphinx import get_model_path
+
+    wheel: dict[str, list[str]] = {}
+    with open(get_model_path("en-us/cmudict-en-us.dict"), encoding="utf-8") as fh:
+        for line in fh:
+            word, _, phones = line.strip().partition(" ")
+            if word.split("(")[0] in PRONUNCIATIONS:
+                wheel.setdefault(word.split("(")[0], []).append(phones.strip())
+    assert {w: tuple(p) for w, p in wheel.items()} == PRONUNCIATIONS
+    assert set(DIGIT_WORDS) == set(PRONUNCIATIONS)
+    dec = PocketSphinxDigitRecogniser()._decoder(2, False)
+    assert dec.lookup_word("zero") == "Z IH R OW" and dec.lookup_word("zero(2)") == "Z IY R OW"
+    assert dec.lookup_word("hello") is None  # not the 134,000-word dictionary
+
+
+def test_is_narrowband() -> None:
+    rng = np.random.default_rng(3)
+    wide = rng.normal(0, 0.1, SR).astype(np.float32)
+    assert not is_narrowband(wide, SR)
+    assert is_narrowband(resample(rng.normal(0, 0.1, 8000).astype(np.float32), 8000, SR), SR)
+    assert is_narrowband(rng.normal(0, 0.1, 8000).astype(np.float32), 8000)
+    assert not is_narrowband(np.zeros(SR, np.float32), SR)  # nothing at all: not a telephone band
