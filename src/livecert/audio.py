@@ -399,7 +399,7 @@ SYNC_BAND_WEIGHTS: tuple[float, ...] = (0.51, 0.03, 1.0, 0.4, 0.77, 0.31, -0.18,
 #: Audio-minus-video lags (seconds) scored without penalty by :func:`av_sync`:
 #: sound reaches the microphone with, or up to a few frames after, the mouth
 #: movement that made it.
-SYNC_LAG_PRIOR_S = (-0.04, 0.08)
+SYNC_LAG_PRIOR_S: tuple[float, float] = DigitsConfig.sync_lag_prior_s
 
 #: :func:`av_sync` score at or above which mouth and voice count as in sync
 #: (with the default arguments).  The equal-error point of matched against

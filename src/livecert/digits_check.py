@@ -105,7 +105,13 @@ def check_digits(
         heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
         if heard != challenge.digits:
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))
-        score = av_sync(t, mouth if mouth_height is None else mouth_height, track, max_lag_s=config.max_lag_s)
+        score = av_sync(
+            t,
+            mouth if mouth_height is None else mouth_height,
+            track,
+            max_lag_s=config.max_lag_s,
+            lag_prior_s=config.sync_lag_prior_s,
+        )
         sync = (float(score.score), float(score.lag_s))
         if not np.isfinite(sync[0]) or sync[0] < config.sync_threshold:
             reasons.append(Reason(ReasonCode.AV_OUT_OF_SYNC, f"lip-voice correlation {sync[0]:.2f}"))

@@ -36,6 +36,13 @@ def test_config_is_frozen_and_validated() -> None:
         livecert.BlinkConfig(close_ratio=0.9, open_ratio=0.8)
     with pytest.raises(InputError):
         livecert.QualityConfig(min_brightness=-1)
+    from livecert.config import DigitsConfig
+
+    assert DigitsConfig(sync_lag_prior_s=(0.1, 0.25)).sync_lag_prior_s == (0.1, 0.25)
+    for bad in ((0.2, 0.1), [0.0, 0.1], (0.0,), ("a", "b"), (-3.0, 0.0)):
+        with pytest.raises(InputError) as err:
+            DigitsConfig(sync_lag_prior_s=bad)  # type: ignore[arg-type]
+        assert err.value.code == "BAD_CONFIG"
 
 
 def test_reason_messages_are_bilingual() -> None:

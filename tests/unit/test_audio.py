@@ -359,3 +359,29 @@ def test_is_narrowband() -> None:
     assert is_narrowband(resample(rng.normal(0, 0.1, 8000).astype(np.float32), 8000, SR), SR)
     assert is_narrowband(rng.normal(0, 0.1, 8000).astype(np.float32), 8000)
     assert not is_narrowband(np.zeros(SR, np.float32), SR)  # nothing at all: not a telephone band
+
+
+def test_check_digits_uses_the_configured_lag_prior() -> None:
+    """A capture path that puts the sound 0.2 s late is penalised by default and not
+    once DigitsConfig.sync_lag_prior_s says so."""
+    from livecert.challenge import Challenge
+    from livecert.config import DigitsConfig
+    from livecert.digits_check import check_digits
+
+    rng = np.random.default_rng(7)
+    times, mouth = _syllables(6.0, 25.0, rng)
+    track = _voice_from(lambda t: np.interp(t, times, mouth), 6.0, rng, 0.2)
+
+    class Hears:
+        def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+            return "47"
+
+    def sync(cfg: DigitsConfig) -> tuple[float, float]:
+        evidence, _ = check_digits(Challenge.for_known_digits("47"), times, mouth, track, cfg, Hears())
+        assert evidence.av_sync is not None and evidence.heard == "47"
+        return evidence.av_sync
+
+    default_score, default_lag = sync(DigitsConfig())
+    shifted_score, shifted_lag = sync(DigitsConfig(sync_lag_prior_s=(0.15, 0.25)))
+    assert default_lag == pytest.approx(0.2, abs=0.03) and shifted_lag == pytest.approx(0.2, abs=0.03)
+    assert shifted_score > default_score + 0.3  # 4 per second outside the prior: about 0.4 lost by default
