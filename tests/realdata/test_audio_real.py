@@ -18,7 +18,6 @@ What is measured, and on what:
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 import pytest
 
 from livecert.asr import DIGIT_WORDS, PocketSphinxDigitRecogniser
-from livecert.audio import AudioTrack, load_wav, read_audio, resample, voice_activity
+from livecert.audio import AudioTrack, load_wav, resample, voice_activity
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +49,6 @@ FSDD_FLOORS: dict[str, tuple[float, float]] = {
 
 # ----------------------------------------------------------------------------
 # fixtures
-
-
-@pytest.fixture(scope="module")
-def grid_clips(data_dir: Path) -> list[dict[str, str]]:
-    with open(data_dir / "videos/grid/grid_transcripts.tsv", newline="") as f:
-        rows = sorted(csv.DictReader(f, delimiter="\t"), key=lambda r: r["local_path"])
-    assert len(rows) == 30
-    return rows
-
-
-@pytest.fixture(scope="module")
-def grid_tracks(data_dir: Path, grid_clips: list[dict[str, str]]) -> dict[str, AudioTrack]:
-    tracks = {}
-    for row in grid_clips:
-        track = read_audio(data_dir / row["local_path"])
-        assert track is not None, row["local_path"]
-        tracks[row["local_path"]] = track
-    return tracks
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ speaker: the band weights are untested on other voices and microphones.
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
@@ -44,7 +43,6 @@ from livecert.audio import (
     _detrend,
     av_sync,
     band_envelopes,
-    read_audio,
 )
 from livecert.config import DigitsConfig
 
@@ -52,24 +50,6 @@ log = logging.getLogger(__name__)
 
 SWAP_OFFSETS = (1, 2, 3, 5)  # audio of the clip this many places later (within the same half)
 DETREND_FRAMES = 5  # av_sync's 0.2 s at 25 fps
-
-
-@pytest.fixture(scope="module")
-def grid_clips(data_dir: Path) -> list[dict[str, str]]:
-    with open(data_dir / "videos/grid/grid_transcripts.tsv", newline="") as f:
-        rows = sorted(csv.DictReader(f, delimiter="\t"), key=lambda r: r["local_path"])
-    assert len(rows) == 30
-    return rows
-
-
-@pytest.fixture(scope="module")
-def grid_tracks(data_dir: Path, grid_clips: list[dict[str, str]]) -> dict[str, AudioTrack]:
-    tracks = {}
-    for row in grid_clips:
-        track = read_audio(data_dir / row["local_path"])
-        assert track is not None, row["local_path"]
-        tracks[row["local_path"]] = track
-    return tracks
 
 
 @pytest.fixture(scope="module")
