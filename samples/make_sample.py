@@ -72,8 +72,14 @@ BLINKS = (
 # MediaPipe face mesh eye contours, corner to corner (the subject's right eye
 # is on the image's left).
 EYES = {
-    "right": {"upper": [33, 246, 161, 160, 159, 158, 157, 173, 133], "lower": [33, 7, 163, 144, 145, 153, 154, 155, 133]},
-    "left": {"upper": [263, 466, 388, 387, 386, 385, 384, 398, 362], "lower": [263, 249, 390, 373, 374, 380, 381, 382, 362]},
+    "right": {
+        "upper": [33, 246, 161, 160, 159, 158, 157, 173, 133],
+        "lower": [33, 7, 163, 144, 145, 153, 154, 155, 133],
+    },
+    "left": {
+        "upper": [263, 466, 388, 387, 386, 385, 384, 398, 362],
+        "lower": [263, 249, 390, 373, 374, 380, 381, 382, 362],
+    },
 }
 LID_OVERSHOOT = 1.12  # the upper lid travels this fraction of the lid gap (slightly past the lower lid)
 LASH_BAND = 0.10  # height of the rigidly moved lash band, fraction of eye width
@@ -224,7 +230,9 @@ class Renderer:
         dx, dy = self.ox - sx, self.oy - sy
         x = self.centre[0] + (cr * dx + sr * dy) / (SCALE * k)
         y = self.centre[1] + (-sr * dx + cr * dy) / (SCALE * k)
-        out = cv2.remap(self.src, x.astype(np.float32), y.astype(np.float32), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        out = cv2.remap(
+            self.src, x.astype(np.float32), y.astype(np.float32), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+        )
         c = closure(t)
         if c > 0:
             for eye in self.eyes:
@@ -236,7 +244,11 @@ class Renderer:
                 r0, r1 = max(0, int(by.min()) - 2), min(OUT_H, int(by.max()) + 3)
                 xl, yl, alpha = eye.warp(x[r0:r1, c0:c1], y[r0:r1, c0:c1], c)
                 lid = cv2.remap(
-                    self.src, xl.astype(np.float32), yl.astype(np.float32), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+                    self.src,
+                    xl.astype(np.float32),
+                    yl.astype(np.float32),
+                    cv2.INTER_CUBIC,
+                    borderMode=cv2.BORDER_REFLECT,
                 )
                 a = alpha[:, :, None].astype(np.float32)
                 out[r0:r1, c0:c1] = a * lid + (1.0 - a) * out[r0:r1, c0:c1]
@@ -313,7 +325,9 @@ def labels(output: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("output", nargs="?", type=Path, default=DEFAULT_OUTPUT, help="output .mp4 (labels go beside it as .json)")
+    parser.add_argument(
+        "output", nargs="?", type=Path, default=DEFAULT_OUTPUT, help="output .mp4 (labels go beside it as .json)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="make_sample: %(message)s", stream=sys.stderr)
 
