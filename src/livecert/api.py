@@ -47,7 +47,7 @@ def verify(
         without one, reuse is not detected.
     recogniser : DigitRecogniser, optional
         Digits mode: turns the recording's sound into digits; default the
-        English :class:`~livecert.asr.PocketSphinxDigitRecogniser`.  Reuse
+        English :class:`~livecert.asr.EnglishDigitRecogniser`.  Reuse
         one instance across calls to load its model once; see
         :mod:`livecert.asr` for plugging in another language.
 

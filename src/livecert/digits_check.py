@@ -72,7 +72,7 @@ def check_digits(
     track : AudioTrack or None
     recogniser : DigitRecogniser, optional
         Used when there is a track; defaults to a new English
-        :class:`~livecert.asr.PocketSphinxDigitRecogniser`.
+        :class:`~livecert.asr.EnglishDigitRecogniser`.
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,), optional
@@ -99,9 +99,9 @@ def check_digits(
         else:
             a, b = track.start_s, track.end_s
         if recogniser is None:
-            from livecert.asr import PocketSphinxDigitRecogniser
+            from livecert.asr import EnglishDigitRecogniser
 
-            recogniser = PocketSphinxDigitRecogniser()
+            recogniser = EnglishDigitRecogniser()
         heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
         if heard != challenge.digits:
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))

@@ -130,7 +130,7 @@ class LivenessSession:
         Digits mode: what turns the recording's sound into digits (anything
         with ``recognise(samples, sample_rate, n_digits) -> str``, see
         :mod:`livecert.asr`).  Default: a new English
-        :class:`~livecert.asr.PocketSphinxDigitRecogniser`.  Pass one
+        :class:`~livecert.asr.EnglishDigitRecogniser`.  Pass one
         instance to many sessions (one thread at a time) to load its model
         once.
 
@@ -579,9 +579,9 @@ def _digit_recogniser(mode: str, recogniser: Any) -> Any:
             raise InputError("a recogniser is only used in mode='digits'", code="BAD_ARGUMENT")
         return None
     if recogniser is None:
-        from livecert.asr import PocketSphinxDigitRecogniser
+        from livecert.asr import EnglishDigitRecogniser
 
-        recogniser = PocketSphinxDigitRecogniser()  # its model loads on first use: not at all without audio
+        recogniser = EnglishDigitRecogniser()  # its models load on first use: not at all without audio
     return recogniser
 
 

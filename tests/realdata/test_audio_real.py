@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.asr import DIGIT_WORDS, PocketSphinxDigitRecogniser
+from livecert.asr import DIGIT_WORDS, EnglishDigitRecogniser, PocketSphinxDigitRecogniser
+from livecert.asr_moonshine import moonshine_available
 from livecert.audio import AudioTrack, load_wav, resample, voice_activity
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,12 @@ FSDD_SPLIT: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "held_out_speaker": (("theo",), (0, 1, 2, 3, 4)),
 }
 FSDD_STRINGS_PER_GROUP = 40
-#: group -> (string, digit) accuracy floors, a little below the measured
-#: figures: regression guards, not the target.  The earlier recogniser
-#: settings (0.25 / 0.68 tuning, 0.23 / 0.65 held-out takes) fail them.
-FSDD_FLOORS: dict[str, tuple[float, float]] = {
-    "tuning": (0.25, 0.72),
-    "held_out_takes": (0.25, 0.68),
-    "held_out_speaker": (0.85, 0.95),
+#: recogniser -> group -> (string, digit) accuracy floors, a little below the
+#: measured figures: regression guards, not the target.  PocketSphinx's
+#: earlier settings (0.25 / 0.68 tuning, 0.23 / 0.65 held-out takes) fail them.
+FSDD_FLOORS: dict[str, dict[str, tuple[float, float]]] = {
+    "pocketsphinx": {"tuning": (0.25, 0.72), "held_out_takes": (0.25, 0.68), "held_out_speaker": (0.85, 0.95)},
+    "english": {"tuning": (0.85, 0.93), "held_out_takes": (0.8, 0.9), "held_out_speaker": (0.9, 0.95)},
 }
 
 
@@ -52,8 +52,9 @@ FSDD_FLOORS: dict[str, tuple[float, float]] = {
 
 
 @pytest.fixture(scope="module")
-def recogniser() -> PocketSphinxDigitRecogniser:
-    return PocketSphinxDigitRecogniser()
+def recogniser() -> EnglishDigitRecogniser:
+    """livecert's default recogniser."""
+    return EnglishDigitRecogniser()
 
 
 def _align_speech_span(data_dir: Path, local_path: str) -> tuple[float, float]:
@@ -103,11 +104,19 @@ def fsdd_strings(
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["pocketsphinx", "english"])
 def fsdd_results(
-    data_dir: Path, recogniser: PocketSphinxDigitRecogniser
-) -> dict[str, dict[str, list[tuple[str, str]]]]:
-    """{group in FSDD_SPLIT: {speaker: [(wanted, recognised), ...]}}."""
+    request: pytest.FixtureRequest, data_dir: Path
+) -> tuple[str, dict[str, dict[str, list[tuple[str, str]]]]]:
+    """(recogniser name, {group in FSDD_SPLIT: {speaker: [(wanted, recognised), ...]}}).
+
+    "pocketsphinx": PocketSphinx alone; "english": livecert's default
+    (Moonshine for this telephone-band audio, PocketSphinx when Moonshine
+    hears fewer than four digits).
+    """
+    if request.param == "english" and not moonshine_available():
+        pytest.skip("moonshine-cpp is not installed (it has wheels for Linux x86_64 only)")
+    recogniser = PocketSphinxDigitRecogniser() if request.param == "pocketsphinx" else EnglishDigitRecogniser()
     clips = _fsdd(data_dir)
     results: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for name, (speakers, takes) in FSDD_SPLIT.items():
@@ -116,7 +125,7 @@ def fsdd_results(
             n = FSDD_STRINGS_PER_GROUP // len(speakers)
             strings = fsdd_strings(clips, speaker, takes, n, seed=100 + FSDD_SPEAKERS.index(speaker))
             results[name][speaker] = [(want, recogniser.recognise(x, 16000, 4)) for want, x in strings]
-    return results
+    return request.param, results
 
 
 def _rates(pairs: list[tuple[str, str]]) -> tuple[float, float]:
@@ -164,7 +173,7 @@ def test_grid_voice_activity(data_dir: Path, grid_tracks: dict[str, AudioTrack])
 
 
 def test_grid_digit_accuracy(
-    grid_clips: list[dict[str, str]], grid_tracks: dict[str, AudioTrack], recogniser: PocketSphinxDigitRecogniser
+    grid_clips: list[dict[str, str]], grid_tracks: dict[str, AudioTrack], recogniser: EnglishDigitRecogniser
 ) -> None:
     """Measured 27/30 (errors: eight->5, zero->2, eight->9)."""
     right = 0
@@ -177,37 +186,44 @@ def test_grid_digit_accuracy(
     assert right / len(grid_clips) >= 0.8
 
 
-def test_fsdd_strings_regression(fsdd_results: dict[str, dict[str, list[tuple[str, str]]]]) -> None:
-    """Guards the measured level, not the target.
+def test_fsdd_strings_regression(fsdd_results: tuple[str, dict[str, dict[str, list[tuple[str, str]]]]]) -> None:
+    """Guards the measured level of each recogniser (strings / digits, 40 strings per group).
 
-    Measured (strings / digits, 40 strings each): tuning 0.38 / 0.79, held-out
-    takes 0.35 / 0.72, held-out speaker theo 0.95 / 0.99.
+    PocketSphinx alone: tuning 0.38 / 0.79, held-out takes 0.35 / 0.72,
+    held-out speaker theo 0.95 / 0.99.  Default (with Moonshine): tuning
+    0.93 / 0.98, held-out takes 0.88 / 0.95, theo 0.98 / 0.98.
     """
-    assert set(fsdd_results) == set(FSDD_FLOORS)
-    for name, per_speaker in fsdd_results.items():
+    recogniser, results = fsdd_results
+    floors = FSDD_FLOORS[recogniser]
+    assert set(results) == set(floors)
+    for name, per_speaker in results.items():
         all_pairs = [p for pairs in per_speaker.values() for p in pairs]
         strings, digits = _rates(all_pairs)
         log.info(
-            "FSDD %s: strings %.3f digits %.3f; %s",
+            "FSDD %s %s: strings %.3f digits %.3f; %s",
+            recogniser,
             name,
             strings,
             digits,
             {s: f"{_rates(p)[0]:.2f}" for s, p in per_speaker.items()},
         )
-        assert strings >= FSDD_FLOORS[name][0], name
-        assert digits >= FSDD_FLOORS[name][1], name
-        assert all(len(g) in (0, 4) for _, g in all_pairs)  # the grammar forces exactly four digits
+        assert strings >= floors[name][0], name
+        assert digits >= floors[name][1], name
+        assert all(len(g) in (0, 4) for _, g in all_pairs)  # never more or fewer digits than asked
 
 
-@pytest.mark.xfail(
-    reason="target not met: PocketSphinx's bundled 16 kHz English model on 8 kHz FSDD recordings "
-    "reaches 0.65 string / 0.85 digit accuracy on the held-out strings (george and jackson takes 3-4: "
-    "0.35, theo: 0.95; six/eight, three/eight confusions)",
-    strict=False,
-)
-def test_fsdd_string_target(fsdd_results: dict[str, dict[str, list[tuple[str, str]]]]) -> None:
+def test_fsdd_string_target(fsdd_results: tuple[str, dict[str, dict[str, list[tuple[str, str]]]]]) -> None:
+    """Issue #3: string accuracy >= 0.9 on the held-out strings (both held-out groups).
+
+    Met by the default recogniser (0.93: 35/40 held-out takes, 39/40 theo);
+    PocketSphinx alone reaches 0.65 (its bundled model is a 16 kHz model, FSDD
+    is 8 kHz telephone-band speech), so its case is an expected failure.
+    """
+    recogniser, results = fsdd_results
+    if recogniser == "pocketsphinx":
+        pytest.xfail("PocketSphinx alone: 0.65 held-out string accuracy on 8 kHz speech (six/eight confusions)")
     held_out = ("held_out_takes", "held_out_speaker")
-    pairs = [p for name in held_out for pairs in fsdd_results[name].values() for p in pairs]
+    pairs = [p for name in held_out for pairs in results[name].values() for p in pairs]
     assert _rates(pairs)[0] >= 0.9
 
 

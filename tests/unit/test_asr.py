@@ -1,0 +1,97 @@
+"""The default English recogniser: routing between PocketSphinx and Moonshine, transcript parsing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livecert.asr import EnglishDigitRecogniser, PocketSphinxDigitRecogniser
+from livecert.asr_moonshine import MoonshineDigitRecogniser, moonshine_available, transcript_digits
+from livecert.audio import resample
+from livecert.errors import InputError
+
+SR = 16000
+
+
+class _Fixed:
+    """Records calls and answers ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+        self.calls += 1
+        assert sample_rate == SR
+        return self.answer[:n_digits]
+
+
+class _FixedPocketSphinx(PocketSphinxDigitRecogniser):
+    def __init__(self, answer: str) -> None:
+        super().__init__()
+        self.answer = answer
+        self.calls = 0
+
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+        self.calls += 1
+        return self.answer
+
+
+def _wide() -> np.ndarray:
+    return np.random.default_rng(1).normal(0, 0.1, 2 * SR).astype(np.float32)
+
+
+def _narrow() -> np.ndarray:
+    return resample(np.random.default_rng(2).normal(0, 0.1, 2 * 8000).astype(np.float32), 8000, SR)
+
+
+@pytest.mark.parametrize(
+    ("audio", "moonshine_answer", "expected", "moonshine_calls", "pocketsphinx_calls"),
+    [
+        ("wide", "4729", "1111", 0, 1),  # wideband: PocketSphinx only
+        ("narrow", "47291", "4729", 1, 0),  # narrowband, enough digits heard: the first four
+        ("narrow", "472", "1111", 1, 1),  # narrowband, a digit missing: PocketSphinx decides
+    ],
+)
+def test_routing(
+    audio: str, moonshine_answer: str, expected: str, moonshine_calls: int, pocketsphinx_calls: int
+) -> None:
+    ms, ps = _Fixed(moonshine_answer), _FixedPocketSphinx("1111")
+    rec = EnglishDigitRecogniser(pocketsphinx=ps, moonshine=ms)
+    samples = _wide() if audio == "wide" else _narrow()
+    assert rec.recognise(samples, SR, 4) == expected
+    assert (ms.calls, ps.calls) == (moonshine_calls, pocketsphinx_calls)
+
+
+def test_without_moonshine_pocketsphinx_does_everything() -> None:
+    ps = _FixedPocketSphinx("1111")
+    rec = EnglishDigitRecogniser(pocketsphinx=ps, moonshine=None)
+    assert rec.recognise(_narrow(), SR, 4) == "1111" and ps.calls == 1
+    with pytest.raises(InputError):
+        rec.recognise(_narrow(), SR, 0)
+
+
+def test_8khz_input_is_resampled_and_counts_as_narrowband() -> None:
+    ms = _Fixed("123")
+    rec = EnglishDigitRecogniser(pocketsphinx=_FixedPocketSphinx("999"), moonshine=ms)
+    x = np.random.default_rng(3).normal(0, 0.1, 8000).astype(np.float32)
+    assert rec.recognise(x, 8000, 3) == "123" and ms.calls == 1
+
+
+def test_transcript_digits() -> None:
+    assert transcript_digits("8, 0, four. Nine") == "8049"
+    assert transcript_digits("Seven, eight, one, five,") == "7815"
+    assert transcript_digits("688-9998.") == "6889998"
+    assert transcript_digits("H. zero, six, four.") == "064"
+    assert transcript_digits("") == ""
+    assert transcript_digits("for two to ate oh") == "42280"
+
+
+@pytest.mark.skipif(not moonshine_available(), reason="moonshine-cpp is not installed (Linux x86_64 wheels only)")
+def test_moonshine_hears_nothing_in_silence_and_noise() -> None:
+    rec = MoonshineDigitRecogniser()
+    assert rec.recognise(np.zeros(SR, np.float32), SR, 4) == ""
+    assert rec.recognise(np.zeros(100, np.float32), SR, 4) == ""
+    noise = np.random.default_rng(4).normal(0, 1e-3, SR).astype(np.float32)
+    out = rec.recognise(noise, SR, 4)
+    assert out == "" or out.isdigit()
