@@ -398,7 +398,8 @@ class EnglishDigitRecogniser:
     0.35 / 0.72 held-out takes, 0.95 / 0.99 held-out speaker; Moonshine
     alone 0.88 / 0.89, 0.85 / 0.87, 0.78 / 0.83; this combination 0.93 /
     0.98, 0.88 / 0.95, 0.98 / 0.98.  Moonshine costs about 0.5 s per 4 s
-    recording and 0.7 s to load, paid only for narrowband audio.
+    recording, 0.3-0.7 s and about 0.5 GB of memory to load, paid only once
+    narrowband audio arrives.
     """
 
     def __init__(self, *, pocketsphinx: PocketSphinxDigitRecogniser | None = None, moonshine: Any = "default") -> None:
