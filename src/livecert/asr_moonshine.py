@@ -18,31 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from livecert.asr import DIGIT_WORDS
 from livecert.audio import AudioTrack, resample, voice_activity
 from livecert.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-#: Words Moonshine writes for digits (it also writes the digits themselves).
-#: Homophones ("to", "for", "ate") count: only digits are being read.
-WORD_DIGITS: dict[str, str] = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "two": "2",
-    "to": "2",
-    "too": "2",
-    "three": "3",
-    "four": "4",
-    "for": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "ate": "8",
-    "nine": "9",
-}
+#: Words Moonshine writes for digits (it also writes the digits themselves):
+#: the digit words, and homophones ("to", "for", "ate"), since only digits
+#: are being read.
+WORD_DIGITS: dict[str, str] = {**DIGIT_WORDS, "o": "0", "to": "2", "too": "2", "for": "4", "ate": "8"}
 
 
 def transcript_digits(text: str) -> str:
