@@ -42,7 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from livecert.audio import resample, to_pcm16
+from livecert.audio import fft_length, resample, to_pcm16
 from livecert.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,9 @@ def is_narrowband(samples: np.ndarray, sample_rate: int) -> bool:
     if sample_rate < 16000:
         return True
     x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    power = np.abs(np.fft.rfft(x)) ** 2
-    freq = np.fft.rfftfreq(len(x), 1.0 / sample_rate)
+    n_fft = fft_length(len(x))
+    power = np.abs(np.fft.rfft(x, n_fft)) ** 2
+    freq = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     high = float(power[(freq >= 4300) & (freq < 7500)].sum())
     edge = float(power[(freq >= 3000) & (freq < 3800)].sum())
     return edge > 0 and high < NARROWBAND_RATIO * edge
@@ -332,12 +333,13 @@ class PocketSphinxDigitRecogniser:
             x = x + rng.normal(0.0, self.noise_rms, x.size).astype(np.float32)
         return x
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int, *, narrowband: bool | None = None) -> str:
         """Recognise exactly ``n_digits`` digits (see :meth:`DigitRecogniser.recognise`).
 
         The samples are resampled to 16 kHz if needed, checked for a 4 kHz
-        band limit (:func:`is_narrowband`), scaled to ``target_peak``, padded with ``pad_s`` of silence at both ends and
-        dithered.  Returns exactly ``n_digits`` digits, or ``""`` for input
+        band limit (:func:`is_narrowband`, unless ``narrowband`` or the
+        instance's ``narrowband`` says), scaled to ``target_peak``, padded
+        with ``pad_s`` of silence at both ends and dithered.  Returns exactly ``n_digits`` digits, or ``""`` for input
         shorter than 0.1 s, silent or non-finite input, and when the search
         ends without a complete path through the grammar (PocketSphinx then
         offers a partial one, which is discarded).
@@ -357,7 +359,8 @@ class PocketSphinxDigitRecogniser:
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if x.size < 1600 or not np.isfinite(peak) or peak < 1e-5:
             return ""
-        narrowband = is_narrowband(x, 16000) if self.narrowband is None else self.narrowband
+        if narrowband is None:
+            narrowband = is_narrowband(x, 16000) if self.narrowband is None else self.narrowband
         x = self._prepare(x * (self.target_peak / peak))
         dec = self._decoder(int(n_digits), narrowband)
         dec.reinit_feat()  # fresh noise and cepstral-mean estimates: no memory of earlier recordings
@@ -435,10 +438,12 @@ class EnglishDigitRecogniser:
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)
-        moonshine = self.moonshine if x.size >= 1600 and is_narrowband(x, 16000) else None
+        narrowband = is_narrowband(x, 16000)
+        moonshine = self.moonshine if x.size >= 1600 and narrowband else None
         if moonshine is not None:
             heard = moonshine.recognise(x, 16000, n_digits)
             if len(heard) == n_digits:
                 return heard
             log.debug("Moonshine heard %r for %d digits; PocketSphinx decides", heard, n_digits)
-        return self.pocketsphinx.recognise(x, 16000, n_digits)
+        forced = self.pocketsphinx.narrowband is not None  # the PocketSphinx instance's own setting wins
+        return self.pocketsphinx.recognise(x, 16000, n_digits, narrowband=None if forced else narrowband)

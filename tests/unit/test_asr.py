@@ -32,8 +32,9 @@ class _FixedPocketSphinx(PocketSphinxDigitRecogniser):
         self.answer = answer
         self.calls = 0
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int, *, narrowband: bool | None = None) -> str:
         self.calls += 1
+        self.narrowband_seen = narrowband
         return self.answer
 
 
@@ -61,6 +62,8 @@ def test_routing(
     samples = _wide() if audio == "wide" else _narrow()
     assert rec.recognise(samples, SR, 4) == expected
     assert (ms.calls, ps.calls) == (moonshine_calls, pocketsphinx_calls)
+    if ps.calls:  # the band is measured once and handed on
+        assert ps.narrowband_seen is (audio == "narrow")
 
 
 def test_without_moonshine_pocketsphinx_does_everything() -> None:
