@@ -41,6 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TUNED = {"000001M", "000003M", "000005M", "000007M", "000009M"}
 
 
+def default_data_dir() -> Path:
+    """LIVECERT_DATA, or ../shared/data beside the project."""
+    return Path(os.environ.get("LIVECERT_DATA", ROOT.parent / "shared" / "data"))
+
+
 def metadata() -> dict:
     def version(mod: str) -> str:
         try:
@@ -194,7 +199,7 @@ def accuracy(clips: list[Path], labels: dict) -> dict:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("LIVECERT_DATA", ROOT.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()

@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_blink import metadata  # noqa: E402
+from bench_blink import default_data_dir, metadata  # noqa: E402
 
 import livecert  # noqa: E402
 from livecert.asr import DIGIT_WORDS, EnglishDigitRecogniser, PocketSphinxDigitRecogniser  # noqa: E402
@@ -232,7 +232,7 @@ def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("LIVECERT_DATA", ROOT.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--clips", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_blink import metadata  # noqa: E402
+from bench_blink import default_data_dir, metadata  # noqa: E402
 
 from livecert.capture import open_source  # noqa: E402
 from livecert.config import BlinkConfig, VerifyConfig  # noqa: E402
@@ -37,7 +36,7 @@ CONFIG = VerifyConfig(blink=BlinkConfig(min_blinks=100))
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("LIVECERT_DATA", ROOT.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
