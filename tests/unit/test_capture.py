@@ -68,18 +68,10 @@ def test_not_a_video(tmp_path: Path) -> None:
     assert err.value.code == "NOT_A_VIDEO"
 
 
-def test_truncated_mp4(tmp_path: Path) -> None:
-    full = write_video(tmp_path / "full.mp4", [i / 30 for i in range(90)], size=(320, 240)).read_bytes()
-    p = tmp_path / "cut.mp4"
-    p.write_bytes(full[: len(full) // 2])
-    with pytest.raises(InputError) as err:
-        frames_of(p)
-    assert err.value.code == "TRUNCATED_FILE"
-
-
-def test_truncated_mkv_frames_stop_early(tmp_path: Path) -> None:
-    full = write_video(tmp_path / "full.mkv", [i / 30 for i in range(300)], size=(320, 240)).read_bytes()
-    p = tmp_path / "cut.mkv"
+@pytest.mark.parametrize(("suffix", "n_frames"), [(".mp4", 90), (".mkv", 300)], ids=["mp4", "mkv-frames-stop-early"])
+def test_truncated_file(tmp_path: Path, suffix: str, n_frames: int) -> None:
+    full = write_video(tmp_path / f"full{suffix}", [i / 30 for i in range(n_frames)], size=(320, 240)).read_bytes()
+    p = tmp_path / f"cut{suffix}"
     p.write_bytes(full[: len(full) // 2])
     with pytest.raises(InputError) as err:
         frames_of(p)
