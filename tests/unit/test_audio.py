@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fractions
 import math
 import wave
 from pathlib import Path
@@ -33,46 +32,13 @@ from livecert.audio import (
 )
 from livecert.errors import InputError
 
+from .videos import write_av_clip
+
 SR = 16000
 
 
 # ----------------------------------------------------------------------------
 # helpers
-
-
-def _write_video(path: Path, *, video_start_s: float = 0.0, audio_start_s: float | None = None) -> None:
-    """1 s of 64x64 mpeg4 video in Matroska, optionally with 1 s of PCM audio
-    holding one click 0.2 s after the audio starts."""
-    import av
-
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("mpeg4", rate=25)
-        vs.width = vs.height = 64
-        vs.pix_fmt = "yuv420p"
-        aus = None
-        if audio_start_s is not None:
-            aus = c.add_stream("pcm_s16le", rate=SR)
-            aus.layout = "mono"
-        first = round(video_start_s * 25)
-        for i in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="rgb24")
-            frame.pts = first + i
-            for packet in vs.encode(frame):
-                c.mux(packet)
-        if aus is not None:
-            x = np.zeros(SR, np.int16)
-            x[int(0.2 * SR)] = 20000
-            for i in range(0, SR, 800):
-                frame = av.AudioFrame.from_ndarray(x[None, i : i + 800].copy(), format="s16", layout="mono")
-                frame.sample_rate = SR
-                frame.time_base = fractions.Fraction(1, SR)
-                frame.pts = round(audio_start_s * SR) + i
-                for packet in aus.encode(frame):
-                    c.mux(packet)
-            for packet in aus.encode(None):
-                c.mux(packet)
-        for packet in vs.encode(None):
-            c.mux(packet)
 
 
 def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
@@ -121,7 +87,7 @@ def _vowel(duration_s: float, start_s: float, end_s: float, rng: np.random.Gener
 
 def test_video_without_audio_gives_none(tmp_path: Path) -> None:
     path = tmp_path / "silent.mkv"
-    _write_video(path)
+    write_av_clip(path)
     assert read_audio(path) is None
     with pytest.raises(InputError) as err:
         load_wav(path)
@@ -132,7 +98,7 @@ def test_audio_uses_the_video_time_origin(tmp_path: Path) -> None:
     # container starts at 1.0 s (video), audio at 1.5 s: on the clip timeline
     # (origin = container start_time, as for video frames) audio starts at 0.5 s
     path = tmp_path / "av.mkv"
-    _write_video(path, video_start_s=1.0, audio_start_s=1.5)
+    write_av_clip(path, video_start_s=1.0, audio_start_s=1.5)
     track = read_audio(path)
     assert track is not None
     assert track.sample_rate == SR and track.samples.dtype == np.float32 and track.samples.ndim == 1

@@ -12,7 +12,7 @@ import pytest
 from livecert.capture import open_source
 from livecert.errors import InputError
 
-from .videos import write_video
+from .videos import write_av_clip, write_video
 
 
 def frames_of(source) -> list:
@@ -232,10 +232,8 @@ def test_audio_decoded_in_the_same_pass_equals_a_second_read(tmp_path: Path) -> 
     from livecert.audio import read_audio
     from livecert.errors import SessionStateError
 
-    from .test_audio import _write_video as write_av
-
     path = tmp_path / "av.mkv"
-    write_av(path, video_start_s=1.0, audio_start_s=1.5)
+    write_av_clip(path, video_start_s=1.0, audio_start_s=1.5)
     with open_source(path, audio=True) as src:
         with pytest.raises(SessionStateError) as err:
             src.audio_track()  # not before the frames are read

@@ -45,3 +45,38 @@ def write_video(
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def write_av_clip(
+    path: Path, *, video_start_s: float = 0.0, audio_start_s: float | None = None, rate: int = 16000
+) -> None:
+    """1 s of 64x64 mpeg4 video in Matroska, optionally with 1 s of PCM audio
+    holding one click 0.2 s after the audio starts."""
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("mpeg4", rate=25)
+        vs.width = vs.height = 64
+        vs.pix_fmt = "yuv420p"
+        aus = None
+        if audio_start_s is not None:
+            aus = c.add_stream("pcm_s16le", rate=rate)
+            aus.layout = "mono"
+        first = round(video_start_s * 25)
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="rgb24")
+            frame.pts = first + i
+            for packet in vs.encode(frame):
+                c.mux(packet)
+        if aus is not None:
+            x = np.zeros(rate, np.int16)
+            x[int(0.2 * rate)] = 20000
+            for i in range(0, rate, 800):
+                frame = av.AudioFrame.from_ndarray(x[None, i : i + 800].copy(), format="s16", layout="mono")
+                frame.sample_rate = rate
+                frame.time_base = Fraction(1, rate)
+                frame.pts = round(audio_start_s * rate) + i
+                for packet in aus.encode(frame):
+                    c.mux(packet)
+            for packet in aus.encode(None):
+                c.mux(packet)
+        for packet in vs.encode(None):
+            c.mux(packet)
