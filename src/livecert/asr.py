@@ -42,7 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from livecert.audio import fft_length, resample, to_pcm16
+from livecert.audio import as_samples, fft_length, resample, to_pcm16
 from livecert.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -348,12 +348,13 @@ class PocketSphinxDigitRecogniser:
         ------
         InputError
             ``BAD_ARGUMENT`` when ``n_digits`` is not an integer in
-            ``[1, MAX_DIGITS]`` or ``sample_rate`` is not in [8000, 192000].
+            ``[1, MAX_DIGITS]``, ``sample_rate`` is not in [8000, 192000],
+            or ``samples`` is not mono audio (:func:`livecert.audio.as_samples`).
         ModelError
             When pocketsphinx or its model cannot be loaded.
         """
         _check_n_digits(n_digits)
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        x = as_samples(samples)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
@@ -430,12 +431,12 @@ class EnglishDigitRecogniser:
         Raises
         ------
         InputError
-            ``BAD_ARGUMENT`` for a bad ``n_digits`` or ``sample_rate``.
+            ``BAD_ARGUMENT`` for a bad ``n_digits``, ``sample_rate`` or ``samples``.
         ModelError
             When a model cannot be loaded.
         """
         _check_n_digits(n_digits)
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        x = as_samples(samples)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)
         narrowband = is_narrowband(x, 16000)

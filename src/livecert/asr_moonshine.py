@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from livecert.asr import DIGIT_WORDS
-from livecert.audio import AudioTrack, resample, voice_activity
+from livecert.audio import AudioTrack, as_samples, resample, voice_activity
 from livecert.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class MoonshineDigitRecogniser:
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
         """Moonshine's transcript of the voiced part of ``samples`` ("" when none)."""
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        x = as_samples(samples)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)
         if x.size < 1600 or not np.all(np.isfinite(x)):

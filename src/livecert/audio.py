@@ -281,6 +281,30 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
 
 
+def as_samples(samples: Any) -> np.ndarray:
+    """Mono audio samples as float32 of shape (M,).
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT`` when ``samples`` is not numbers, is a single number,
+        or has more than one channel (shape (M, 2) and the like: mix the
+        channels down first; interleaving them would be garbage).
+    """
+    try:
+        x = np.asarray(samples, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"samples must be a float array of shape (M,), got {type(samples).__name__}", code="BAD_ARGUMENT"
+        ) from None
+    if x.ndim == 0 or sum(d > 1 for d in x.shape) > 1:
+        raise InputError(
+            f"samples must be mono audio of shape (M,), got shape {x.shape} (mix channels down first)",
+            code="BAD_ARGUMENT",
+        )
+    return x.reshape(-1)
+
+
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Resample mono float samples with FFmpeg's resampler.
 
@@ -290,7 +314,7 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     import av
 
     from_rate, to_rate = _check_rate(from_rate), _check_rate(to_rate)
-    x = np.ascontiguousarray(np.asarray(samples, dtype=np.float32).reshape(1, -1))
+    x = np.ascontiguousarray(as_samples(samples).reshape(1, -1))
     if from_rate == to_rate or x.size == 0:
         return x.reshape(-1).copy()
     frame = av.AudioFrame.from_ndarray(x, format="flt", layout="mono")

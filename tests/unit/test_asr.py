@@ -98,3 +98,17 @@ def test_moonshine_hears_nothing_in_silence_and_noise() -> None:
     noise = np.random.default_rng(4).normal(0, 1e-3, SR).astype(np.float32)
     out = rec.recognise(noise, SR, 4)
     assert out == "" or out.isdigit()
+
+
+@pytest.mark.parametrize("bad", ["abc", 5.0, [[0.1, 0.2], [0.3, 0.4]], np.zeros((SR, 2), np.float32), {"a": 1}])
+def test_samples_that_are_not_mono_audio_are_refused(bad: object) -> None:
+    for rec in (EnglishDigitRecogniser(moonshine=None), PocketSphinxDigitRecogniser(), MoonshineDigitRecogniser()):
+        with pytest.raises(InputError) as err:
+            rec.recognise(bad, SR, 4)  # type: ignore[arg-type]
+        assert err.value.code == "BAD_ARGUMENT" and "samples" in str(err.value)
+
+
+def test_single_channel_column_is_mono() -> None:
+    ps = _FixedPocketSphinx("1111")
+    rec = EnglishDigitRecogniser(pocketsphinx=ps, moonshine=None)
+    assert rec.recognise(_wide().reshape(-1, 1), SR, 4) == "1111"
