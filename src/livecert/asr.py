@@ -165,7 +165,7 @@ class DigitRecogniser(Protocol):
         ...
 
 
-def _check_n_digits(n_digits: Any) -> None:
+def check_n_digits(n_digits: Any) -> None:
     if isinstance(n_digits, bool) or not isinstance(n_digits, (int, np.integer)) or not 1 <= n_digits <= MAX_DIGITS:
         raise InputError(f"n_digits must be an integer in [1, {MAX_DIGITS}], got {n_digits!r}", code="BAD_ARGUMENT")
 
@@ -353,7 +353,7 @@ class PocketSphinxDigitRecogniser:
         ModelError
             When pocketsphinx or its model cannot be loaded.
         """
-        _check_n_digits(n_digits)
+        check_n_digits(n_digits)
         x = as_samples(samples)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)
@@ -435,7 +435,7 @@ class EnglishDigitRecogniser:
         ModelError
             When a model cannot be loaded.
         """
-        _check_n_digits(n_digits)
+        check_n_digits(n_digits)
         x = as_samples(samples)
         if sample_rate != 16000:
             x = resample(x, sample_rate, 16000)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from livecert.asr import DIGIT_WORDS
+from livecert.asr import DIGIT_WORDS, check_n_digits
 from livecert.audio import AudioTrack, as_samples, resample, voice_activity
 from livecert.errors import ModelError
 
@@ -118,7 +118,14 @@ class MoonshineDigitRecogniser:
 
         See :meth:`livecert.asr.DigitRecogniser.recognise`; unlike a
         fixed-count grammar the result may be shorter than ``n_digits``.
+
+        Raises
+        ------
+        InputError
+            ``BAD_ARGUMENT`` when ``n_digits`` is not an integer in 1-16
+            (:data:`livecert.asr.MAX_DIGITS`).
         """
+        check_n_digits(n_digits)
         heard = transcript_digits(self.transcribe(samples, sample_rate))
         log.debug("Moonshine heard %r", heard)
         return heard[:n_digits]

@@ -56,7 +56,7 @@ def check_digits(
     mouth: np.ndarray,
     track: AudioTrack | None,
     config: DigitsConfig,
-    recogniser: Any = None,
+    recogniser: Any,
     *,
     prompt_at_s: float = 0.0,
     mouth_height: np.ndarray | None = None,
@@ -70,9 +70,10 @@ def check_digits(
     t, mouth : ndarray, shape (N,)
         Frame times and mouth aperture (``nan`` where unusable).
     track : AudioTrack or None
-    recogniser : DigitRecogniser, optional
-        Used when there is a track; defaults to a new English
-        :class:`~livecert.asr.EnglishDigitRecogniser`.
+    recogniser : DigitRecogniser
+        Used when there is a track (:class:`livecert.session.LivenessSession`
+        passes the default :class:`~livecert.asr.EnglishDigitRecogniser`
+        unless given another).
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,), optional
@@ -98,10 +99,6 @@ def check_digits(
             a, b = max(track.start_s, speech[0][0] - 0.3), speech[-1][1] + 0.3
         else:
             a, b = track.start_s, track.end_s
-        if recogniser is None:
-            from livecert.asr import EnglishDigitRecogniser
-
-            recogniser = EnglishDigitRecogniser()
         heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
         if heard != challenge.digits:
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))

@@ -108,6 +108,14 @@ def test_samples_that_are_not_mono_audio_are_refused(bad: object) -> None:
         assert err.value.code == "BAD_ARGUMENT" and "samples" in str(err.value)
 
 
+@pytest.mark.parametrize("n_digits", [0, 17, 2.0, True, "4", None])
+def test_digit_count_out_of_range_is_refused_before_any_model_loads(n_digits: object) -> None:
+    for rec in (EnglishDigitRecogniser(moonshine=None), PocketSphinxDigitRecogniser(), MoonshineDigitRecogniser()):
+        with pytest.raises(InputError) as err:
+            rec.recognise(_wide(), SR, n_digits)  # type: ignore[arg-type]
+        assert err.value.code == "BAD_ARGUMENT" and "n_digits" in str(err.value)
+
+
 def test_single_channel_column_is_mono() -> None:
     ps = _FixedPocketSphinx("1111")
     rec = EnglishDigitRecogniser(pocketsphinx=ps, moonshine=None)
