@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from livecert.errors import InputError, SessionStateError
+from livecert.mpegps import cut_short
 
 if TYPE_CHECKING:
     from livecert.audio import AudioDecoder, AudioTrack
@@ -557,7 +558,7 @@ def _open_container(path: Path) -> Any:
 
     try:
         # metadata_errors="ignore": some AVI writers store metadata that is not UTF-8.
-        return av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         kind = _container_kind(path)
         if kind is not None:
@@ -571,6 +572,14 @@ def _open_container(path: Path) -> Any:
             "supported are mp4, avi, mpg, webm, mov and other formats FFmpeg reads",
             code="NOT_A_VIDEO",
         ) from None
+    if container.format.name == "mpeg" and cut_short(path):
+        # a program stream declares no duration: a cut copy would pass for a shorter recording
+        container.close()
+        raise InputError(
+            f"{path}: the MPEG file ends in the middle of a packet: it is truncated; record or copy it again",
+            code="TRUNCATED_FILE",
+        )
+    return container
 
 
 # ----------------------------------------------------------------------------

@@ -92,3 +92,18 @@ def test_digits_json_schema(grid: list[dict]) -> None:
     assert set(d) >= {"expected", "heard", "speech_segments", "mouth_events", "av_sync", "passed"}
     assert d["expected"] == digit
     assert all(isinstance(x, float) for x in d["mouth_events"]) and np.all(np.diff(d["mouth_events"]) > 0)
+
+
+def test_cut_grid_clip_is_truncated_not_a_short_recording(
+    data_dir: Path, grid_clips: list[dict[str, str]], tmp_path: Path
+) -> None:
+    """A GRID .mpg cut at 200,000 bytes used to decode as a valid 1.4 s recording and be judged."""
+    from livecert.errors import InputError
+
+    clip = data_dir / grid_clips[0]["local_path"]
+    cut = tmp_path / clip.name
+    cut.write_bytes(clip.read_bytes()[:200_000])
+    with pytest.raises(InputError) as err:
+        livecert.verify(cut, mode="digits", challenge=Challenge.for_known_digits("3"))
+    assert err.value.code == "TRUNCATED_FILE"
+    assert livecert.verify(clip, mode="digits", challenge=Challenge.for_known_digits("3")).frames_total == 75

@@ -11,6 +11,7 @@ import pytest
 
 from livecert.capture import open_source
 from livecert.errors import InputError
+from livecert.mpegps import cut_short
 
 from .videos import write_av_clip, write_video
 
@@ -76,6 +77,27 @@ def test_truncated_file(tmp_path: Path, suffix: str, n_frames: int) -> None:
     with pytest.raises(InputError) as err:
         frames_of(p)
     assert err.value.code == "TRUNCATED_FILE"
+
+
+@pytest.mark.parametrize("codec", ["mpeg1video", "mpeg2video"])
+def test_truncated_mpeg_program_stream(tmp_path: Path, codec: str) -> None:
+    """An .mpg declares no duration: a cut copy is found by its last packet running past the end."""
+    full = write_video(tmp_path / "full.mpg", [i / 25 for i in range(100)], codec=codec, time_base=Fraction(1, 25))
+    assert cut_short(full) is False
+    assert len(frames_of(full)) == 100
+    data = full.read_bytes()
+    p = tmp_path / "cut.mpg"
+    p.write_bytes(data[: len(data) // 2 + 7])
+    assert cut_short(p) is True
+    with pytest.raises(InputError) as err:
+        frames_of(p)
+    assert err.value.code == "TRUNCATED_FILE" and "truncated" in str(err.value)
+
+
+def test_packet_walk_cannot_tell_for_other_containers(tmp_path: Path) -> None:
+    assert cut_short(write_video(tmp_path / "v.mp4", [i / 30 for i in range(10)])) is None
+    (tmp_path / "empty.mpg").write_bytes(b"")
+    assert cut_short(tmp_path / "empty.mpg") is None
 
 
 @pytest.mark.parametrize("time_base", [Fraction(1, 25), Fraction(1, 1000)])
