@@ -63,6 +63,11 @@ def run_demo(
 ) -> Any:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
+    In digits mode a video's own sound is recognised and checked against the
+    lips, as :func:`livecert.verify` does.  The webcam demo records no sound
+    (livecert has no microphone capture): its digits are judged on the video
+    alone and the result says ``digits.audio`` is false.
+
     Raises
     ------
     InputError
@@ -95,6 +100,7 @@ def run_demo(
     wall0 = time.monotonic()
     try:
         with source as frames, LivenessSession(mode=mode, enrolled=enrolled, **kwargs) as session:
+            sound = _sound_of(video) if mode == "digits" else None
             update = None
             finished_at: float | None = None
             for frame in frames:
@@ -102,7 +108,7 @@ def run_demo(
                     update = session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
                     if update.finished:
                         finished_at = frame.t_s
-                        update = _with_verdict(update, session.result())
+                        update = _with_verdict(update, session.result(audio=sound))
                 elif video is None and frame.t_s - finished_at > _SHOW_RESULT_S:
                     break  # camera: the verdict has been shown long enough
                 shown = overlay.draw(frame.rgb, update, frame.t_s)
@@ -118,13 +124,26 @@ def run_demo(
                     if _show(shown):
                         log.info("stopped by the user")
                         break
-            result = session.result()
+            result = session.result(audio=sound)
     finally:
         if recorder is not None:
             recorder.close()
         if not headless:
             _close_window()
     return result
+
+
+def _sound_of(video: str | None) -> Any:
+    """The video file's sound for a digits demo, or None (webcam, or no sound track)."""
+    if video is None:
+        log.info("the webcam demo records no sound: the digits are judged on the video alone")
+        return None
+    from livecert.audio import read_audio
+
+    track = read_audio(video)
+    if track is None:
+        log.info("%s has no sound track: the digits are judged on the video alone", video)
+    return track
 
 
 def _with_verdict(update: Any, result: Any) -> Any:

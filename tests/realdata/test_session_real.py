@@ -80,3 +80,15 @@ def test_digits_session_equals_verify(data_dir: Path) -> None:
         got = session.result(audio=read_audio(clip))
     assert _without_timings(got) == _without_timings(expected)
     assert expected.digits is not None and expected.digits.audio and expected.digits.av_sync is not None
+
+
+def test_digits_demo_on_a_video_hears_its_sound(data_dir: Path, tmp_path: Path) -> None:
+    """The demo used to judge a video's digits on the picture alone."""
+    from livecert.challenge import Challenge
+    from livecert.demo import run_demo
+
+    clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
+    shown = run_demo(video=str(clip), mode="digits", expect_digits="4", headless=True, record=tmp_path / "d.mp4")
+    expected = livecert.verify(clip, mode="digits", challenge=Challenge.for_known_digits("4"))
+    assert shown.digits is not None and shown.digits.audio and shown.digits.heard is not None
+    assert _without_timings(shown) == _without_timings(expected)
