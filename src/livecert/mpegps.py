@@ -47,8 +47,8 @@ def cut_short(path: str | os.PathLike[str]) -> bool | None:
 def _walk(data: mmap.mmap, size: int) -> bool | None:
     pos = 0
     while pos < size:
-        if size - pos < 6:
-            return data[pos:] != b"\xff" * (size - pos)  # a few stray bytes: cut unless padding
+        if size - pos < 6:  # a packet header cut off, or a few stray bytes after the last packet
+            return True if data[pos : pos + 3] == _PREFIX else None
         if data[pos : pos + 3] != _PREFIX:
             return None
         code = data[pos + 3]

@@ -280,3 +280,14 @@ def test_no_audio_track_without_sound(tmp_path: Path) -> None:
     with open_source([(np.zeros((32, 32, 3), np.uint8), 0.0)], audio=True) as src:
         list(src)
         assert src.audio_track() is None
+
+
+def test_packet_walk_leaves_stray_trailing_bytes_alone(tmp_path: Path) -> None:
+    full = write_video(
+        tmp_path / "full.mpg", [i / 25 for i in range(30)], codec="mpeg1video", time_base=Fraction(1, 25)
+    )
+    data = full.read_bytes()
+    (tmp_path / "zeros.mpg").write_bytes(data + b"\x00\x00\x00\x00")
+    assert cut_short(tmp_path / "zeros.mpg") is None
+    (tmp_path / "header.mpg").write_bytes(data + b"\x00\x00\x01\xe0")
+    assert cut_short(tmp_path / "header.mpg") is True
