@@ -47,6 +47,7 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.
     p = check_file(Path(path))
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected an image file", code="NOT_AN_IMAGE")
+    host_limit = Image.MAX_IMAGE_PIXELS  # Pillow's limit is process-wide: put the caller's back afterwards
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,6 +63,8 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.
         raise InputError(f"{p}: not an image that can be read ({exc})", code="NOT_AN_IMAGE") from None
     except OSError as exc:
         raise InputError(f"{p}: the image is truncated or damaged ({exc})", code="NOT_AN_IMAGE") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = host_limit
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:  # type: ignore[name-defined]  # noqa: F821

@@ -86,7 +86,8 @@ class EnrollmentError(InputError):
     """The enrollment photo cannot be used; ``code`` is a :class:`ReasonCode`
     (a ``str`` enum): ``NO_FACE``, ``MULTIPLE_FACES``, ``FACE_TOO_SMALL``,
     ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``; the message says what photo
-    to use instead (:data:`ENROLL_MESSAGES`, see :meth:`message`)."""
+    to use instead (:data:`ENROLL_MESSAGES`); ``message`` is the English text,
+    :meth:`message_in` gives either language."""
 
     default_code = ReasonCode.NO_FACE.value
 
@@ -101,8 +102,9 @@ class EnrollmentError(InputError):
         en, zh = ENROLL_MESSAGES.get(code, (code.message_en, code.message_zh))
         return (zh if lang == "zh" else en) + (f" ({detail})" if detail else "")
 
-    def message(self, lang: str = "en") -> str:
-        """The message in ``"en"`` or ``"zh"``."""
+    def message_in(self, lang: str = "en") -> str:
+        """The message in ``"en"`` or ``"zh"`` (``message``, as on every
+        :class:`~livecert.errors.LivecertError`, is the English one)."""
         return self._text(self.code, lang, self.detail)
 
 

@@ -462,7 +462,8 @@ def test_enroll_refusals(astronaut: np.ndarray, embedder: DlibEmbedder) -> None:
             enroll(img, config=cfg, embedder=embedder)
         assert isinstance(err.value, InputError)
         assert err.value.code in ReasonCode.__members__.values()
-        assert "enrollment photo" in str(err.value) and "登记照片" in err.value.message("zh")
+        assert "enrollment photo" in str(err.value) and "登记照片" in err.value.message_in("zh")
+        assert err.value.message == str(err.value) == err.value.message_in("en")
         return err.value.code
 
     assert code(np.full((480, 640, 3), 128, np.uint8)) == ReasonCode.NO_FACE
@@ -545,3 +546,23 @@ def test_match_same_face_passes(astronaut: np.ndarray, reference: Enrollment, em
     result = match_faces(reference, cands, embedder=embedder)
     assert result.passed and result.frames_used == 3
     assert result.distance < 0.15
+
+
+def test_reading_a_photo_leaves_pillows_pixel_limit_alone(astronaut: np.ndarray, tmp_path: Path) -> None:
+    """Pillow's decompression-bomb limit is process-wide; the host application's value must survive."""
+    from PIL import Image
+
+    from livecert.imageio import read_image_rgb
+
+    path = _save(Image.fromarray(astronaut), tmp_path / "a.png")
+    before = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = 1234567
+        assert read_image_rgb(path).shape == astronaut.shape
+        assert Image.MAX_IMAGE_PIXELS == 1234567
+        (tmp_path / "bad.png").write_bytes(b"not a png")
+        with pytest.raises(InputError):
+            read_image_rgb(tmp_path / "bad.png")
+        assert Image.MAX_IMAGE_PIXELS == 1234567
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
