@@ -469,28 +469,10 @@ class SyncScore:
     correlation: float = math.nan
 
 
-def loudness_envelope(track: AudioTrack, times: np.ndarray, window_s: float = 0.04) -> np.ndarray:
-    """Log RMS loudness of the audio around given clip times.
-
-    Parameters
-    ----------
-    track : AudioTrack
-    times : ndarray of float, shape (N,)
-        Clip times (seconds), e.g. the video frames' ``t_s``; each is the
-        centre of a window of ``window_s`` seconds.
-
-    Returns
-    -------
-    ndarray of float64, shape (N,)
-        Natural log of the RMS amplitude (``log(1e-5)`` floor for digital
-        silence); nan where the window lies wholly outside the track.  Parts
-        of a window outside the track are left out of its mean.
-    """
-    return _window_log_rms(track.samples.astype(np.float64), track, times, window_s)
-
-
 def _window_log_rms(x: np.ndarray, track: AudioTrack, times: np.ndarray, window_s: float) -> np.ndarray:
-    """:func:`loudness_envelope` of samples ``x`` (shape (M,)) laid out like ``track``."""
+    """Log RMS of samples ``x`` (shape (M,), laid out like ``track``) in windows of
+    ``window_s`` centred on ``times`` (shape (N,)); parts of a window outside the
+    track are left out, a window wholly outside it is nan."""
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     csum = np.concatenate([[0.0], np.cumsum(x * x)])
     half = max(1, int(round(window_s * track.sample_rate / 2)))
@@ -524,7 +506,9 @@ def band_envelopes(
     Returns
     -------
     ndarray of float64, shape (N, B)
-        As :func:`loudness_envelope`, one column per band.
+        Natural log of each band's RMS amplitude (``log(1e-5)`` floor for
+        digital silence); nan where the window lies wholly outside the
+        track.  Parts of a window outside the track are left out of its mean.
     """
     x = track.samples.astype(np.float64)
     n_fft = fft_length(len(x))
