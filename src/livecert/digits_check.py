@@ -58,8 +58,8 @@ def check_digits(
     config: DigitsConfig,
     recogniser: Any,
     *,
+    mouth_height: np.ndarray,
     prompt_at_s: float = 0.0,
-    mouth_height: np.ndarray | None = None,
 ) -> tuple[DigitsEvidence, list[Reason]]:
     """Judge one recording against its challenge.
 
@@ -76,9 +76,10 @@ def check_digits(
         unless given another).
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
-    mouth_height : ndarray, shape (N,), optional
-        Outer-lip height per frame, correlated with the voice for lip-voice
-        sync (defaults to ``mouth``).
+    mouth_height : ndarray, shape (N,)
+        Outer-lip height per frame (:func:`livecert.geometry.mouth_height`,
+        ``nan`` where unusable), correlated with the voice for lip-voice sync:
+        the sync band weights were fitted to it, not to the inner-lip gap.
     """
     reasons: list[Reason] = []
     n = len(challenge.digits)
@@ -104,7 +105,7 @@ def check_digits(
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))
         score = av_sync(
             t,
-            mouth if mouth_height is None else mouth_height,
+            mouth_height,
             track,
             max_lag_s=config.max_lag_s,
             lag_prior_s=config.sync_lag_prior_s,

@@ -366,7 +366,7 @@ class LivenessSession:
         window_start = max(start, t - 2.0 * self.config.blink.baseline_window_s)
         trace = self._trace_since(window_start if self.mode == "blink" else start)
         if self.mode == "blink":
-            blinks = self._detect_blinks(trace)
+            blinks = self._detect_blinks(trace, quality.usable_mask(trace))
             self._blinks_seen = max(self._blinks_seen, len(blinks.events))
             return self._blinks_seen >= self.config.blink.min_blinks
         from livecert.digits import fits_prompt, mouth_events
@@ -378,9 +378,8 @@ class LivenessSession:
         ok, _ = fits_prompt(events, len(self._challenge.digits), start, self.config.digits)
         return ok and t - events[-1] >= cfg.quiet_after_speech_s
 
-    def _detect_blinks(self, trace: FrameTrace) -> Any:
-        """Blinks in the frames whose face is good enough to judge the eyes."""
-        usable = quality.usable_mask(trace)
+    def _detect_blinks(self, trace: FrameTrace, usable: np.ndarray) -> Any:
+        """Blinks in the frames whose face is good enough to judge the eyes (``usable``, shape (N,))."""
         left = np.where(usable, trace.left_eye, np.nan)
         right = np.where(usable, trace.right_eye, np.nan)
         return detect_blinks(trace.t_s, left, right, self.config.blink)
@@ -482,7 +481,7 @@ class LivenessSession:
 
         t0 = time.perf_counter()
         usable = quality.usable_mask(trace)
-        blinks = self._detect_blinks(trace)
+        blinks = self._detect_blinks(trace, usable)
         blink_ms = (time.perf_counter() - t0) * 1e3
         if self.mode == "blink" and len(blinks.events) < self.config.blink.min_blinks:
             reasons.append(

@@ -342,7 +342,9 @@ def test_check_digits_uses_the_configured_lag_prior() -> None:
             return "47"
 
     def sync(cfg: DigitsConfig) -> tuple[float, float]:
-        evidence, _ = check_digits(Challenge.for_known_digits("47"), times, mouth, track, cfg, Hears())
+        evidence, _ = check_digits(
+            Challenge.for_known_digits("47"), times, mouth, track, cfg, Hears(), mouth_height=mouth
+        )
         assert evidence.av_sync is not None and evidence.heard == "47"
         return evidence.av_sync
 
