@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline import LEFT_EYE_6, RIGHT_EYE_6, ear, tutorial_blinks  # noqa: E402
 
 import livecert  # noqa: E402
-from livecert.capture import open_source  # noqa: E402
-from livecert.evaluation import EventScore, match_events  # noqa: E402
-from livecert.landmarks import FaceLandmarker  # noqa: E402
+from livecert.evaluation.events import EventScore, match_events  # noqa: E402
+from livecert.face.landmarks import FaceLandmarker  # noqa: E402
+from livecert.io.sources import open_source  # noqa: E402
 
 log = logging.getLogger("bench_blink")
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +223,7 @@ def main() -> int:
     sample = ROOT / "samples" / "astronaut_blink.mp4"
     if sample.exists():
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "livecert.cli", "verify", str(sample)], capture_output=True)
+        subprocess.run([sys.executable, "-m", "livecert", "verify", str(sample)], capture_output=True)
         report["cold_verify_sample_s"] = time.perf_counter() - t0
     out = (
         args.out or ROOT / "benchmarks" / "results" / f"blink-{datetime.now():%Y%m%d}-{platform.node() or 'host'}.json"

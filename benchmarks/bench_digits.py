@@ -45,10 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_blink import default_data_dir, metadata  # noqa: E402
 
 import livecert  # noqa: E402
-from livecert.asr import DIGIT_WORDS, EnglishDigitRecogniser, PocketSphinxDigitRecogniser  # noqa: E402
-from livecert.audio import av_sync, load_wav, read_audio, resample, voice_activity  # noqa: E402
-from livecert.challenge import Challenge  # noqa: E402
-from livecert.digits import mouth_events  # noqa: E402
+from livecert.io.audio import load_wav, read_audio, resample  # noqa: E402
+from livecert.liveness.challenge import Challenge  # noqa: E402
+from livecert.liveness.mouth import mouth_events  # noqa: E402
+from livecert.liveness.sync import av_sync  # noqa: E402
+from livecert.speech.english import EnglishDigitRecogniser  # noqa: E402
+from livecert.speech.recogniser import DIGIT_WORDS  # noqa: E402
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser  # noqa: E402
+from livecert.speech.vad import voice_activity  # noqa: E402
 
 log = logging.getLogger("bench_digits")
 ROOT = Path(__file__).resolve().parents[1]

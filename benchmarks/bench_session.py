@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_blink import default_data_dir, metadata  # noqa: E402
 
-from livecert.capture import open_source  # noqa: E402
 from livecert.config import BlinkConfig, VerifyConfig  # noqa: E402
-from livecert.session import LivenessSession  # noqa: E402
+from livecert.io.sources import open_source  # noqa: E402
+from livecert.session.live import LivenessSession  # noqa: E402
 
 log = logging.getLogger("bench_session")
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def main() -> int:
         },
     }
     # Headless demo end to end on one clip (decode + push + overlay + encode).
-    from livecert.demo import run_demo
+    from livecert.app.demo import run_demo
 
     out = Path("/tmp/livecert-bench-demo.mp4")
     t0 = time.perf_counter()

@@ -230,7 +230,7 @@ def _code_hash() -> str:
     import ast
     import inspect
 
-    from livecert import embedding, matching
+    from livecert.identity import embedding, matching
 
     h = hashlib.sha1(str(CACHE_VERSION).encode())
     for obj in (embedding, matching.enroll, matching.frame_score, matching.FramePool):
@@ -280,9 +280,9 @@ def _store(cpath: Path | None, **arrays: np.ndarray) -> None:
 
 def photo_embedding(path: Path, embedder: object, *, dlib5: object | None = None) -> dict[str, np.ndarray]:
     """Enroll one photo; returns ``mesh`` (128,) (nan if refused), ``code`` and optionally ``dlib5`` (128,)."""
-    from livecert.embedding import align_face
-    from livecert.imageio import read_image_rgb
-    from livecert.matching import EnrollmentError, enroll
+    from livecert.identity.embedding import align_face
+    from livecert.identity.enrollment import EnrollmentError, enroll
+    from livecert.io.images import read_image_rgb
 
     cpath = _cache_path("photo", path, "")
     hit = _cached(cpath)
@@ -323,13 +323,13 @@ def video_embeddings(
     no face or not computed), ``times`` (k,), ``scores`` (k,), ``frames``
     (frames decoded), ``with_face`` (frames with a mesh), ``ms`` (time spent).
     """
-    from livecert import geometry
-    from livecert.capture import open_source
     from livecert.config import QualityConfig
-    from livecert.embedding import align_face, embed_faces
-    from livecert.landmarks import FaceLandmarker, RunningMode
-    from livecert.matching import FramePool
-    from livecert.quality import measure
+    from livecert.face import geometry
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.quality import measure
+    from livecert.identity.embedding import align_face, embed_faces
+    from livecert.identity.matching import FramePool
+    from livecert.io.sources import open_source
 
     cpath = _video_cache_path(path, settings)
     hit = _cached(cpath)
@@ -438,7 +438,7 @@ def video_pairs(
     lab: Labels, videos: dict[str, dict[str, np.ndarray]], photos: dict[str, dict[str, np.ndarray]], kind: str = "mesh"
 ) -> PairSet:
     """Distance of every video's live template to every usable photo (as ``match_faces`` does)."""
-    from livecert.embedding import template_distance
+    from livecert.identity.embedding import template_distance
 
     ps = PairSet()
     for v, ve in videos.items():
@@ -495,7 +495,8 @@ def measure_all(
     workers: int = 1,
 ) -> Measured:
     """Embed every labelled photo and video (or the listed videos), videos in ``workers`` processes."""
-    from livecert.embedding import DlibEmbedder, DlibFivePoints
+    from livecert.identity.detection import DlibFivePoints
+    from livecert.identity.embedding import DlibEmbedder
 
     settings = settings or VideoSettings()
     lab = load_labels(data)
@@ -550,7 +551,8 @@ _WORKER_STATE: dict[str, object] = {}
 
 
 def _worker_video(path: str, settings: VideoSettings, compare_dlib5: bool) -> dict[str, np.ndarray]:
-    from livecert.embedding import DlibEmbedder, DlibFivePoints
+    from livecert.identity.detection import DlibFivePoints
+    from livecert.identity.embedding import DlibEmbedder
 
     if "embedder" not in _WORKER_STATE:
         _WORKER_STATE["embedder"] = DlibEmbedder()
@@ -560,9 +562,9 @@ def _worker_video(path: str, settings: VideoSettings, compare_dlib5: bool) -> di
 
 def descriptor_ms(data: Path, n: int = 40) -> float:
     """Milliseconds per descriptor on one aligned chip (single process, one core)."""
-    from livecert.embedding import DlibEmbedder, align_face, mesh_to_five
-    from livecert.imageio import read_image_rgb
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
+    from livecert.identity.embedding import DlibEmbedder, align_face, mesh_to_five
+    from livecert.io.images import read_image_rgb
 
     rgb = read_image_rgb(data / "photos/same_person/obama.jpg")
     with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
@@ -581,9 +583,10 @@ def calibrate_points(data: Path) -> dict[str, list[float]]:
     Per dlib point: mean offset (x, y) and rms distance, in units of the
     inter-ocular distance.
     """
-    from livecert.embedding import DlibFivePoints, mesh_to_five
-    from livecert.imageio import read_image_rgb
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
+    from livecert.identity.detection import DlibFivePoints
+    from livecert.identity.embedding import mesh_to_five
+    from livecert.io.images import read_image_rgb
 
     dlib5 = DlibFivePoints()
     errors = []

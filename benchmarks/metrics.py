@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from livecert.evaluation import EventScore
+from livecert.evaluation.events import EventScore
 
 Row = dict[str, Any]
 FAR_TARGETS = (0.1, 0.01, 0.001)

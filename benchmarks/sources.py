@@ -70,7 +70,7 @@ def verify_kwargs(spec: ClipSpec) -> dict[str, Any]:
     if spec.enrolled_path:
         kwargs["enrolled"] = spec.enrolled_path
     if spec.mode == "digits":
-        from livecert.challenge import Challenge
+        from livecert.liveness.challenge import Challenge
 
         kwargs["challenge"] = Challenge.for_known_digits(spec.expected_digits)
     return kwargs

@@ -104,7 +104,7 @@ def score_blinks(spec: ClipSpec, events: list[tuple[float, float]], t: np.ndarra
     (``frames``); None when the row has no labels."""
     if spec.truth is None:
         return None
-    from livecert.evaluation import match_events
+    from livecert.evaluation.events import match_events
 
     out = {"csv": match_events(events, list(spec.truth)).to_dict()}
     if spec.truth_frames is not None and t is not None and len(t):

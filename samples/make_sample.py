@@ -46,7 +46,7 @@ import numpy as np
 import skimage
 import skimage.data
 
-from livecert.landmarks import FaceLandmarker, RunningMode
+from livecert.face.landmarks import FaceLandmarker, RunningMode
 
 log = logging.getLogger("make_sample")
 

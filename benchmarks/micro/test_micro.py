@@ -32,7 +32,7 @@ def _astronaut(width: int, height: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def astronaut_points() -> np.ndarray:
     """Face-mesh points of the 640x480 astronaut frame."""
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
 
     with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
         obs = lm.process(_astronaut(640, 480))
@@ -43,7 +43,7 @@ def astronaut_points() -> np.ndarray:
 @pytest.mark.parametrize("size", [(320, 240), (640, 480)], ids=["320x240", "640x480"])
 def test_landmarks_per_frame(benchmark, size: tuple[int, int]) -> None:
     """Face mesh (video mode, tracking) plus the periodic face count, one frame."""
-    from livecert.landmarks import FaceLandmarker
+    from livecert.face.landmarks import FaceLandmarker
 
     frame = _astronaut(*size)
     clock = itertools.count()
@@ -55,7 +55,7 @@ def test_landmarks_per_frame(benchmark, size: tuple[int, int]) -> None:
 
 def test_eye_apertures_per_frame(benchmark, astronaut_points: np.ndarray) -> None:
     """Eyelid aperture of both eyes from one frame's mesh."""
-    from livecert.geometry import eye_apertures
+    from livecert.face.geometry import eye_apertures
 
     left, right = benchmark(eye_apertures, astronaut_points)
     assert 0.05 < left < 0.6 and 0.05 < right < 0.6
@@ -73,7 +73,7 @@ def _blink_trace(n: int = 150, fps: float = 30.0) -> tuple[np.ndarray, np.ndarra
 
 def test_blink_update_150_frames(benchmark) -> None:
     """Blink detection over a 150-frame (5 s) trace; per-frame cost in extra_info."""
-    from livecert.blink import detect_blinks
+    from livecert.liveness.blink import detect_blinks
 
     t, left, right = _blink_trace()
     result = benchmark(detect_blinks, t, left, right)
@@ -84,9 +84,8 @@ def test_blink_update_150_frames(benchmark) -> None:
 
 def test_descriptor_one_face(benchmark, astronaut_points: np.ndarray) -> None:
     """One 128-D face descriptor (dlib ResNet) from an aligned chip."""
-    embedding = pytest.importorskip("livecert.embedding", reason="livecert.embedding is not importable yet")
-    pytest.importorskip("livecert.matching", reason="livecert.matching is not importable yet")
     from livecert.errors import ModelError
+    from livecert.identity import embedding
 
     rgb = _astronaut(640, 480)
     try:
@@ -107,7 +106,8 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 def test_asr_two_second_clip(benchmark, data_dir: Path) -> None:
     """Recognising four spoken digits in a 2 s clip (PocketSphinx, fixed-count grammar)."""
-    asr = pytest.importorskip("livecert.asr", reason="livecert.asr is not importable yet")
+    from livecert.speech import sphinx as asr
+
     digits = "4729"
     parts = [_read_wav(data_dir / "digits_audio" / "fsdd" / f"{d}_george_0.wav") for d in digits]
     rate = parts[0][1]

@@ -208,7 +208,7 @@ class DigitsConfig:
         Opening events needed per digit (Mandarin digits are one syllable;
         English "seven" and "zero" are two, and short digits may merge).
     sync_threshold : float
-        :func:`livecert.audio.av_sync` score (correlation of outer-lip height
+        :func:`livecert.liveness.sync.av_sync` score (correlation of outer-lip height
         with the audio's band-energy estimate of it, less a lag penalty)
         below which the result is ``AV_OUT_OF_SYNC``.  Chosen at the equal
         error rate of matched against swapped audio on the even-numbered
@@ -217,7 +217,7 @@ class DigitsConfig:
         pattern: hard negatives).
     max_lag_s : float
         Audio-video offsets searched (issue #3: ±0.3 s).  Lags outside
-        :data:`livecert.audio.SYNC_LAG_PRIOR_S` pay a penalty, so a wider
+        :data:`livecert.liveness.sync.SYNC_LAG_PRIOR_S` pay a penalty, so a wider
         search does not let swapped audio find chance alignments.
     sync_lag_prior_s : (float, float)
         Audio-minus-video lags (seconds) scored without penalty.  Shift it
@@ -259,7 +259,7 @@ class DigitsConfig:
 
 @dataclass(frozen=True)
 class SessionConfig:
-    """Steps and time limits of a live :class:`~livecert.session.LivenessSession`.
+    """Steps and time limits of a live :class:`~livecert.session.live.LivenessSession`.
 
     Defaults are generous: the people using this are old, read slowly and
     may need several tries.  They apply to live sessions only; a recording
@@ -335,7 +335,7 @@ class MatchConfig:
         real enrollment photo in the data has 102 px.
     enroll_min_sharpness : float
         Laplacian variance of the face at 128 px width (as in
-        :mod:`livecert.quality`) below which the photo is ``BLURRY``.  Real
+        :mod:`livecert.face.quality`) below which the photo is ``BLURRY``.  Real
         photos measure 53-1180; a Gaussian blur of sigma 4 px, under 10.
     enroll_min_brightness : float
         Mean face luma (0-255) below which the photo is ``TOO_DARK``.

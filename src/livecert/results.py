@@ -171,10 +171,15 @@ class BlinkEvent:
 
 # Per-frame quality flags (bits of FrameTrace.flags).
 FLAG_NO_FACE = 1
+
 FLAG_MULTIPLE_FACES = 2
+
 FLAG_FACE_TOO_SMALL = 4
+
 FLAG_TOO_DARK = 8
+
 FLAG_BLURRY = 16
+
 FLAG_FACE_TURNED = 32
 
 FLAG_CODES: dict[int, ReasonCode] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from livecert.audio import AudioTrack, read_audio
+from livecert.io.audio import AudioTrack, read_audio
 
 
 @pytest.fixture(scope="session")

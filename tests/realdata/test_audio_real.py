@@ -1,4 +1,4 @@
-"""livecert.audio and livecert.asr on real recordings: GRID s1 videos and FSDD digits.
+"""livecert.io.audio, livecert.speech and livecert.liveness.sync on real recordings: GRID s1 videos and FSDD digits.
 
 What is measured, and on what:
 
@@ -31,9 +31,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.asr import DIGIT_WORDS, EnglishDigitRecogniser, PocketSphinxDigitRecogniser
-from livecert.asr_moonshine import moonshine_available
-from livecert.audio import AudioTrack, load_wav, resample, voice_activity
+from livecert.io.audio import AudioTrack, load_wav, resample
+from livecert.speech.english import EnglishDigitRecogniser
+from livecert.speech.moonshine import moonshine_available
+from livecert.speech.recogniser import DIGIT_WORDS
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser
+from livecert.speech.vad import voice_activity
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import livecert
-from livecert.evaluation import EventScore, match_events
+from livecert.evaluation.events import EventScore, match_events
 from livecert.results import ReasonCode
 
 from .attacks import fit, photo_video

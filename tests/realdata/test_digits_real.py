@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import livecert
-from livecert.challenge import Challenge
-from livecert.digits import mouth_events
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.mouth import mouth_events
 
 from .attacks import fit, photo_video
 

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from livecert.embedding import DlibEmbedder, face_distance
+from livecert.config import MatchConfig
 from livecert.errors import InputError
-from livecert.matching import Enrollment, EnrollmentError, FramePool, MatchConfig, enroll, match_faces
+from livecert.identity.embedding import DlibEmbedder, face_distance
+from livecert.identity.enrollment import Enrollment, EnrollmentError, enroll
+from livecert.identity.matching import FramePool, match_faces
 from livecert.results import ReasonCode
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "match_threshold.py"
@@ -147,11 +149,11 @@ def test_glasses_and_looking_up(measured: Any, video_pairs: Any) -> None:
 
 
 def _pool_from_video(path: Path, config: MatchConfig) -> FramePool:
-    from livecert import geometry
-    from livecert.capture import open_source
     from livecert.config import QualityConfig
-    from livecert.landmarks import FaceLandmarker, RunningMode
-    from livecert.quality import measure
+    from livecert.face import geometry
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.quality import measure
+    from livecert.io.sources import open_source
 
     pool = FramePool(config.max_frames, config.min_frame_gap_s)
     with open_source(path) as src, FaceLandmarker(mode=RunningMode.VIDEO) as lm:
@@ -185,7 +187,7 @@ def test_match_faces_end_to_end(data_dir: Path, embedder: DlibEmbedder, tmp_path
 def test_enrollment_refusals_real(data_dir: Path, embedder: DlibEmbedder) -> None:
     import cv2
 
-    from livecert.imageio import read_image_rgb
+    from livecert.io.images import read_image_rgb
 
     def code(photo: Any) -> ReasonCode:
         with pytest.raises(EnrollmentError) as err:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import livecert
-from livecert.capture import open_source
-from livecert.session import LivenessSession
+from livecert.io.sources import open_source
+from livecert.session.live import LivenessSession
 
 
 def _without_timings(result: livecert.VerificationResult) -> dict:
@@ -50,7 +50,7 @@ def test_live_guidance_order(zju_clip: Path) -> None:
 def test_headless_demo_records_annotated_frames(zju_clip: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from livecert.cli import main
+    from livecert.app.cli import main
 
     out = tmp_path / "demo.mp4"
     assert main(["demo", "--video", str(zju_clip), "--headless", "--record", str(out), "--lang", "en"]) == 0
@@ -68,8 +68,8 @@ def test_headless_demo_records_annotated_frames(zju_clip: Path, tmp_path: Path) 
 
 
 def test_digits_session_equals_verify(data_dir: Path) -> None:
-    from livecert.audio import read_audio
-    from livecert.challenge import Challenge
+    from livecert.io.audio import read_audio
+    from livecert.liveness.challenge import Challenge
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     challenge = Challenge.for_known_digits("4")
@@ -84,8 +84,8 @@ def test_digits_session_equals_verify(data_dir: Path) -> None:
 
 def test_digits_demo_on_a_video_hears_its_sound(data_dir: Path, tmp_path: Path) -> None:
     """The demo used to judge a video's digits on the picture alone."""
-    from livecert.challenge import Challenge
-    from livecert.demo import run_demo
+    from livecert.app.demo import run_demo
+    from livecert.liveness.challenge import Challenge
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     shown = run_demo(video=str(clip), mode="digits", expect_digits="4", headless=True, record=tmp_path / "d.mp4")

@@ -1,8 +1,8 @@
-"""Lip-voice sync (:func:`livecert.audio.av_sync`) on GRID s1: matched against swapped audio.
+"""Lip-voice sync (:func:`livecert.liveness.sync.av_sync`) on GRID s1: matched against swapped audio.
 
 The 30 GRID s1 clips sorted by name: the even-indexed 15 are the tuning half,
 the odd-indexed 15 are held out.  Each clip's outer-lip height
-(:func:`livecert.geometry.mouth_height`) is scored against its own audio
+(:func:`livecert.face.geometry.mouth_height`) is scored against its own audio
 (matched) and against the audio of the clips 1, 2, 3 and 5 places later in
 the same half (swapped, 60 per half): same speaker, same six-word grammar,
 often the same first words, so these are hard negatives.
@@ -52,15 +52,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.audio import (
-    SYNC_BAND_WEIGHTS,
-    SYNC_THRESHOLD,
-    AudioTrack,
-    _detrend,
-    av_sync,
-    band_envelopes,
-)
 from livecert.config import DigitsConfig
+from livecert.io.audio import AudioTrack
+from livecert.liveness.sync import SYNC_BAND_WEIGHTS, SYNC_THRESHOLD, _detrend, av_sync, band_envelopes
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +65,9 @@ DETREND_FRAMES = 5  # av_sync's 0.2 s at 25 fps
 @pytest.fixture(scope="module")
 def mouth_traces(data_dir: Path, grid_clips: list[dict[str, str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(frame times (N,), outer-lip height (N,)) per GRID clip, nan where no face."""
-    from livecert.capture import open_source
-    from livecert.geometry import mouth_height
-    from livecert.landmarks import FaceLandmarker
+    from livecert.face.geometry import mouth_height
+    from livecert.face.landmarks import FaceLandmarker
+    from livecert.io.sources import open_source
 
     traces = {}
     for row in grid_clips:
@@ -303,7 +297,7 @@ def test_longer_reads_separate_better(
 
 
 def _degraded(track: AudioTrack, kind: str, rng: np.random.Generator) -> AudioTrack:
-    from livecert.audio import resample
+    from livecert.io.audio import resample
 
     x = track.samples.astype(np.float32)
     if kind == "telephone":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import livecert
-from livecert.cli import main
+from livecert.app.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import livecert
-from livecert.cli import main
+from livecert.app.cli import main
 from livecert.errors import InputError
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livecert.asr import EnglishDigitRecogniser, PocketSphinxDigitRecogniser
-from livecert.asr_moonshine import MoonshineDigitRecogniser, moonshine_available, transcript_digits
-from livecert.audio import resample
 from livecert.errors import InputError
+from livecert.io.audio import resample
+from livecert.speech.english import EnglishDigitRecogniser
+from livecert.speech.moonshine import MoonshineDigitRecogniser, moonshine_available, transcript_digits
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 
 SR = 16000
 

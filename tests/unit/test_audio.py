@@ -1,4 +1,4 @@
-"""Unit tests of livecert.audio and livecert.asr on synthetic signals and tiny files."""
+"""Unit tests of livecert.io.audio, livecert.speech and livecert.liveness.sync on synthetic signals and tiny files."""
 
 from __future__ import annotations
 
@@ -9,27 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.asr import (
-    DIGIT_WORDS,
-    PRONUNCIATIONS,
-    DigitRecogniser,
-    PocketSphinxDigitRecogniser,
-    digit_grammar,
-    is_narrowband,
-)
-from livecert.audio import (
-    SYNC_LAG_PRIOR_S,
-    AudioTrack,
-    SyncScore,
-    av_sync,
-    band_envelopes,
-    load_wav,
-    read_audio,
-    resample,
-    to_pcm16,
-    voice_activity,
-)
 from livecert.errors import InputError
+from livecert.io.audio import AudioTrack, load_wav, read_audio, resample, to_pcm16
+from livecert.liveness.sync import SYNC_LAG_PRIOR_S, SyncScore, av_sync, band_envelopes
+from livecert.speech.recogniser import DIGIT_WORDS, PRONUNCIATIONS, DigitRecogniser, digit_grammar, is_narrowband
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser
+from livecert.speech.vad import voice_activity
 
 from .videos import write_av_clip
 
@@ -329,9 +314,9 @@ def test_is_narrowband() -> None:
 def test_check_digits_uses_the_configured_lag_prior() -> None:
     """A capture path that puts the sound 0.2 s late is penalised by default and not
     once DigitsConfig.sync_lag_prior_s says so."""
-    from livecert.challenge import Challenge
     from livecert.config import DigitsConfig
-    from livecert.digits_check import check_digits
+    from livecert.liveness.challenge import Challenge
+    from livecert.liveness.digits import check_digits
 
     rng = np.random.default_rng(7)
     times, mouth = _syllables(6.0, 25.0, rng)

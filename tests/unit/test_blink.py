@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livecert.blink import detect_blinks, running_percentile
 from livecert.config import BlinkConfig
+from livecert.liveness.blink import detect_blinks, running_percentile
 
 
 def signal(

@@ -9,9 +9,9 @@ import av
 import numpy as np
 import pytest
 
-from livecert.capture import open_source
 from livecert.errors import InputError
-from livecert.mpegps import cut_short
+from livecert.io.mpegps import cut_short
+from livecert.io.sources import open_source
 
 from .videos import write_av_clip, write_video
 
@@ -251,8 +251,8 @@ def test_audio_longer_than_video_is_not_truncation(tmp_path: Path) -> None:
 
 
 def test_audio_decoded_in_the_same_pass_equals_a_second_read(tmp_path: Path) -> None:
-    from livecert.audio import read_audio
     from livecert.errors import SessionStateError
+    from livecert.io.audio import read_audio
 
     path = tmp_path / "av.mkv"
     write_av_clip(path, video_start_s=1.0, audio_start_s=1.5)

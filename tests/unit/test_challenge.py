@@ -1,4 +1,4 @@
-"""Tests for livecert.challenge: digit draws, schedules, signed tokens, keys
+"""Tests for livecert.liveness.challenge: digit draws, schedules, signed tokens, keys
 and single-use nonce stores."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-import livecert.challenge as ch
-from livecert.challenge import (
+import livecert.liveness.challenge as ch
+from livecert.errors import ChallengeError, SessionStateError
+from livecert.liveness.challenge import (
     Challenge,
     MemoryNonceStore,
     PromptStep,
@@ -32,7 +33,6 @@ from livecert.challenge import (
     new_challenge,
     save_key,
 )
-from livecert.errors import ChallengeError, SessionStateError
 from livecert.results import ReasonCode
 
 KEY = bytes(range(32))

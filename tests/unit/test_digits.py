@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from livecert.config import DigitsConfig
-from livecert.digits import fits_prompt, mouth_events
+from livecert.liveness.mouth import fits_prompt, mouth_events
 
 
 def syllables(times: list[float], fps: float = 25.0, seconds: float = 4.0, height: float = 0.06):

@@ -1,4 +1,4 @@
-from livecert.evaluation import EventScore, match_events
+from livecert.evaluation.events import EventScore, match_events
 
 
 def test_overlap_with_tolerance_one_to_one() -> None:

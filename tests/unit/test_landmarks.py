@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from livecert.errors import SessionStateError
-from livecert.landmarks import FaceLandmarker, RunningMode, _parse_landmarks
+from livecert.face.landmarks import FaceLandmarker, RunningMode, _parse_landmarks
 
 
 def test_parse_landmarks_reads_the_wire_format() -> None:

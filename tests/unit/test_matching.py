@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.embedding import (
+from livecert.config import MatchConfig
+from livecert.errors import InputError, ModelError
+from livecert.face.quality import FrameQuality
+from livecert.identity.embedding import (
     DLIB_RESNET_FILE,
     DLIB_SHAPE5_FILE,
     DlibEmbedder,
@@ -31,19 +34,8 @@ from livecert.embedding import (
     mesh_to_five,
     template_distance,
 )
-from livecert.errors import InputError, ModelError
-from livecert.matching import (
-    ENROLLMENT_FORMAT_VERSION,
-    Enrollment,
-    EnrollmentError,
-    FramePool,
-    MatchConfig,
-    MatchResult,
-    enroll,
-    frame_score,
-    match_faces,
-)
-from livecert.quality import FrameQuality
+from livecert.identity.enrollment import ENROLLMENT_FORMAT_VERSION, Enrollment, EnrollmentError, enroll
+from livecert.identity.matching import FramePool, MatchResult, frame_score, match_faces
 from livecert.results import ReasonCode
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "livecert"
@@ -317,7 +309,7 @@ def test_model_files_located_without_importing_the_package() -> None:
     shape5 = dlib_model_file(DLIB_SHAPE5_FILE)
     assert resnet.is_file() and shape5.is_file()
     assert ("face_recognition_models" in sys.modules) == imported_before  # its __init__ needs pkg_resources
-    for source in (SRC / "embedding.py", SRC / "matching.py"):
+    for source in sorted(SRC.rglob("*.py")):
         text = source.read_text(encoding="utf-8")
         assert "68_face_landmarks" not in text
         assert "import pkg_resources" not in text and "from pkg_resources" not in text
@@ -345,7 +337,7 @@ def test_missing_model_file(tmp_path: Path) -> None:
 
 def test_nothing_heavy_loads_at_import() -> None:
     code = (
-        "import sys, livecert.matching, livecert.embedding; "
+        "import sys, livecert.identity.matching, livecert.identity.embedding; "
         "print(sorted(m for m in ('dlib', 'mediapipe', 'cv2', 'face_recognition_models') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -480,7 +472,7 @@ def test_enroll_small_portrait_on_a_big_page(
     astronaut: np.ndarray, reference: Enrollment, embedder: DlibEmbedder
 ) -> None:
     """MediaPipe misses a face that fills little of the picture; the HOG fallback finds it."""
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
 
     page = _canvas(astronaut, (1400, 1100), 1.0, (-300, 150))
     with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
@@ -494,8 +486,8 @@ def test_enroll_turned_face(astronaut: np.ndarray, embedder: DlibEmbedder) -> No
     """A yaw warp (image-left half of the face squeezed) reads as a turned head."""
     import cv2
 
-    from livecert import geometry
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face import geometry
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
 
     big = cv2.resize(astronaut, (768, 768), interpolation=cv2.INTER_CUBIC)  # the squeeze narrows the face
     h, w = big.shape[:2]
@@ -533,7 +525,7 @@ def test_enroll_unreadable_files(tmp_path: Path) -> None:
 
 def test_match_same_face_passes(astronaut: np.ndarray, reference: Enrollment, embedder: DlibEmbedder) -> None:
     """The live frames of the enrolled face (shifted, brighter, smaller) match; arrays are not stretched."""
-    from livecert.landmarks import FaceLandmarker, RunningMode
+    from livecert.face.landmarks import FaceLandmarker, RunningMode
 
     frames = [
         _canvas(astronaut, (600, 700), 1.0, (0, -50)),
@@ -552,7 +544,7 @@ def test_reading_a_photo_leaves_pillows_pixel_limit_alone(astronaut: np.ndarray,
     """Pillow's decompression-bomb limit is process-wide; the host application's value must survive."""
     from PIL import Image
 
-    from livecert.imageio import read_image_rgb
+    from livecert.io.images import read_image_rgb
 
     path = _save(Image.fromarray(astronaut), tmp_path / "a.png")
     before = Image.MAX_IMAGE_PIXELS

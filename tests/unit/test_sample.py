@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import livecert
-from livecert.evaluation import match_events
+from livecert.evaluation.events import match_events
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

@@ -10,7 +10,7 @@ import pytest
 import livecert
 from livecert.config import SessionConfig, VerifyConfig
 from livecert.errors import InputError, SessionStateError
-from livecert.session import LivenessSession
+from livecert.session.live import LivenessSession
 
 BLANK = np.full((120, 160, 3), 80, np.uint8)
 
@@ -73,7 +73,7 @@ def test_digits_mode_needs_a_challenge() -> None:
 
 
 def test_challenge_problems_are_reasons_not_exceptions() -> None:
-    from livecert.challenge import MemoryNonceStore, generate_key, new_challenge
+    from livecert.liveness.challenge import MemoryNonceStore, generate_key, new_challenge
 
     key = generate_key()
     store = MemoryNonceStore()
@@ -95,7 +95,7 @@ def test_challenge_problems_are_reasons_not_exceptions() -> None:
 
 
 def test_verify_reports_challenge_reuse() -> None:
-    from livecert.challenge import MemoryNonceStore, generate_key, new_challenge
+    from livecert.liveness.challenge import MemoryNonceStore, generate_key, new_challenge
 
     key, store = generate_key(), MemoryNonceStore()
     token = new_challenge(4).to_token(key)
@@ -139,8 +139,8 @@ class _FixedRecogniser:
 
 
 def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
-    from livecert.audio import AudioTrack
-    from livecert.challenge import Challenge
+    from livecert.io.audio import AudioTrack
+    from livecert.liveness.challenge import Challenge
 
     rng = np.random.default_rng(0)
     track = AudioTrack(rng.normal(0, 0.05, 32000).astype(np.float32), 16000)
@@ -159,7 +159,7 @@ def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
 
 
 def test_recogniser_is_checked() -> None:
-    from livecert.challenge import Challenge
+    from livecert.liveness.challenge import Challenge
 
     with pytest.raises(InputError) as err:
         LivenessSession(mode="digits", challenge=Challenge.for_known_digits("12"), recogniser="pocketsphinx")

@@ -1,56 +1,41 @@
-"""Face matching: enroll a photo, then compare a few live frames with it.
+"""Enrollment: one photo of the pensioner turned into a stored face template.
 
-Usage::
-
-    enrollment = enroll("pensioner.jpg")          # EnrollmentError if unusable
-    enrollment.save("pensioner.npz")
-    pool = FramePool(size=MatchConfig().max_frames)   # during the live session
-    pool.offer_frame(rgb, points, t_s, quality, eye_aperture)  # quality: livecert.quality.measure()
-    result = match_faces(Enrollment.load("pensioner.npz"), pool.candidates())
-
-Faces are aligned with five points from the MediaPipe mesh and described by
-an :class:`~livecert.embedding.Embedder` (dlib's ResNet by default); the
-live face is the mean descriptor of the frames used
-(:func:`~livecert.embedding.template_distance`).  The default threshold was
-chosen on real data by ``benchmarks/match_threshold.py``.
-"""
+An :class:`Enrollment` is saved as a small ``.npz`` carrying the model id and
+a format version; :func:`enroll` refuses unusable photos with an
+:class:`EnrollmentError` whose code says why (``NO_FACE``, ``BLURRY``, ...)."""
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from livecert.config import LandmarkConfig, MatchConfig
-from livecert.embedding import (
-    DlibEmbedder,
-    Embedder,
-    align_face,
-    embed_faces,
-    find_face,
-    mesh_to_five,
-    template_distance,
-)
 from livecert.errors import InputError
-from livecert.quality import FrameQuality, measure
+from livecert.face.quality import FrameQuality, measure
+from livecert.identity.detection import find_face
+from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
+from livecert.io.frames import check_frame
+from livecert.io.images import read_image_rgb
 from livecert.results import FLAG_BLURRY, FLAG_FACE_TOO_SMALL, FLAG_FACE_TURNED, FLAG_TOO_DARK, ReasonCode
 
 log = logging.getLogger(__name__)
 
+
 #: Version of the enrollment file layout written by :meth:`Enrollment.save`.
 ENROLLMENT_FORMAT_VERSION = 1
-_FORMAT_TAG = "livecert-enrollment"
-_MAX_FILE_BYTES = 1_000_000
-_MAX_SIDE = 2048
 
+_FORMAT_TAG = "livecert-enrollment"
+
+_MAX_FILE_BYTES = 1_000_000
+
+_MAX_SIDE = 2048
 
 #: What to do about an unusable enrollment photo, (English, Chinese).  The
 #: live-session wording ("move closer to the camera") does not fit a photo.
@@ -120,7 +105,7 @@ class Enrollment:
     quality : FrameQuality
         Face width, brightness, sharpness and pose measured on the photo.
     model_id : str
-        The :class:`~livecert.embedding.Embedder` that made ``embedding``.
+        The :class:`~livecert.identity.embedding.Embedder` that made ``embedding``.
     version : int
         File layout version (:data:`ENROLLMENT_FORMAT_VERSION`).
     """
@@ -209,29 +194,6 @@ class Enrollment:
         return cls(_frozen(embedding, np.float32), _frozen(landmarks, np.float32), quality, file_model, version)
 
 
-@dataclass(frozen=True)
-class MatchResult:
-    """Outcome of comparing the live face with the enrollment: ``passed`` is
-    ``distance <= threshold`` with at least one frame used; ``distance`` is that
-    of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
-    (each frame's own, not in ``to_dict()``) are for diagnosis."""
-
-    passed: bool
-    distance: float
-    threshold: float
-    frames_used: int
-    frame_distances: tuple[float, ...] = field(default=(), compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
-        return {
-            "passed": self.passed,
-            "distance": round(self.distance, 4) if math.isfinite(self.distance) else None,
-            "threshold": self.threshold,
-            "frames_used": self.frames_used,
-        }
-
-
 def _frozen(a: np.ndarray, dtype: Any) -> np.ndarray:
     out = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
@@ -239,7 +201,6 @@ def _frozen(a: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def _as_rgb(photo: np.ndarray) -> np.ndarray:
-    from livecert.capture import check_frame
 
     if isinstance(photo, np.ndarray) and photo.dtype == np.uint8:
         if photo.ndim == 2:
@@ -280,7 +241,7 @@ def enroll(
         are handled) or an RGB array ((H, W) gray and (H, W, 4) RGBA too).
     config : MatchConfig, optional
     embedder : Embedder, optional
-        Default: a new :class:`~livecert.embedding.DlibEmbedder`.
+        Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.
     landmark_config : LandmarkConfig, optional
 
     Raises
@@ -292,7 +253,6 @@ def enroll(
     ModelError
         The face models are not installed.
     """
-    from livecert.imageio import read_image_rgb
 
     cfg = config or MatchConfig()
     rgb = _as_rgb(photo) if isinstance(photo, np.ndarray) else read_image_rgb(photo, max_side=_MAX_SIDE)
@@ -315,136 +275,3 @@ def enroll(
     vector = emb.embed(align_face(rgb, mesh_to_five(points)))
     log.debug("enrolled face %.0f px wide, yaw %.1f deg", quality.face_width_px, quality.yaw_deg)
     return Enrollment(_frozen(vector, np.float32), _frozen(points, np.float32), quality, emb.model_id)
-
-
-def frame_score(yaw_deg: float, pitch_deg: float, sharpness: float, eye_ratio: float) -> float:
-    """How well a live frame suits face matching, 0 (unusable) to 1.
-
-    The product of three terms: frontal pose ``exp(-((yaw/20)^2 +
-    (pitch/25)^2) / 2)``, sharpness ``s / (s + 50)`` (Laplacian variance as
-    in :class:`~livecert.quality.FrameQuality`) and open eyes, rising from 0
-    at an eye aperture (lid gap / eye width, mean of both eyes) of 0.10 to 1
-    at 0.18 and above.  ``nan`` inputs score 0.
-    """
-    values = (yaw_deg, pitch_deg, sharpness, eye_ratio)
-    if not all(math.isfinite(float(v)) for v in values):
-        return 0.0
-    pose = math.exp(-0.5 * ((yaw_deg / 20.0) ** 2 + (pitch_deg / 25.0) ** 2))
-    sharp = max(0.0, sharpness) / (max(0.0, sharpness) + 50.0)
-    eyes = min(1.0, max(0.0, (eye_ratio - 0.10) / 0.08))
-    return float(pose * sharp * eyes)
-
-
-class FramePool:
-    """Keeps the few best frames of a live stream for face matching.
-
-    Memory stays at ``size`` frames.  A frame closer than ``min_gap_s`` to
-    frames already kept replaces them only if it scores higher than all of
-    them; otherwise it takes a free place or the place of the worst frame.
-
-    Parameters
-    ----------
-    size : int
-        Frames kept (use ``MatchConfig.max_frames``).
-    min_gap_s : float
-    """
-
-    def __init__(self, size: int = 5, min_gap_s: float = 0.3) -> None:
-        if size < 1:
-            raise InputError(f"FramePool size must be at least 1, got {size}", code="BAD_ARGUMENT")
-        self.size = size
-        self.min_gap_s = min_gap_s
-        self._items: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (score, t, rgb, points)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def offer(self, rgb: np.ndarray, points: np.ndarray, t_s: float, score: float) -> bool:
-        """Consider a frame: ``rgb`` uint8 (H, W, 3), its mesh ``points`` (478, 3),
-        time ``t_s`` and :func:`frame_score` (0 is ignored).  True if kept."""
-        if not score > 0:
-            return False
-        near = [it for it in self._items if abs(it[1] - t_s) < self.min_gap_s]
-        if near:
-            if score <= max(it[0] for it in near):
-                return False
-            self._items = [it for it in self._items if all(it is not n for n in near)]
-        elif len(self._items) >= self.size:
-            worst = min(self._items, key=lambda it: it[0])
-            if score <= worst[0]:
-                return False
-            self._items.remove(worst)
-        self._items.append((float(score), float(t_s), np.array(rgb, copy=True), np.array(points, copy=True)))
-        return True
-
-    def offer_frame(
-        self, rgb: np.ndarray, points: np.ndarray, t_s: float, quality: FrameQuality, eye_aperture: float
-    ) -> bool:
-        """Consider a tracked frame by its quality: only frames without quality
-        problems are offered, scored by :func:`frame_score`.
-
-        Parameters
-        ----------
-        rgb : ndarray of uint8, shape (H, W, 3)
-        points : ndarray, shape (478, 3)
-        t_s : float
-        quality : FrameQuality
-            From :func:`livecert.quality.measure` for this frame.
-        eye_aperture : float
-            Mean aperture of both eyes (:func:`livecert.geometry.eye_apertures`).
-        """
-        if quality.flags:
-            return False
-        score = frame_score(quality.yaw_deg, quality.pitch_deg, quality.sharpness, eye_aperture)
-        return self.offer(rgb, points, t_s, score)
-
-    def candidates(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Kept ``(rgb, points)`` pairs, best score first."""
-        return [(rgb, pts) for _, _, rgb, pts in sorted(self._items, key=lambda it: -it[0])]
-
-    def times(self) -> list[float]:
-        """Timestamps of the kept frames, best score first."""
-        return [t for _, t, _, _ in sorted(self._items, key=lambda it: -it[0])]
-
-
-def match_faces(
-    enrollment: Enrollment,
-    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
-    config: MatchConfig | None = None,
-    *,
-    embedder: Embedder | None = None,
-) -> MatchResult:
-    """Compare live frames with the enrollment.
-
-    Parameters
-    ----------
-    enrollment : Enrollment
-    candidates : sequence of (rgb, points)
-        Frames chosen by the caller, best first (:meth:`FramePool.candidates`):
-        ``rgb`` uint8 (H, W, 3), ``points`` (478, 3) mesh in its pixels.  The
-        first ``config.max_frames`` are used.
-    config : MatchConfig, optional
-    embedder : Embedder, optional
-        With the enrollment's ``model_id``; default a new
-        :class:`~livecert.embedding.DlibEmbedder` (its model loads in 0.15 s).
-
-    Returns
-    -------
-    MatchResult
-        ``passed=False``, ``frames_used=0`` when there is no candidate.
-    """
-    cfg = config or MatchConfig()
-    emb = embedder or DlibEmbedder()
-    if enrollment.model_id != emb.model_id:
-        raise InputError(
-            f"the enrollment was made with {enrollment.model_id!r} but the embedder is {emb.model_id!r}; "
-            "enroll the photo again",
-            code="ENROLLMENT_MODEL_MISMATCH",
-        )
-    used = list(candidates)[: cfg.max_frames]
-    if not used:
-        return MatchResult(False, math.nan, cfg.threshold, 0)
-    distance, per_frame = template_distance(embed_faces(used, emb), enrollment.embedding)
-    passed = bool(distance <= cfg.threshold)
-    log.debug("face distance %.3f over %d frames (threshold %.2f)", distance, len(used), cfg.threshold)
-    return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame))

@@ -5,7 +5,7 @@ Moonshine base model (about 60 MB) and its own ONNX Runtime; nothing is
 downloaded.  It is a general transcriber, not a digit grammar: it hears
 8 kHz speech far better than PocketSphinx's 16 kHz model, but may merge
 repeated digits ("7752" as "seven five two") or run on after the last one.
-:class:`livecert.asr.EnglishDigitRecogniser` therefore uses it only for
+:class:`livecert.speech.english.EnglishDigitRecogniser` therefore uses it only for
 narrowband audio and only when it heard at least the digits asked for.
 """
 
@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from livecert.asr import DIGIT_WORDS, check_n_digits
-from livecert.audio import AudioTrack, as_samples, resample, voice_activity
 from livecert.errors import ModelError
+from livecert.io.audio import AudioTrack, as_samples, resample
+from livecert.speech.recogniser import DIGIT_WORDS, check_n_digits
+from livecert.speech.vad import voice_activity
 
 log = logging.getLogger(__name__)
+
 
 #: Words Moonshine writes for digits (it also writes the digits themselves):
 #: the digit words, and homophones ("to", "for", "ate"), since only digits
@@ -116,14 +118,14 @@ class MoonshineDigitRecogniser:
     def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
         """The first ``n_digits`` digits heard, or all of them when fewer were heard.
 
-        See :meth:`livecert.asr.DigitRecogniser.recognise`; unlike a
+        See :meth:`livecert.speech.recogniser.DigitRecogniser.recognise`; unlike a
         fixed-count grammar the result may be shorter than ``n_digits``.
 
         Raises
         ------
         InputError
             ``BAD_ARGUMENT`` when ``n_digits`` is not an integer in 1-16
-            (:data:`livecert.asr.MAX_DIGITS`).
+            (:data:`livecert.speech.recogniser.MAX_DIGITS`).
         """
         check_n_digits(n_digits)
         heard = transcript_digits(self.transcribe(samples, sample_rate))

@@ -6,10 +6,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from livecert.capture import Source, open_source
 from livecert.config import VerifyConfig
+from livecert.io.sources import Source, open_source
 from livecert.results import VerificationResult
-from livecert.session import LivenessSession
+from livecert.session.live import LivenessSession
 
 
 def verify(
@@ -37,7 +37,7 @@ def verify(
     config : VerifyConfig, optional
     challenge : str or Challenge, optional
         Digits mode: the signed token given to the client (checked with
-        ``key``), or a :class:`~livecert.challenge.Challenge` object the
+        ``key``), or a :class:`~livecert.liveness.challenge.Challenge` object the
         server holds.  ``Challenge.for_known_digits("4729")`` stands in for
         recorded test clips (testing aid; no single-use check).
     key : bytes, optional
@@ -47,9 +47,9 @@ def verify(
         without one, reuse is not detected.
     recogniser : DigitRecogniser, optional
         Digits mode: turns the recording's sound into digits; default the
-        English :class:`~livecert.asr.EnglishDigitRecogniser`.  Reuse
+        English :class:`~livecert.speech.english.EnglishDigitRecogniser`.  Reuse
         one instance across calls to load its model once; see
-        :mod:`livecert.asr` for plugging in another language.
+        :mod:`livecert.speech.recogniser` for plugging in another language.
 
     Returns
     -------

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livecert import geometry
 from livecert.config import QualityConfig
+from livecert.face import geometry
 from livecert.results import (
     FLAG_BLURRY,
     FLAG_FACE_TOO_SMALL,

@@ -24,15 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from livecert import geometry, quality
-from livecert.blink import detect_blinks
-from livecert.capture import check_frame
 from livecert.config import VerifyConfig
 from livecert.errors import InputError, SessionStateError
-from livecert.landmarks import FaceLandmarker, RunningMode
+from livecert.face import geometry, quality
+from livecert.face.landmarks import FaceLandmarker, RunningMode
+from livecert.identity.embedding import DlibEmbedder
+from livecert.identity.enrollment import Enrollment, enroll
+from livecert.identity.matching import FramePool, match_faces
+from livecert.io.frames import check_frame
+from livecert.liveness.blink import detect_blinks
+from livecert.liveness.challenge import Challenge, check_challenge
+from livecert.liveness.digits import check_digits
+from livecert.liveness.mouth import fits_prompt, mouth_events
 from livecert.results import FLAG_CODES, FrameTrace, Reason, ReasonCode, Timings, VerificationResult
+from livecert.speech.english import EnglishDigitRecogniser
 
 MODES = ("blink", "digits")
+
 _N_COLS = 12
 
 
@@ -118,7 +126,7 @@ class LivenessSession:
     nonce_store : NonceStore, optional
         Single-use store; without one reuse is not detected.
     enrolled : Enrollment, str or Path, optional
-        The enrolled face: an :class:`~livecert.matching.Enrollment`, a
+        The enrolled face: an :class:`~livecert.identity.enrollment.Enrollment`, a
         saved enrollment file (``.npz``) or a photo to enroll.
     live : bool
         True: steps end on success, time out, and :meth:`push` refuses
@@ -129,8 +137,8 @@ class LivenessSession:
     recogniser : DigitRecogniser, optional
         Digits mode: what turns the recording's sound into digits (anything
         with ``recognise(samples, sample_rate, n_digits) -> str``, see
-        :mod:`livecert.asr`).  Default: a new English
-        :class:`~livecert.asr.EnglishDigitRecogniser`.  Pass one
+        :mod:`livecert.speech.recogniser`).  Default: a new English
+        :class:`~livecert.speech.english.EnglishDigitRecogniser`.  Pass one
         instance to many sessions (one thread at a time) to load its model
         once.
 
@@ -164,9 +172,6 @@ class LivenessSession:
         self._pool: Any = None
         self._enrollment = None
         if enrolled is not None:
-            from livecert.embedding import DlibEmbedder
-            from livecert.matching import FramePool
-
             self._embedder = DlibEmbedder()  # one model load serves enrollment and matching
             self._enrollment = _load_enrollment(enrolled, self.config, self._embedder)
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
@@ -369,7 +374,6 @@ class LivenessSession:
             blinks = self._detect_blinks(trace, quality.usable_mask(trace))
             self._blinks_seen = max(self._blinks_seen, len(blinks.events))
             return self._blinks_seen >= self.config.blink.min_blinks
-        from livecert.digits import fits_prompt, mouth_events
 
         if self._challenge is None or t - start < _schedule_end(self._challenge):
             return False
@@ -493,8 +497,6 @@ class LivenessSession:
         if self.mode == "digits":
             t1 = time.perf_counter()
             if self._challenge is not None:
-                from livecert.digits_check import check_digits
-
                 prompt_at = (
                     self._action_start
                     if (self.live and self._action_start is not None)
@@ -516,8 +518,6 @@ class LivenessSession:
         match = None
         match_ms = None
         if self._enrollment is not None and self._pool is not None:
-            from livecert.matching import match_faces
-
             t2 = time.perf_counter()
             match = match_faces(self._enrollment, self._pool.candidates(), self.config.match, embedder=self._embedder)
             match_ms = self._match_ms + (time.perf_counter() - t2) * 1e3
@@ -554,7 +554,6 @@ def _check_challenge(
         if challenge is not None:
             raise InputError("a challenge is only used in mode='digits'", code="BAD_ARGUMENT")
         return None, None
-    from livecert.challenge import Challenge, check_challenge
 
     if not isinstance(challenge, (Challenge, str)):
         raise InputError(
@@ -578,16 +577,12 @@ def _digit_recogniser(mode: str, recogniser: Any) -> Any:
             raise InputError("a recogniser is only used in mode='digits'", code="BAD_ARGUMENT")
         return None
     if recogniser is None:
-        from livecert.asr import EnglishDigitRecogniser
-
         recogniser = EnglishDigitRecogniser()  # its models load on first use: not at all without audio
     return recogniser
 
 
 def _load_enrollment(enrolled: Any, config: VerifyConfig, embedder: Any) -> Any:
     from pathlib import Path
-
-    from livecert.matching import Enrollment, enroll
 
     if isinstance(enrolled, Enrollment):
         return enrolled

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import math
 import os
 from collections.abc import Iterator
@@ -28,8 +27,6 @@ import numpy as np
 
 from livecert.config import LandmarkConfig
 from livecert.errors import ModelError, SessionStateError
-
-log = logging.getLogger(__name__)
 
 N_LANDMARKS = 478
 

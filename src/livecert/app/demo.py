@@ -12,11 +12,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from livecert.capture import open_source
+from livecert.app.draw import Overlay
 from livecert.errors import InputError
+from livecert.io.audio import read_audio
+from livecert.io.sources import open_source
+from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
+from livecert.session.live import LivenessSession
 
 log = logging.getLogger(__name__)
+
+
 _WINDOW = "livecert"
+
 _SHOW_RESULT_S = 3.0  # a camera demo keeps showing the verdict this long
 
 
@@ -73,8 +80,6 @@ def run_demo(
     InputError
         Camera missing, busy or lost, unreadable video, no display.
     """
-    from livecert.draw import Overlay
-    from livecert.session import LivenessSession
 
     if headless and record is None:
         log.warning("--headless without --record: nothing will be shown or written, only the result")
@@ -87,8 +92,6 @@ def run_demo(
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code="NO_DISPLAY")
     kwargs: dict[str, Any] = {}
     if mode == "digits":
-        from livecert.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
-
         if expect_digits is not None:
             kwargs["challenge"] = Challenge.for_known_digits(expect_digits)
         else:
@@ -138,7 +141,6 @@ def _sound_of(video: str | None) -> Any:
     if video is None:
         log.info("the webcam demo records no sound: the digits are judged on the video alone")
         return None
-    from livecert.audio import read_audio
 
     track = read_audio(video)
     if track is None:

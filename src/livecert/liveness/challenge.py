@@ -33,10 +33,14 @@ from livecert.errors import ChallengeError, SessionStateError
 from livecert.results import ReasonCode
 
 MIN_KEY_BYTES = 16
+
 _DIGITS_RE = re.compile(r"[0-9]{1,8}")
+
 _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
+
 _SCHEDULES = ("all", "one_by_one")
-_KEY_HELP = "create one with livecert.challenge.save_key(path, generate_key())"
+
+_KEY_HELP = "create one with livecert.liveness.challenge.save_key(path, generate_key())"
 
 
 @dataclass(frozen=True)

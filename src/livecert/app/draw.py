@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from livecert.geometry import INNER_LIPS, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+from livecert.face.geometry import INNER_LIPS, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
 
 log = logging.getLogger(__name__)
+
 
 _CJK_FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -29,11 +30,14 @@ _CJK_FONT_CANDIDATES = (
     "/System/Library/Fonts/PingFang.ttc",
     "C:/Windows/Fonts/msyh.ttc",
 )
+
 _LATIN_FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 )
+
 _EYE_POINTS = np.unique(np.concatenate([LEFT_EYE_LIDS.ravel(), RIGHT_EYE_LIDS.ravel(), [33, 133, 263, 362]]))
+
 _MOUTH_POINTS = np.unique(np.concatenate([INNER_LIPS.ravel(), [61, 291, 0, 17]]))
 
 
@@ -46,7 +50,7 @@ def find_cjk_font() -> Path | None:
 
 
 class Overlay:
-    """Draws a :class:`~livecert.session.SessionUpdate` onto frames.
+    """Draws a :class:`~livecert.session.live.SessionUpdate` onto frames.
 
     Parameters
     ----------

@@ -12,15 +12,23 @@ import numpy as np
 # Upper/lower eyelid landmark pairs, outer to inner, and the eye corners.
 # "Right" and "left" are the subject's own (the right eye is on the image's left).
 RIGHT_EYE_LIDS = np.array([(161, 163), (160, 144), (159, 145), (158, 153), (157, 154)])
+
 RIGHT_EYE_CORNERS = (33, 133)
+
 LEFT_EYE_LIDS = np.array([(388, 390), (387, 373), (386, 374), (385, 380), (384, 381)])
+
 LEFT_EYE_CORNERS = (263, 362)
+
 # Inner-lip pairs (upper, lower), left to right.
 INNER_LIPS = np.array([(82, 87), (13, 14), (312, 317)])
+
 # Outer lip midpoints: top of the upper lip, bottom of the lower lip.
 OUTER_LIPS = (0, 17)
+
 CHEEKS = (234, 454)
+
 FOREHEAD, CHIN = 10, 152
+
 NOSE_TIP = 1
 
 

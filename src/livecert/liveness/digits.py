@@ -11,17 +11,17 @@ replayed video of the right person mouthing; the result then says
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from livecert.config import DigitsConfig
-from livecert.digits import fits_prompt, mouth_events
+from livecert.io.audio import AudioTrack
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.mouth import fits_prompt, mouth_events
+from livecert.liveness.sync import av_sync
 from livecert.results import Reason, ReasonCode
-
-if TYPE_CHECKING:
-    from livecert.audio import AudioTrack
-    from livecert.challenge import Challenge
+from livecert.speech.vad import voice_activity
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,13 @@ def check_digits(
         Frame times and mouth aperture (``nan`` where unusable).
     track : AudioTrack or None
     recogniser : DigitRecogniser
-        Used when there is a track (:class:`livecert.session.LivenessSession`
-        passes the default :class:`~livecert.asr.EnglishDigitRecogniser`
+        Used when there is a track (:class:`livecert.session.live.LivenessSession`
+        passes the default :class:`~livecert.speech.english.EnglishDigitRecogniser`
         unless given another).
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,)
-        Outer-lip height per frame (:func:`livecert.geometry.mouth_height`,
+        Outer-lip height per frame (:func:`livecert.face.geometry.mouth_height`,
         ``nan`` where unusable), correlated with the voice for lip-voice sync:
         the sync band weights were fitted to it, not to the inner-lip gap.
     """
@@ -92,8 +92,6 @@ def check_digits(
     sync: tuple[float, float] | None = None
     segments = analysis.segments
     if track is not None:
-        from livecert.audio import av_sync, voice_activity
-
         speech = voice_activity(track)
         if speech:
             segments = tuple(speech)

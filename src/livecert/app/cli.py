@@ -13,9 +13,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from livecert.app.demo import run_demo
+from livecert.app.plotting import plot_trace
 from livecert.errors import LivecertError
+from livecert.identity.enrollment import enroll
+from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key, load_key, new_challenge, save_key
+from livecert.results import flag_names
+from livecert.session.verify import verify
 
-log = logging.getLogger("livecert")
+log = logging.getLogger(__name__)
+
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -100,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
-    from livecert.matching import enroll
 
     enrollment = enroll(args.photo)
     out = args.out if args.out.suffix == ".npz" else args.out.with_suffix(".npz")
@@ -110,7 +116,6 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from livecert.demo import run_demo
 
     result = run_demo(
         camera=args.camera,
@@ -130,7 +135,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_challenge(args: argparse.Namespace) -> int:
-    from livecert.challenge import generate_key, load_key, new_challenge, save_key
 
     if not args.key_file.exists():
         save_key(args.key_file, generate_key())
@@ -146,12 +150,9 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from livecert.api import verify
 
     kwargs: dict = {}
     if args.mode == "digits":
-        from livecert.challenge import Challenge, SQLiteNonceStore, load_key
-
         if (args.challenge is None) == (args.expect_digits is None):
             parser.error("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
         if args.expect_digits is not None:
@@ -194,8 +195,6 @@ def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from livecert.api import verify
-    from livecert.results import flag_names
 
     result = verify(args.video)
     trace = result.trace
@@ -223,8 +222,6 @@ def _cmd_trace(args: argparse.Namespace) -> int:
                 )
         print(f"wrote {len(trace)} frames to {args.out}")
     if args.plot is not None:
-        from livecert.plotting import plot_trace
-
         plot_trace(result, args.plot, title=Path(args.video).name)
         print(f"wrote {args.plot}")
     return EXIT_PASSED

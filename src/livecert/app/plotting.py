@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from livecert.blink import eye_ratio
 from livecert.config import BlinkConfig
 from livecert.errors import InputError
+from livecert.liveness.blink import eye_ratio
 from livecert.results import VerificationResult
 
 

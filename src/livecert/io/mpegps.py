@@ -18,6 +18,7 @@ import mmap
 import os
 
 _PREFIX = b"\x00\x00\x01"
+
 _PACK, _END, _FIRST_SIZED = 0xBA, 0xB9, 0xBB
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from livecert.errors import InputError
+from livecert.io.files import check_file
 
 #: Longer side, in pixels, that large images are reduced to.
 DEFAULT_MAX_SIDE = 2048
+
 # Pillow refuses images above ~179 Mpx as a decompression-bomb guard; we allow
 # up to this many pixels and reduce them on load.
 _MAX_PIXELS = 400_000_000
@@ -41,8 +43,6 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.
         Missing, empty, unreadable or absurdly large files.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
-
-    from livecert.capture import check_file
 
     p = check_file(Path(path))
     if p.is_dir():

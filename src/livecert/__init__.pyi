@@ -1,0 +1,49 @@
+# The public API of livecert: the one list of exported names (read by __init__.py at run time).
+from livecert.config import (
+    BlinkConfig as BlinkConfig,
+    DigitsConfig as DigitsConfig,
+    LandmarkConfig as LandmarkConfig,
+    MatchConfig as MatchConfig,
+    QualityConfig as QualityConfig,
+    SessionConfig as SessionConfig,
+    VerifyConfig as VerifyConfig,
+)
+from livecert.errors import (
+    ChallengeError as ChallengeError,
+    InputError as InputError,
+    LivecertError as LivecertError,
+    ModelError as ModelError,
+    SessionStateError as SessionStateError,
+)
+from livecert.identity.embedding import Embedder as Embedder
+from livecert.identity.enrollment import Enrollment as Enrollment, EnrollmentError as EnrollmentError, enroll as enroll
+from livecert.identity.matching import MatchResult as MatchResult
+from livecert.io.audio import AudioTrack as AudioTrack
+from livecert.io.frames import Frame as Frame
+from livecert.io.images import read_image_rgb as read_image_rgb
+from livecert.io.sources import open_source as open_source
+from livecert.liveness.blink import detect_blinks as detect_blinks
+from livecert.liveness.challenge import (
+    Challenge as Challenge,
+    MemoryNonceStore as MemoryNonceStore,
+    NonceStore as NonceStore,
+    SQLiteNonceStore as SQLiteNonceStore,
+    generate_key as generate_key,
+    load_key as load_key,
+    new_challenge as new_challenge,
+)
+from livecert.liveness.digits import DigitsEvidence as DigitsEvidence
+from livecert.results import (
+    BlinkEvent as BlinkEvent,
+    FrameTrace as FrameTrace,
+    Reason as Reason,
+    ReasonCode as ReasonCode,
+    Timings as Timings,
+    VerificationResult as VerificationResult,
+)
+from livecert.session.live import LivenessSession as LivenessSession, SessionUpdate as SessionUpdate
+from livecert.session.verify import verify as verify
+from livecert.speech.recogniser import DigitRecogniser as DigitRecogniser
+
+__version__: str
+__all__: list[str]

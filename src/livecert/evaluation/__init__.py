@@ -1,0 +1,1 @@
+"""Metrics shared by the tests, the benchmark suite and threshold tuning."""

@@ -1,0 +1,190 @@
+"""Face matching: enroll a photo, then compare a few live frames with it.
+
+Usage::
+
+    enrollment = enroll("pensioner.jpg")          # EnrollmentError if unusable
+    enrollment.save("pensioner.npz")
+    pool = FramePool(size=MatchConfig().max_frames)   # during the live session
+    pool.offer_frame(rgb, points, t_s, quality, eye_aperture)  # quality: livecert.face.quality.measure()
+    result = match_faces(Enrollment.load("pensioner.npz"), pool.candidates())
+
+Faces are aligned with five points from the MediaPipe mesh and described by
+an :class:`~livecert.identity.embedding.Embedder` (dlib's ResNet by default); the
+live face is the mean descriptor of the frames used
+(:func:`~livecert.identity.embedding.template_distance`).  The default threshold was
+chosen on real data by ``benchmarks/match_threshold.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from livecert.config import MatchConfig
+from livecert.errors import InputError
+from livecert.face.quality import FrameQuality
+from livecert.identity.embedding import DlibEmbedder, Embedder, embed_faces, template_distance
+from livecert.identity.enrollment import Enrollment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Outcome of comparing the live face with the enrollment: ``passed`` is
+    ``distance <= threshold`` with at least one frame used; ``distance`` is that
+    of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
+    (each frame's own, not in ``to_dict()``) are for diagnosis."""
+
+    passed: bool
+    distance: float
+    threshold: float
+    frames_used: int
+    frame_distances: tuple[float, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
+        return {
+            "passed": self.passed,
+            "distance": round(self.distance, 4) if math.isfinite(self.distance) else None,
+            "threshold": self.threshold,
+            "frames_used": self.frames_used,
+        }
+
+
+def frame_score(yaw_deg: float, pitch_deg: float, sharpness: float, eye_ratio: float) -> float:
+    """How well a live frame suits face matching, 0 (unusable) to 1.
+
+    The product of three terms: frontal pose ``exp(-((yaw/20)^2 +
+    (pitch/25)^2) / 2)``, sharpness ``s / (s + 50)`` (Laplacian variance as
+    in :class:`~livecert.face.quality.FrameQuality`) and open eyes, rising from 0
+    at an eye aperture (lid gap / eye width, mean of both eyes) of 0.10 to 1
+    at 0.18 and above.  ``nan`` inputs score 0.
+    """
+    values = (yaw_deg, pitch_deg, sharpness, eye_ratio)
+    if not all(math.isfinite(float(v)) for v in values):
+        return 0.0
+    pose = math.exp(-0.5 * ((yaw_deg / 20.0) ** 2 + (pitch_deg / 25.0) ** 2))
+    sharp = max(0.0, sharpness) / (max(0.0, sharpness) + 50.0)
+    eyes = min(1.0, max(0.0, (eye_ratio - 0.10) / 0.08))
+    return float(pose * sharp * eyes)
+
+
+class FramePool:
+    """Keeps the few best frames of a live stream for face matching.
+
+    Memory stays at ``size`` frames.  A frame closer than ``min_gap_s`` to
+    frames already kept replaces them only if it scores higher than all of
+    them; otherwise it takes a free place or the place of the worst frame.
+
+    Parameters
+    ----------
+    size : int
+        Frames kept (use ``MatchConfig.max_frames``).
+    min_gap_s : float
+    """
+
+    def __init__(self, size: int = 5, min_gap_s: float = 0.3) -> None:
+        if size < 1:
+            raise InputError(f"FramePool size must be at least 1, got {size}", code="BAD_ARGUMENT")
+        self.size = size
+        self.min_gap_s = min_gap_s
+        self._items: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (score, t, rgb, points)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def offer(self, rgb: np.ndarray, points: np.ndarray, t_s: float, score: float) -> bool:
+        """Consider a frame: ``rgb`` uint8 (H, W, 3), its mesh ``points`` (478, 3),
+        time ``t_s`` and :func:`frame_score` (0 is ignored).  True if kept."""
+        if not score > 0:
+            return False
+        near = [it for it in self._items if abs(it[1] - t_s) < self.min_gap_s]
+        if near:
+            if score <= max(it[0] for it in near):
+                return False
+            self._items = [it for it in self._items if all(it is not n for n in near)]
+        elif len(self._items) >= self.size:
+            worst = min(self._items, key=lambda it: it[0])
+            if score <= worst[0]:
+                return False
+            self._items.remove(worst)
+        self._items.append((float(score), float(t_s), np.array(rgb, copy=True), np.array(points, copy=True)))
+        return True
+
+    def offer_frame(
+        self, rgb: np.ndarray, points: np.ndarray, t_s: float, quality: FrameQuality, eye_aperture: float
+    ) -> bool:
+        """Consider a tracked frame by its quality: only frames without quality
+        problems are offered, scored by :func:`frame_score`.
+
+        Parameters
+        ----------
+        rgb : ndarray of uint8, shape (H, W, 3)
+        points : ndarray, shape (478, 3)
+        t_s : float
+        quality : FrameQuality
+            From :func:`livecert.face.quality.measure` for this frame.
+        eye_aperture : float
+            Mean aperture of both eyes (:func:`livecert.face.geometry.eye_apertures`).
+        """
+        if quality.flags:
+            return False
+        score = frame_score(quality.yaw_deg, quality.pitch_deg, quality.sharpness, eye_aperture)
+        return self.offer(rgb, points, t_s, score)
+
+    def candidates(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Kept ``(rgb, points)`` pairs, best score first."""
+        return [(rgb, pts) for _, _, rgb, pts in sorted(self._items, key=lambda it: -it[0])]
+
+    def times(self) -> list[float]:
+        """Timestamps of the kept frames, best score first."""
+        return [t for _, t, _, _ in sorted(self._items, key=lambda it: -it[0])]
+
+
+def match_faces(
+    enrollment: Enrollment,
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    config: MatchConfig | None = None,
+    *,
+    embedder: Embedder | None = None,
+) -> MatchResult:
+    """Compare live frames with the enrollment.
+
+    Parameters
+    ----------
+    enrollment : Enrollment
+    candidates : sequence of (rgb, points)
+        Frames chosen by the caller, best first (:meth:`FramePool.candidates`):
+        ``rgb`` uint8 (H, W, 3), ``points`` (478, 3) mesh in its pixels.  The
+        first ``config.max_frames`` are used.
+    config : MatchConfig, optional
+    embedder : Embedder, optional
+        With the enrollment's ``model_id``; default a new
+        :class:`~livecert.identity.embedding.DlibEmbedder` (its model loads in 0.15 s).
+
+    Returns
+    -------
+    MatchResult
+        ``passed=False``, ``frames_used=0`` when there is no candidate.
+    """
+    cfg = config or MatchConfig()
+    emb = embedder or DlibEmbedder()
+    if enrollment.model_id != emb.model_id:
+        raise InputError(
+            f"the enrollment was made with {enrollment.model_id!r} but the embedder is {emb.model_id!r}; "
+            "enroll the photo again",
+            code="ENROLLMENT_MODEL_MISMATCH",
+        )
+    used = list(candidates)[: cfg.max_frames]
+    if not used:
+        return MatchResult(False, math.nan, cfg.threshold, 0)
+    distance, per_frame = template_distance(embed_faces(used, emb), enrollment.embedding)
+    passed = bool(distance <= cfg.threshold)
+    log.debug("face distance %.3f over %d frames (threshold %.2f)", distance, len(used), cfg.threshold)
+    return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame))

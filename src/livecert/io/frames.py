@@ -1,0 +1,155 @@
+"""Frames and the frame-source base class: one decoded picture with its timestamp,
+and the checks every source applies (dtype, shape, increasing timestamps)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from livecert.errors import InputError
+from livecert.io.audio import AudioTrack
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+        The picture, RGB order, upright (rotation metadata applied).
+    t_s : float
+        Timestamp in seconds on the source's own timeline.
+    index : int
+        Position of the frame among those decoded (0-based).
+    decode_ms : float
+        Time spent decoding and converting this frame.
+    """
+
+    rgb: np.ndarray
+    t_s: float
+    index: int
+    decode_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What is known about a source before decoding it.
+
+    Attributes
+    ----------
+    name : str
+        File path, ``"camera:N"``, folder path or ``"<frames>"``.
+    kind : str
+        ``"file"``, ``"camera"``, ``"images"`` or ``"frames"``.
+    path : Path or None
+        The file, for sources that are files (audio is read from it).
+    has_audio : bool
+        The file has an audio stream.
+    nominal_fps : float or None
+        Frame rate the container claims; informative only.
+    """
+
+    name: str
+    kind: str
+    path: Path | None = None
+    has_audio: bool = False
+    nominal_fps: float | None = None
+
+
+def check_frame(rgb: Any, where: str) -> np.ndarray:
+    """Validate one RGB frame and return it as an ndarray.
+
+    Raises
+    ------
+    InputError
+        With code ``BAD_FRAME`` when ``rgb`` is not a ``uint8`` array of shape
+        ``(H, W, 3)`` with ``H, W >= 16``.
+    """
+    if not isinstance(rgb, np.ndarray):
+        raise InputError(
+            f"{where}: a frame must be a numpy array of shape (H, W, 3), got {type(rgb).__name__}",
+            code="BAD_FRAME",
+        )
+    if rgb.dtype != np.uint8:
+        raise InputError(
+            f"{where}: a frame must have dtype uint8 (0-255 RGB), got {rgb.dtype}; "
+            "convert with (img * 255).clip(0, 255).astype(np.uint8) if it is float in [0, 1]",
+            code="BAD_FRAME",
+        )
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 16 or rgb.shape[1] < 16:
+        raise InputError(
+            f"{where}: a frame must have shape (H, W, 3) with H, W >= 16, got {rgb.shape}; "
+            "convert grayscale or RGBA images to RGB first",
+            code="BAD_FRAME",
+        )
+    return rgb
+
+
+class TimestampChecker:
+    """Enforces finite, strictly increasing timestamps."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._last = -math.inf
+
+    def __call__(self, t_s: Any) -> float:
+        try:
+            t = float(t_s)
+        except (TypeError, ValueError):
+            raise InputError(f"{self._where}: timestamp {t_s!r} is not a number", code="BAD_TIMESTAMP") from None
+        if not math.isfinite(t):
+            raise InputError(f"{self._where}: timestamp {t_s!r} is not finite", code="BAD_TIMESTAMP")
+        if t <= self._last:
+            raise InputError(
+                f"{self._where}: timestamps must increase, got {t:.6f} s after {self._last:.6f} s",
+                code="TIMESTAMP_NOT_INCREASING",
+            )
+        self._last = t
+        return t
+
+
+class FrameSource:
+    """Base class: an iterable of :class:`Frame` that must be closed.
+
+    Use as a context manager.  Iterating twice is an error.
+    """
+
+    def __init__(self, info: SourceInfo) -> None:
+        self.info = info
+        self._used = False
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._used:
+            raise InputError(f"{self.info.name}: a frame source can be iterated only once", code="SOURCE_USED")
+        self._used = True
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def audio_track(self) -> AudioTrack | None:
+        """The source's sound on the frames' timeline, or None without any.
+
+        Only video files have sound; see :meth:`VideoFileSource.audio_track`.
+        """
+        return None
+
+    @property
+    def audio_decode_ms(self) -> float:
+        """Time spent decoding sound along with the frames (0 without)."""
+        return 0.0
+
+    def close(self) -> None:
+        """Release files, threads and devices.  Safe to call twice."""

@@ -1,0 +1,200 @@
+"""Frame sources: video files, webcams, folders of images and iterables of
+arrays, each frame with its real timestamp.
+
+Video files are decoded with PyAV on a background thread (decoding overlaps
+with landmark detection on a second core).  Timestamps are the container's
+presentation timestamps relative to the start of the file, never
+``index / fps``: several real recordings drop or repeat frames.
+
+Usage::
+
+    with open_source("clip.mp4") as src:
+        for frame in src:
+            frame.rgb, frame.t_s
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from livecert.errors import InputError
+from livecert.io.files import IMAGE_SUFFIXES, check_file
+from livecert.io.frames import Frame, FrameSource, SourceInfo, TimestampChecker, check_frame
+from livecert.io.images import read_image_rgb
+from livecert.io.video import VideoFileSource
+
+#: What :func:`open_source` accepts.
+Source = Union[str, os.PathLike, int, Iterable[Any], "FrameSource"]
+
+
+class ArraySource(FrameSource):
+    """Frames given as ``(rgb, t_s)`` pairs or :class:`Frame` objects."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        super().__init__(SourceInfo(name="<frames>", kind="frames"))
+        self._items = items
+
+    def _frames(self) -> Iterator[Frame]:
+        check_t = TimestampChecker("frames")
+        for i, item in enumerate(self._items):
+            where = f"frame {i}"
+            if isinstance(item, Frame):
+                rgb, t = item.rgb, item.t_s
+            elif isinstance(item, tuple) and len(item) == 2:
+                rgb, t = item
+            else:
+                raise InputError(
+                    f"{where}: expected a (rgb, timestamp_s) pair or a livecert.Frame, got {type(item).__name__}",
+                    code="BAD_FRAME",
+                )
+            yield Frame(check_frame(rgb, where), check_t(t), i)
+
+
+class ImageFolderSource(FrameSource):
+    """Every image in a folder, in file-name order, at ``fps`` frames per second.
+
+    Image files carry no time, so frame ``i`` is given ``t = i / fps``.
+    """
+
+    def __init__(self, folder: Path, fps: float = 30.0) -> None:
+        if fps <= 0:
+            raise InputError(f"fps must be positive, got {fps}", code="BAD_ARGUMENT")
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            raise InputError(
+                f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
+                code="NO_IMAGES",
+            )
+        super().__init__(SourceInfo(name=str(folder), kind="images", nominal_fps=fps))
+        self._files = files
+        self._fps = fps
+
+    def _frames(self) -> Iterator[Frame]:
+
+        for i, path in enumerate(self._files):
+            t0 = time.perf_counter()
+            rgb = read_image_rgb(path)
+            yield Frame(rgb, i / self._fps, i, (time.perf_counter() - t0) * 1e3)
+
+
+class CameraSource(FrameSource):
+    """A webcam through OpenCV; timestamps are monotonic seconds since opening.
+
+    Parameters
+    ----------
+    index : int
+        Camera number, as OpenCV counts them.
+    max_seconds : float or None
+        Stop after this long; None runs until closed.
+    read_timeout_s : float
+        A camera that delivers no frame for this long is treated as lost.
+    """
+
+    def __init__(self, index: int, *, max_seconds: float | None = None, read_timeout_s: float = 3.0) -> None:
+        import cv2
+
+        super().__init__(SourceInfo(name=f"camera:{index}", kind="camera"))
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise InputError(
+                f"camera {index} could not be opened: check that it is plugged in, "
+                "that no other program is using it, and that this program may use the camera",
+                code="CAMERA_UNAVAILABLE",
+            )
+        self._max_seconds = max_seconds
+        self._read_timeout_s = read_timeout_s
+
+    def _frames(self) -> Iterator[Frame]:
+        import cv2
+
+        start = time.monotonic()
+        last_ok = start
+        i = 0
+        while self._cap is not None:
+            t0 = time.perf_counter()
+            ok, bgr = self._cap.read()
+            now = time.monotonic()
+            if not ok or bgr is None:
+                if now - last_ok > self._read_timeout_s:
+                    raise InputError(
+                        f"{self.info.name}: no picture for {self._read_timeout_s:.0f} s; "
+                        "the camera was unplugged or taken by another program",
+                        code="CAMERA_LOST",
+                    )
+                time.sleep(0.01)
+                continue
+            last_ok = now
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            yield Frame(rgb, now - start, i, (time.perf_counter() - t0) * 1e3)
+            i += 1
+            if self._max_seconds is not None and now - start >= self._max_seconds:
+                return
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> FrameSource:
+    """Open anything livecert can read frames from.
+
+    Parameters
+    ----------
+    source : str, PathLike, int, iterable or FrameSource
+        A video file path, a folder of images, a webcam index, or an iterable
+        of ``(rgb, t_s)`` pairs (``rgb`` uint8 of shape (H, W, 3)).
+    fps : float
+        Frame rate given to a folder of images (they carry no timestamps).
+    audio : bool
+        Video files: decode the sound in the same pass as the frames, for
+        :meth:`FrameSource.audio_track` (other sources have no sound).
+
+    Returns
+    -------
+    FrameSource
+        Use it as a context manager and iterate it once.
+
+    Raises
+    ------
+    InputError
+        Missing, empty or non-video file, empty folder, wrong type.
+    """
+    if isinstance(source, FrameSource):
+        return source
+    if isinstance(source, bool):
+        raise InputError(
+            "source must be a path, a camera index or an iterable of frames, not a bool", code="BAD_SOURCE"
+        )
+    if isinstance(source, int):
+        return CameraSource(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = check_file(Path(source))
+        if path.is_dir():
+            return ImageFolderSource(path, fps=fps)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            raise InputError(
+                f"{path}: this is a single image, not a video; liveness needs a recording "
+                "(pass a folder of images to use stills as frames)",
+                code="NOT_A_VIDEO",
+            )
+        return VideoFileSource(path, audio=audio)
+    if isinstance(source, np.ndarray):
+        raise InputError(
+            "source is a single array; pass an iterable of (rgb, timestamp_s) pairs instead",
+            code="BAD_SOURCE",
+        )
+    if isinstance(source, (bytes, dict)) or not isinstance(source, Iterable):
+        raise InputError(
+            f"source must be a path, a camera index or an iterable of (rgb, timestamp_s) pairs, "
+            f"not {type(source).__name__}",
+            code="BAD_SOURCE",
+        )
+    return ArraySource(source)
