@@ -39,13 +39,17 @@ class MatchResult:
     """Outcome of comparing the live face with the enrollment: ``passed`` is
     ``distance <= threshold`` with at least one frame used; ``distance`` is that
     of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
-    (each frame's own, not in ``to_dict()``) are for diagnosis."""
+    (each frame's own, not in ``to_dict()``) are for diagnosis;
+    ``probe_descriptors``, shape (frames_used, D), are the live frames' own
+    descriptors, so that a tuning run can compare the very descriptors
+    :func:`livecert.verify` made with other enrollments."""
 
     passed: bool
     distance: float
     threshold: float
     frames_used: int
     frame_distances: tuple[float, ...] = field(default=(), compare=False)
+    probe_descriptors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
@@ -184,7 +188,8 @@ def match_faces(
     used = list(candidates)[: cfg.max_frames]
     if not used:
         return MatchResult(False, math.nan, cfg.threshold, 0)
-    distance, per_frame = template_distance(embed_faces(used, emb), enrollment.embedding)
+    descriptors = embed_faces(used, emb)
+    distance, per_frame = template_distance(descriptors, enrollment.embedding)
     passed = bool(distance <= cfg.threshold)
     log.debug("face distance %.3f over %d frames (threshold %.2f)", distance, len(used), cfg.threshold)
-    return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame))
+    return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame), descriptors)
