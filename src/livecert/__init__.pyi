@@ -4,6 +4,7 @@ from livecert.config import (
     DigitsConfig as DigitsConfig,
     LandmarkConfig as LandmarkConfig,
     MatchConfig as MatchConfig,
+    Mode as Mode,
     QualityConfig as QualityConfig,
     SessionConfig as SessionConfig,
     VerifyConfig as VerifyConfig,
@@ -17,7 +18,6 @@ from livecert.errors import (
 )
 from livecert.identity.embedding import Embedder as Embedder
 from livecert.identity.enrollment import Enrollment as Enrollment, EnrollmentError as EnrollmentError, enroll as enroll
-from livecert.identity.matching import MatchResult as MatchResult
 from livecert.io.audio import AudioTrack as AudioTrack
 from livecert.io.frames import Frame as Frame
 from livecert.io.images import read_image_rgb as read_image_rgb
@@ -32,16 +32,20 @@ from livecert.liveness.challenge import (
     load_key as load_key,
     new_challenge as new_challenge,
 )
-from livecert.liveness.digits import DigitsEvidence as DigitsEvidence
+from livecert.liveness.digits import DigitsOptions as DigitsOptions
 from livecert.results import (
     BlinkEvent as BlinkEvent,
+    DigitsEvidence as DigitsEvidence,
     FrameTrace as FrameTrace,
+    MatchResult as MatchResult,
+    QualityFlag as QualityFlag,
     Reason as Reason,
     ReasonCode as ReasonCode,
     Timings as Timings,
     VerificationResult as VerificationResult,
 )
-from livecert.session.live import LivenessSession as LivenessSession, SessionUpdate as SessionUpdate
+from livecert.session.live import Enrolled as Enrolled, LivenessSession as LivenessSession
+from livecert.session.steps import Guidance as Guidance, SessionUpdate as SessionUpdate, Step as Step
 from livecert.session.verify import verify as verify
 from livecert.speech.recogniser import DigitRecogniser as DigitRecogniser
 

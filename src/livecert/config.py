@@ -9,9 +9,26 @@ Change a value with :func:`dataclasses.replace`::
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from livecert.errors import InputError
+
+
+class Mode(str, enum.Enum):
+    """What the person is asked to do: blink (眨眼认证) or read digits aloud (读数认证)."""
+
+    BLINK = "blink"
+    DIGITS = "digits"
+
+    @classmethod
+    def parse(cls, value: Mode | str) -> Mode:
+        """``value`` as a Mode; ``InputError`` ``BAD_MODE`` naming the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            raise InputError(f"unknown mode {value!r}; choose one of {choices}", code="BAD_MODE") from None
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:

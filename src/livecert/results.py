@@ -8,10 +8,15 @@ JSON documented in the README.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from livecert.arrays import BoolArray, FloatArray, IntArray
+from livecert.config import Mode
+from livecert.errors import InputError
 
 
 class ReasonCode(str, enum.Enum):
@@ -169,80 +174,194 @@ class BlinkEvent:
         return {"start_s": round(self.start_s, 4), "end_s": round(self.end_s, 4)}
 
 
-# Per-frame quality flags (bits of FrameTrace.flags).
-FLAG_NO_FACE = 1
+class QualityFlag(enum.IntFlag):
+    """Per-frame quality problems, the bits of :attr:`FrameTrace.flags`.
 
-FLAG_MULTIPLE_FACES = 2
+    Each flag has one :class:`ReasonCode` (:attr:`reason_code`) with the same name.
+    """
 
-FLAG_FACE_TOO_SMALL = 4
+    NO_FACE = 1
+    MULTIPLE_FACES = 2
+    FACE_TOO_SMALL = 4
+    TOO_DARK = 8
+    BLURRY = 16
+    FACE_TURNED = 32
 
-FLAG_TOO_DARK = 8
+    @property
+    def reason_code(self) -> ReasonCode:
+        """The reason code of a single flag (``ValueError`` for a combination)."""
+        if self.name is None or self not in _SINGLE_FLAGS:
+            raise ValueError(f"{self!r} is not a single quality flag")
+        return ReasonCode[self.name]
 
-FLAG_BLURRY = 16
+    @classmethod
+    def split(cls, flags: int) -> list[QualityFlag]:
+        """The single flags set in a bitmask, in a fixed order (lowest bit first)."""
+        return [f for f in _SINGLE_FLAGS if flags & f]
 
-FLAG_FACE_TURNED = 32
 
-FLAG_CODES: dict[int, ReasonCode] = {
-    FLAG_NO_FACE: ReasonCode.NO_FACE,
-    FLAG_MULTIPLE_FACES: ReasonCode.MULTIPLE_FACES,
-    FLAG_FACE_TOO_SMALL: ReasonCode.FACE_TOO_SMALL,
-    FLAG_TOO_DARK: ReasonCode.TOO_DARK,
-    FLAG_BLURRY: ReasonCode.BLURRY,
-    FLAG_FACE_TURNED: ReasonCode.FACE_TURNED,
-}
+_SINGLE_FLAGS: tuple[QualityFlag, ...] = tuple(QualityFlag.__members__.values())
+
+#: Flags that make a frame unusable for judging eyes and mouth (blur alone does not).
+BLOCKING_FLAGS = QualityFlag.NO_FACE | QualityFlag.FACE_TOO_SMALL | QualityFlag.TOO_DARK | QualityFlag.FACE_TURNED
 
 
 def flag_names(flags: int) -> list[str]:
     """Reason codes set in a per-frame flag bitmask, in a fixed order."""
-    return [code.value for bit, code in FLAG_CODES.items() if flags & bit]
+    return [f.reason_code.value for f in QualityFlag.split(flags)]
 
 
 @dataclass(frozen=True)
 class FrameTrace:
     """Per-frame signals as parallel arrays of length ``N`` (frames decoded).
 
-    Values are ``nan`` where no face was tracked.
+    A validated container: every column is one-dimensional and of the same
+    length (``InputError`` ``BAD_TRACE`` otherwise).  Index it with a slice,
+    a boolean mask of shape (N,) or integer indices to get another
+    ``FrameTrace`` of the selected frames.  Values are ``nan`` where no face
+    was tracked.
 
     Attributes
     ----------
-    t_s : ndarray, shape (N,)
+    t_s : ndarray of float64, shape (N,)
         Container timestamp of each frame, seconds.
-    n_faces : ndarray of int, shape (N,)
+    n_faces : ndarray of int64, shape (N,)
         Faces counted in the frame (-1 where not counted this frame).
-    left_eye, right_eye : ndarray, shape (N,)
+    left_eye, right_eye : ndarray of float64, shape (N,)
         Eyelid aperture (lid gap / eye width) of the subject's left and right eye.
-    mouth : ndarray, shape (N,)
-        Inner-lip gap normalised by face width.
-    mouth_height : ndarray, shape (N,)
-        Outer-lip height normalised by face width (used for lip-voice sync).
-    yaw_deg, pitch_deg : ndarray, shape (N,)
+    inner_lip_gap : ndarray of float64, shape (N,)
+        Inner-lip gap over face width: the mouth openings of read-digits.
+    outer_lip_height : ndarray of float64, shape (N,)
+        Outer-lip height over face width: what lip-voice sync correlates.
+    yaw_deg, pitch_deg : ndarray of float64, shape (N,)
         Head rotation estimated from the mesh.
-    face_width_px, brightness, sharpness : ndarray, shape (N,)
+    face_width_px, brightness, sharpness : ndarray of float64, shape (N,)
         Quality measurements (see :class:`~livecert.config.QualityConfig`).
-    flags : ndarray of int, shape (N,)
-        Bitmask of per-frame quality problems (``FLAG_*`` in this module).
+    flags : ndarray of int64, shape (N,)
+        Bitmask of :class:`QualityFlag` per frame.
     """
 
-    t_s: np.ndarray
-    n_faces: np.ndarray
-    left_eye: np.ndarray
-    right_eye: np.ndarray
-    mouth: np.ndarray
-    mouth_height: np.ndarray
-    yaw_deg: np.ndarray
-    pitch_deg: np.ndarray
-    face_width_px: np.ndarray
-    brightness: np.ndarray
-    sharpness: np.ndarray
-    flags: np.ndarray
+    t_s: FloatArray
+    n_faces: IntArray
+    left_eye: FloatArray
+    right_eye: FloatArray
+    inner_lip_gap: FloatArray
+    outer_lip_height: FloatArray
+    yaw_deg: FloatArray
+    pitch_deg: FloatArray
+    face_width_px: FloatArray
+    brightness: FloatArray
+    sharpness: FloatArray
+    flags: IntArray
+
+    def __post_init__(self) -> None:
+        n = None
+        for f in fields(self):
+            dtype = np.int64 if f.name in _INT_COLUMNS else np.float64
+            col = np.asarray(getattr(self, f.name), dtype=dtype)
+            if col.ndim != 1:
+                raise InputError(
+                    f"FrameTrace.{f.name} must be one-dimensional, got shape {col.shape}", code="BAD_TRACE"
+                )
+            if n is not None and col.shape[0] != n:
+                raise InputError(
+                    f"FrameTrace.{f.name} has {col.shape[0]} values where t_s has {n}; give one per frame",
+                    code="BAD_TRACE",
+                )
+            n = col.shape[0]
+            object.__setattr__(self, f.name, col)
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        """Column names, in order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def empty(cls) -> FrameTrace:
+        """A trace of no frames."""
+        f, i = np.zeros(0), np.zeros(0, dtype=np.int64)
+        return cls(f, i, f, f, f, f, f, f, f, f, f, i)
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
 
+    def __getitem__(self, index: slice | BoolArray | IntArray) -> FrameTrace:
+        """The frames selected by a slice, a boolean mask of shape (N,) or integer indices."""
+        if isinstance(index, np.ndarray) and index.dtype == np.bool_ and index.shape != self.t_s.shape:
+            raise InputError(f"mask of shape {index.shape} for a trace of {len(self)} frames", code="BAD_TRACE")
+        return FrameTrace(**{name: getattr(self, name)[index] for name in self.columns()})
+
     @property
-    def has_face(self) -> np.ndarray:
+    def has_face(self) -> BoolArray:
         """Boolean mask, shape (N,): a face was tracked in the frame."""
         return np.isfinite(self.left_eye)
+
+    @property
+    def usable(self) -> BoolArray:
+        """Boolean mask, shape (N,): the face is good enough to judge eyes and mouth
+        (tracked, big enough, lit and frontal; blur alone does not block)."""
+        blocked: BoolArray = (self.flags & int(BLOCKING_FLAGS)) != 0
+        return self.has_face & ~blocked
+
+    def where_usable(self, column: str) -> FloatArray:
+        """A float column with ``nan`` in the frames that are not :attr:`usable`, shape (N,)."""
+        return np.where(self.usable, getattr(self, column), np.nan)
+
+
+_INT_COLUMNS = frozenset({"n_faces", "flags"})
+
+
+@dataclass(frozen=True)
+class DigitsEvidence:
+    """What the read-digits check found (``"digits"`` in the JSON)."""
+
+    expected: str
+    heard: str | None
+    speech_segments: tuple[tuple[float, float], ...]
+    mouth_events: tuple[float, ...]
+    av_sync: tuple[float, float] | None
+    audio: bool
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "heard": self.heard,
+            "speech_segments": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in self.speech_segments],
+            "mouth_events": [round(x, 3) for x in self.mouth_events],
+            "av_sync": None
+            if self.av_sync is None
+            else {"score": round(self.av_sync[0], 4), "lag_s": round(self.av_sync[1], 3)},
+            "audio": self.audio,
+            "passed": self.passed,
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Outcome of comparing the live face with the enrollment: ``passed`` is
+    ``distance <= threshold`` with at least one frame used; ``distance`` is that
+    of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
+    (each frame's own, not in ``to_dict()``) are for diagnosis;
+    ``probe_descriptors``, shape (frames_used, D), are the live frames' own
+    descriptors, so that a tuning run can compare the very descriptors
+    :func:`livecert.verify` made with other enrollments."""
+
+    passed: bool
+    distance: float
+    threshold: float
+    frames_used: int
+    frame_distances: tuple[float, ...] = field(default=(), compare=False)
+    probe_descriptors: FloatArray = field(default_factory=lambda: np.zeros((0, 0)), compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
+        return {
+            "passed": self.passed,
+            "distance": round(self.distance, 4) if math.isfinite(self.distance) else None,
+            "threshold": self.threshold,
+            "frames_used": self.frames_used,
+        }
 
 
 @dataclass(frozen=True)
@@ -274,8 +393,7 @@ class VerificationResult:
     ----------
     passed : bool
         True only when every required check passed and no reason was raised.
-    mode : str
-        ``"blink"`` or ``"digits"``.
+    mode : Mode
     reasons : tuple of Reason
         Why it did not pass, or quality problems worth fixing; empty when
         everything was fine.
@@ -286,12 +404,14 @@ class VerificationResult:
     timings : Timings
     trace : FrameTrace or None
         Per-frame signals (not part of ``to_dict()``).
-    digits, match : object or None
-        Filled by the read-digits mode and by face matching.
+    digits : DigitsEvidence or None
+        What the read-digits check found (digits mode).
+    match : MatchResult or None
+        Face matching, when an enrollment was given.
     """
 
     passed: bool
-    mode: str
+    mode: Mode
     reasons: tuple[Reason, ...]
     blinks: tuple[BlinkEvent, ...]
     frames_total: int
@@ -299,8 +419,8 @@ class VerificationResult:
     duration_s: float
     timings: Timings
     trace: FrameTrace | None = field(default=None, repr=False, compare=False)
-    digits: Any = None
-    match: Any = None
+    digits: DigitsEvidence | None = None
+    match: MatchResult | None = None
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -310,7 +430,7 @@ class VerificationResult:
         """The JSON object printed by ``livecert verify --json``."""
         out: dict[str, Any] = {
             "passed": self.passed,
-            "mode": self.mode,
+            "mode": self.mode.value,
             "reasons": [r.to_dict(lang) for r in self.reasons],
             "blinks": [b.to_dict() for b in self.blinks],
             "frames": {"total": self.frames_total, "with_face": self.frames_with_face},

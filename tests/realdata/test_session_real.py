@@ -8,6 +8,8 @@ import pytest
 
 import livecert
 from livecert.io.sources import open_source
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.digits import DigitsOptions
 from livecert.session.live import LivenessSession
 
 
@@ -69,12 +71,14 @@ def test_headless_demo_records_annotated_frames(zju_clip: Path, tmp_path: Path) 
 
 def test_digits_session_equals_verify(data_dir: Path) -> None:
     from livecert.io.audio import read_audio
-    from livecert.liveness.challenge import Challenge
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     challenge = Challenge.for_known_digits("4")
-    expected = livecert.verify(clip, mode="digits", challenge=challenge)
-    with open_source(clip) as frames, LivenessSession(mode="digits", challenge=challenge, live=False) as session:
+    expected = livecert.verify(clip, mode="digits", digits=DigitsOptions(challenge))
+    with (
+        open_source(clip) as frames,
+        LivenessSession(mode="digits", digits=DigitsOptions(challenge), live=False) as session,
+    ):
         for frame in frames:
             session.push(frame.rgb, frame.t_s)
         got = session.result(audio=read_audio(clip))
@@ -85,10 +89,9 @@ def test_digits_session_equals_verify(data_dir: Path) -> None:
 def test_digits_demo_on_a_video_hears_its_sound(data_dir: Path, tmp_path: Path) -> None:
     """The demo used to judge a video's digits on the picture alone."""
     from livecert.app.demo import run_demo
-    from livecert.liveness.challenge import Challenge
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     shown = run_demo(video=str(clip), mode="digits", expect_digits="4", headless=True, record=tmp_path / "d.mp4")
-    expected = livecert.verify(clip, mode="digits", challenge=Challenge.for_known_digits("4"))
+    expected = livecert.verify(clip, mode="digits", digits=DigitsOptions(Challenge.for_known_digits("4")))
     assert shown.digits is not None and shown.digits.audio and shown.digits.heard is not None
     assert _without_timings(shown) == _without_timings(expected)

@@ -118,7 +118,7 @@ def test_cli_trace_writes_csv_and_png(tmp_path: Path) -> None:
     csv_path, png_path = tmp_path / "t.csv", tmp_path / "t.png"
     assert main(["trace", str(clip), "--out", str(csv_path), "--plot", str(png_path)]) == 0
     lines = csv_path.read_text().splitlines()
-    assert lines[0].startswith("t_s,faces,left_eye,right_eye,mouth")
+    assert lines[0].startswith("t_s,faces,left_eye,right_eye,inner_lip_gap,outer_lip_height")
     assert len(lines) == 31 and "NO_FACE" in lines[1]
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

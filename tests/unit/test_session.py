@@ -10,6 +10,8 @@ import pytest
 import livecert
 from livecert.config import SessionConfig, VerifyConfig
 from livecert.errors import InputError, SessionStateError
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.digits import DigitsOptions
 from livecert.session.live import LivenessSession
 
 BLANK = np.full((120, 160, 3), 80, np.uint8)
@@ -68,8 +70,19 @@ def test_digits_mode_needs_a_challenge() -> None:
     with pytest.raises(InputError) as err:
         LivenessSession(mode="digits")
     assert err.value.code == "NO_CHALLENGE"
-    with pytest.raises(InputError):
-        LivenessSession(mode="blink", challenge="abc")
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="blink", digits=DigitsOptions(Challenge.for_known_digits("12")))
+    assert err.value.code == "BAD_ARGUMENT"
+
+
+def test_a_token_without_its_key_is_a_programming_error() -> None:
+    """It used to reach the pensioner as CHALLENGE_INVALID ("start again")."""
+    with pytest.raises(InputError) as err:
+        DigitsOptions("some-token")
+    assert err.value.code == "NO_KEY" and "key=" in str(err.value)
+    with pytest.raises(InputError) as err:
+        DigitsOptions(4729)  # type: ignore[arg-type]
+    assert err.value.code == "NO_CHALLENGE"
 
 
 def test_challenge_problems_are_reasons_not_exceptions() -> None:
@@ -79,17 +92,18 @@ def test_challenge_problems_are_reasons_not_exceptions() -> None:
     store = MemoryNonceStore()
     token = new_challenge(4, ttl_s=60, now=1000.0).to_token(key)
     cases = {
-        "CHALLENGE_INVALID": dict(challenge=token[:-3] + "AAA", key=key, nonce_store=store, now=1001.0),
-        "CHALLENGE_EXPIRED": dict(challenge=token, key=key, nonce_store=store, now=5000.0),
+        "CHALLENGE_INVALID": (DigitsOptions(token[:-3] + "AAA", key=key, nonce_store=store), 1001.0),
+        "CHALLENGE_EXPIRED": (DigitsOptions(token, key=key, nonce_store=store), 5000.0),
     }
-    for code, kwargs in cases.items():
-        with LivenessSession(mode="digits", live=False, **kwargs) as s:
+    for code, (options, now) in cases.items():
+        with LivenessSession(mode="digits", live=False, digits=options, now=now) as s:
             s.push(BLANK, 0.0)
             assert s.result().reason_codes[0] == code
-    with LivenessSession(mode="digits", live=False, challenge=token, key=key, nonce_store=store, now=1001.0) as s:
+    options = DigitsOptions(token, key=key, nonce_store=store)
+    with LivenessSession(mode="digits", live=False, digits=options, now=1001.0) as s:
         s.push(BLANK, 0.0)
         assert "CHALLENGE_REUSED" not in s.result().reason_codes
-    with LivenessSession(mode="digits", live=False, challenge=token, key=key, nonce_store=store, now=1002.0) as s:
+    with LivenessSession(mode="digits", live=False, digits=options, now=1002.0) as s:
         s.push(BLANK, 0.0)
         assert s.result().reason_codes[0] == "CHALLENGE_REUSED"
 
@@ -100,8 +114,9 @@ def test_verify_reports_challenge_reuse() -> None:
     key, store = generate_key(), MemoryNonceStore()
     token = new_challenge(4).to_token(key)
     frames = lambda: ((BLANK, i / 10) for i in range(20))  # noqa: E731
-    livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
-    again = livecert.verify(frames(), mode="digits", challenge=token, key=key, nonce_store=store)
+    options = DigitsOptions(token, key=key, nonce_store=store)
+    livecert.verify(frames(), mode="digits", digits=options)
+    again = livecert.verify(frames(), mode="digits", digits=options)
     assert again.reason_codes[0] == "CHALLENGE_REUSED" and not again.passed
 
 
@@ -140,15 +155,13 @@ class _FixedRecogniser:
 
 def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
     from livecert.io.audio import AudioTrack
-    from livecert.liveness.challenge import Challenge
 
     rng = np.random.default_rng(0)
     track = AudioTrack(rng.normal(0, 0.05, 32000).astype(np.float32), 16000)
     for answer, mismatch in (("4729", False), ("4728", True)):
         rec = _FixedRecogniser(answer)
-        with LivenessSession(
-            mode="digits", challenge=Challenge.for_known_digits("4729"), live=False, recogniser=rec
-        ) as s:
+        options = DigitsOptions(Challenge.for_known_digits("4729"), recogniser=rec)
+        with LivenessSession(mode="digits", digits=options, live=False) as s:
             for i in range(50):
                 s.push(BLANK, i / 25)
             result = s.result(audio=track)
@@ -159,14 +172,19 @@ def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
 
 
 def test_recogniser_is_checked() -> None:
-    from livecert.liveness.challenge import Challenge
 
     with pytest.raises(InputError) as err:
-        LivenessSession(mode="digits", challenge=Challenge.for_known_digits("12"), recogniser="pocketsphinx")
+        DigitsOptions(Challenge.for_known_digits("12"), recogniser="pocketsphinx")  # type: ignore[arg-type]
     assert err.value.code == "BAD_ARGUMENT" and "recognise" in str(err.value)
     with pytest.raises(InputError) as err:
-        LivenessSession(mode="blink", recogniser=_FixedRecogniser("1"))
+        LivenessSession(
+            mode="blink", digits=DigitsOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1"))
+        )
     assert err.value.code == "BAD_ARGUMENT"
     with pytest.raises(InputError) as err:
-        livecert.verify([(BLANK, i / 25) for i in range(5)], mode="blink", recogniser=_FixedRecogniser("1"))
-    assert "recogniser" in str(err.value)
+        livecert.verify(
+            [(BLANK, i / 25) for i in range(5)],
+            mode="blink",
+            digits=DigitsOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1")),
+        )
+    assert "digits" in str(err.value)

@@ -18,6 +18,7 @@ from livecert.app.plotting import plot_trace
 from livecert.errors import LivecertError
 from livecert.identity.enrollment import enroll
 from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key, load_key, new_challenge, save_key
+from livecert.liveness.digits import DigitsOptions
 from livecert.results import flag_names
 from livecert.session.verify import verify
 
@@ -151,24 +152,24 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
-    kwargs: dict = {}
+    digits: DigitsOptions | None = None
     if args.mode == "digits":
         if (args.challenge is None) == (args.expect_digits is None):
             parser.error("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
         if args.expect_digits is not None:
-            kwargs["challenge"] = Challenge.for_known_digits(args.expect_digits)
+            digits = DigitsOptions(Challenge.for_known_digits(args.expect_digits))
         else:
             if args.key_file is None:
                 parser.error("--challenge needs --key-file (the key the token was signed with)")
-            kwargs["challenge"] = args.challenge
-            kwargs["key"] = load_key(args.key_file)
+            store = None
             if args.nonce_db is not None:
-                kwargs["nonce_store"] = SQLiteNonceStore(args.nonce_db)
+                store = SQLiteNonceStore(args.nonce_db)
             else:
                 log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
+            digits = DigitsOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
     elif args.challenge or args.expect_digits:
         parser.error("--challenge and --expect-digits need --mode digits")
-    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, **kwargs)
+    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, digits=digits)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:
@@ -204,7 +205,17 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         with open(args.out, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(
-                ["t_s", "faces", "left_eye", "right_eye", "mouth", "mouth_height", "yaw_deg", "pitch_deg", "flags"]
+                [
+                    "t_s",
+                    "faces",
+                    "left_eye",
+                    "right_eye",
+                    "inner_lip_gap",
+                    "outer_lip_height",
+                    "yaw_deg",
+                    "pitch_deg",
+                    "flags",
+                ]
             )
             for i in range(len(trace)):
                 w.writerow(
@@ -213,8 +224,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
                         int(trace.n_faces[i]),
                         _fmt(trace.left_eye[i]),
                         _fmt(trace.right_eye[i]),
-                        _fmt(trace.mouth[i]),
-                        _fmt(trace.mouth_height[i]),
+                        _fmt(trace.inner_lip_gap[i]),
+                        _fmt(trace.outer_lip_height[i]),
                         _fmt(trace.yaw_deg[i], 1),
                         _fmt(trace.pitch_deg[i], 1),
                         "|".join(flag_names(int(trace.flags[i]))),

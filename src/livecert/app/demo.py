@@ -8,16 +8,21 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from livecert.app.draw import Overlay
+from livecert.arrays import Image
+from livecert.config import Mode
 from livecert.errors import InputError
-from livecert.io.audio import read_audio
+from livecert.io.audio import AudioTrack, read_audio
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
+from livecert.liveness.digits import DigitsOptions
+from livecert.results import VerificationResult
 from livecert.session.live import LivenessSession
+from livecert.session.steps import SessionUpdate
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,7 @@ class _Recorder:
         self._last_pts = -1
         self.frames = 0
 
-    def write(self, rgb: Any, t_s: float) -> None:
+    def write(self, rgb: Image, t_s: float) -> None:
         import av
 
         frame = av.VideoFrame.from_ndarray(rgb[: self._stream.height, : self._stream.width], format="rgb24")
@@ -61,13 +66,13 @@ def run_demo(
     *,
     camera: int | None = 0,
     video: str | None = None,
-    mode: str = "blink",
+    mode: Mode | str = Mode.BLINK,
     enrolled: str | None = None,
     lang: str = "zh",
     record: Path | None = None,
     headless: bool = False,
     expect_digits: str | None = None,
-) -> Any:
+) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
     In digits mode a video's own sound is recognised and checked against the
@@ -90,21 +95,22 @@ def run_demo(
         and not os.environ.get("WAYLAND_DISPLAY")
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code="NO_DISPLAY")
-    kwargs: dict[str, Any] = {}
-    if mode == "digits":
+    mode = Mode.parse(mode)
+    digits: DigitsOptions | None = None
+    if mode is Mode.DIGITS:
         if expect_digits is not None:
-            kwargs["challenge"] = Challenge.for_known_digits(expect_digits)
+            digits = DigitsOptions(Challenge.for_known_digits(expect_digits))
         else:
             key = generate_key()
-            kwargs.update(challenge=new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
+            digits = DigitsOptions(new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
     source = open_source(video) if video is not None else open_source(camera if camera is not None else 0)
     overlay = Overlay(lang)
     recorder: _Recorder | None = None
     wall0 = time.monotonic()
     try:
-        with source as frames, LivenessSession(mode=mode, enrolled=enrolled, **kwargs) as session:
-            sound = _sound_of(video) if mode == "digits" else None
-            update = None
+        with source as frames, LivenessSession(mode=mode, enrolled=enrolled, digits=digits) as session:
+            sound = _sound_of(video) if mode is Mode.DIGITS else None
+            update: SessionUpdate | None = None
             finished_at: float | None = None
             for frame in frames:
                 if finished_at is None:
@@ -114,6 +120,8 @@ def run_demo(
                         update = _with_verdict(update, session.result(audio=sound))
                 elif video is None and frame.t_s - finished_at > _SHOW_RESULT_S:
                     break  # camera: the verdict has been shown long enough
+                if update is None:  # pragma: no cover - the first frame is always pushed
+                    continue
                 shown = overlay.draw(frame.rgb, update, frame.t_s)
                 if record is not None:
                     if recorder is None:
@@ -136,7 +144,7 @@ def run_demo(
     return result
 
 
-def _sound_of(video: str | None) -> Any:
+def _sound_of(video: str | None) -> AudioTrack | None:
     """The video file's sound for a digits demo, or None (webcam, or no sound track)."""
     if video is None:
         log.info("the webcam demo records no sound: the digits are judged on the video alone")
@@ -148,16 +156,14 @@ def _sound_of(video: str | None) -> Any:
     return track
 
 
-def _with_verdict(update: Any, result: Any) -> Any:
-    from dataclasses import replace
-
+def _with_verdict(update: SessionUpdate, result: VerificationResult) -> SessionUpdate:
     if result.passed:
         return replace(update, message_en="Passed. Thank you.", message_zh="认证通过，谢谢。")
     reason = result.reasons[0]
     return replace(update, message_en=reason.message("en"), message_zh=reason.message("zh"))
 
 
-def _show(rgb: Any) -> bool:
+def _show(rgb: Image) -> bool:
     """Show a frame; True when the user pressed a key or closed the window."""
     import cv2
 

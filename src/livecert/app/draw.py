@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from livecert import arrays
 from livecert.face.geometry import INNER_LIPS, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+from livecert.session.steps import SessionUpdate
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class Overlay:
                     self._fonts[size] = ImageFont.load_default()
         return self._fonts[size]
 
-    def draw(self, rgb: np.ndarray, update: Any, t_s: float) -> np.ndarray:
+    def draw(self, rgb: arrays.Image, update: SessionUpdate, t_s: float) -> arrays.Image:
         """Return an annotated copy of ``rgb`` (uint8, shape (H, W, 3))."""
         import cv2
         from PIL import Image, ImageDraw
@@ -136,7 +138,7 @@ class Overlay:
         pen.rectangle((0, h - bar - 6, int(w * update.progress), h - bar), fill=(0, 200, 0))
         return np.asarray(img)
 
-    def _sparkline(self, out: np.ndarray, t_s: float) -> None:
+    def _sparkline(self, out: arrays.Image, t_s: float) -> None:
         import cv2
 
         h, w = out.shape[:2]

@@ -1,5 +1,5 @@
-"""Per-frame quality: face size, light, sharpness and head pose, as a flag
-bitmask, and the rules that turn a clip's flags into result reasons.
+"""Per-frame quality: face size, light, sharpness and head pose, as
+:class:`~livecert.results.QualityFlag` bits.
 """
 
 from __future__ import annotations
@@ -8,19 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livecert.arrays import FloatArray, Image
 from livecert.config import QualityConfig
 from livecert.face import geometry
-from livecert.results import (
-    FLAG_BLURRY,
-    FLAG_FACE_TOO_SMALL,
-    FLAG_FACE_TURNED,
-    FLAG_MULTIPLE_FACES,
-    FLAG_NO_FACE,
-    FLAG_TOO_DARK,
-    FrameTrace,
-    Reason,
-    ReasonCode,
-)
+from livecert.results import QualityFlag
 
 _SHARPNESS_WIDTH = 128
 
@@ -34,12 +25,12 @@ class FrameQuality:
     sharpness: float
     yaw_deg: float
     pitch_deg: float
-    flags: int
+    flags: QualityFlag
 
 
 def measure(
-    rgb: np.ndarray,
-    points: np.ndarray | None,
+    rgb: Image,
+    points: FloatArray | None,
     n_faces: int,
     config: QualityConfig,
     light_and_sharpness: tuple[float, float] | None = None,
@@ -56,24 +47,24 @@ def measure(
         Reuse these image measurements (from a recent frame) instead of
         measuring this frame's pixels.
     """
-    flags = FLAG_MULTIPLE_FACES if n_faces > 1 else 0
+    flags = QualityFlag.MULTIPLE_FACES if n_faces > 1 else QualityFlag(0)
     if points is None:
-        return FrameQuality(np.nan, np.nan, np.nan, np.nan, np.nan, flags | FLAG_NO_FACE)
+        return FrameQuality(np.nan, np.nan, np.nan, np.nan, np.nan, flags | QualityFlag.NO_FACE)
     width = geometry.face_width(points)
     yaw, pitch = geometry.head_pose_deg(points)
     brightness, sharpness = light_and_sharpness or measure_light_and_sharpness(rgb, points)
     if width < config.min_face_width_px:
-        flags |= FLAG_FACE_TOO_SMALL
+        flags |= QualityFlag.FACE_TOO_SMALL
     if brightness < config.min_brightness:
-        flags |= FLAG_TOO_DARK
+        flags |= QualityFlag.TOO_DARK
     if sharpness < config.min_sharpness:
-        flags |= FLAG_BLURRY
+        flags |= QualityFlag.BLURRY
     if abs(yaw) > config.max_yaw_deg or abs(pitch) > config.max_pitch_deg:
-        flags |= FLAG_FACE_TURNED
+        flags |= QualityFlag.FACE_TURNED
     return FrameQuality(width, brightness, sharpness, yaw, pitch, flags)
 
 
-def measure_light_and_sharpness(rgb: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+def measure_light_and_sharpness(rgb: Image, points: FloatArray) -> tuple[float, float]:
     """Mean luma and Laplacian variance (at 128 px width) of the face region."""
     import cv2
 
@@ -87,45 +78,3 @@ def measure_light_and_sharpness(rgb: np.ndarray, points: np.ndarray) -> tuple[fl
     small = cv2.resize(gray, (_SHARPNESS_WIDTH, max(4, round(gray.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     sharpness = float(cv2.Laplacian(small, cv2.CV_32F).var())
     return brightness, sharpness
-
-
-_FRAME_PROBLEMS = (
-    (FLAG_FACE_TOO_SMALL, ReasonCode.FACE_TOO_SMALL),
-    (FLAG_TOO_DARK, ReasonCode.TOO_DARK),
-    (FLAG_BLURRY, ReasonCode.BLURRY),
-    (FLAG_FACE_TURNED, ReasonCode.FACE_TURNED),
-)
-
-
-def clip_reasons(trace: FrameTrace, config: QualityConfig) -> list[Reason]:
-    """Quality reasons for a whole clip, from its per-frame flags.
-
-    ``NO_FACE`` when too few frames have a face, ``MULTIPLE_FACES`` when too
-    many counted frames have several, and each per-frame problem that
-    affects more than ``max_bad_fraction`` of the face frames.
-    """
-    n = len(trace)
-    if n == 0:
-        return [Reason(ReasonCode.NO_FACE, "no frames")]
-    reasons: list[Reason] = []
-    counted = trace.n_faces >= 0
-    multi = int(np.count_nonzero(trace.n_faces > 1))
-    n_counted = int(np.count_nonzero(counted))
-    if n_counted and multi / n_counted > config.max_multiple_face_fraction:
-        reasons.append(Reason(ReasonCode.MULTIPLE_FACES, f"several faces in {multi} of {n_counted} counted frames"))
-    face = trace.has_face
-    n_face = int(np.count_nonzero(face))
-    if n_face / n < config.min_face_fraction:
-        reasons.append(Reason(ReasonCode.NO_FACE, f"face in {n_face} of {n} frames"))
-        return reasons
-    for bit, code in _FRAME_PROBLEMS:
-        bad = int(np.count_nonzero((trace.flags & bit)[face]))
-        if bad / n_face > config.max_bad_fraction:
-            reasons.append(Reason(code, f"{bad} of {n_face} face frames"))
-    return reasons
-
-
-def usable_mask(trace: FrameTrace) -> np.ndarray:
-    """Frames whose face is good enough to judge eyes and mouth, shape (N,)."""
-    blocking = FLAG_NO_FACE | FLAG_FACE_TOO_SMALL | FLAG_TOO_DARK | FLAG_FACE_TURNED
-    return trace.has_face & ((trace.flags & blocking) == 0)

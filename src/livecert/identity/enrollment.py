@@ -23,7 +23,7 @@ from livecert.identity.detection import find_face
 from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
 from livecert.io.frames import check_frame
 from livecert.io.images import read_image_rgb
-from livecert.results import FLAG_BLURRY, FLAG_FACE_TOO_SMALL, FLAG_FACE_TURNED, FLAG_TOO_DARK, ReasonCode
+from livecert.results import QualityFlag, ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +217,8 @@ def _as_rgb(photo: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-_ENROLL_PROBLEMS = (
-    (FLAG_FACE_TOO_SMALL, ReasonCode.FACE_TOO_SMALL),
-    (FLAG_TOO_DARK, ReasonCode.TOO_DARK),
-    (FLAG_FACE_TURNED, ReasonCode.FACE_TURNED),
-    (FLAG_BLURRY, ReasonCode.BLURRY),
-)
+#: Photo problems in the order they are reported (the first one found wins).
+_ENROLL_PROBLEMS = (QualityFlag.FACE_TOO_SMALL, QualityFlag.TOO_DARK, QualityFlag.FACE_TURNED, QualityFlag.BLURRY)
 
 
 def enroll(
@@ -268,9 +264,9 @@ def enroll(
         ReasonCode.FACE_TURNED: f"yaw {quality.yaw_deg:.0f} deg, pitch {quality.pitch_deg:.0f} deg",
         ReasonCode.BLURRY: f"sharpness {quality.sharpness:.1f}, need {cfg.enroll_min_sharpness:.0f}",
     }
-    for bit, code in _ENROLL_PROBLEMS:
-        if quality.flags & bit:
-            raise EnrollmentError(code, details[code])
+    for flag in _ENROLL_PROBLEMS:
+        if quality.flags & flag:
+            raise EnrollmentError(flag.reason_code, details[flag.reason_code])
     emb = embedder or DlibEmbedder()
     vector = emb.embed(align_face(rgb, mesh_to_five(points)))
     log.debug("enrolled face %.0f px wide, yaw %.1f deg", quality.face_width_px, quality.yaw_deg)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -30,35 +28,9 @@ from livecert.errors import InputError
 from livecert.face.quality import FrameQuality
 from livecert.identity.embedding import DlibEmbedder, Embedder, embed_faces, template_distance
 from livecert.identity.enrollment import Enrollment
+from livecert.results import MatchResult
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """Outcome of comparing the live face with the enrollment: ``passed`` is
-    ``distance <= threshold`` with at least one frame used; ``distance`` is that
-    of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
-    (each frame's own, not in ``to_dict()``) are for diagnosis;
-    ``probe_descriptors``, shape (frames_used, D), are the live frames' own
-    descriptors, so that a tuning run can compare the very descriptors
-    :func:`livecert.verify` made with other enrollments."""
-
-    passed: bool
-    distance: float
-    threshold: float
-    frames_used: int
-    frame_distances: tuple[float, ...] = field(default=(), compare=False)
-    probe_descriptors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
-        return {
-            "passed": self.passed,
-            "distance": round(self.distance, 4) if math.isfinite(self.distance) else None,
-            "threshold": self.threshold,
-            "frames_used": self.frames_used,
-        }
 
 
 def frame_score(yaw_deg: float, pitch_deg: float, sharpness: float, eye_ratio: float) -> float:

@@ -11,54 +11,86 @@ replayed video of the right person mouthing; the result then says
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
+from livecert.errors import InputError
 from livecert.io.audio import AudioTrack
-from livecert.liveness.challenge import Challenge
+from livecert.liveness.challenge import Challenge, NonceStore
 from livecert.liveness.mouth import fits_prompt, mouth_events
 from livecert.liveness.sync import av_sync
-from livecert.results import Reason, ReasonCode
+from livecert.results import DigitsEvidence, Reason, ReasonCode
+from livecert.speech.recogniser import DigitRecogniser
 from livecert.speech.vad import voice_activity
 
 
 @dataclass(frozen=True)
-class DigitsEvidence:
-    """What the read-digits check found (``"digits"`` in the JSON)."""
+class DigitsOptions:
+    """The read-digits arguments of :func:`livecert.verify` and
+    :class:`~livecert.session.live.LivenessSession`, in one object.
 
-    expected: str
-    heard: str | None
-    speech_segments: tuple[tuple[float, float], ...]
-    mouth_events: tuple[float, ...]
-    av_sync: tuple[float, float] | None
-    audio: bool
-    passed: bool
+    Parameters
+    ----------
+    challenge : Challenge or str
+        The signed token given to the client (checked with ``key``), or a
+        :class:`~livecert.liveness.challenge.Challenge` the server kept.
+        ``Challenge.for_known_digits("4729")`` stands in for recorded test
+        clips (testing aid: no signature, expiry or single-use check).
+    key : bytes, optional
+        The HMAC key the token was signed with; required with a token.
+    nonce_store : NonceStore, optional
+        Single-use store (``MemoryNonceStore`` or ``SQLiteNonceStore``);
+        without one, reuse is not detected.
+    recogniser : DigitRecogniser, optional
+        Turns the recording's sound into digits; default the English
+        :class:`~livecert.speech.english.EnglishDigitRecogniser`.  Reuse one
+        instance across calls (one thread at a time) to load its model once.
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "expected": self.expected,
-            "heard": self.heard,
-            "speech_segments": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in self.speech_segments],
-            "mouth_events": [round(x, 3) for x in self.mouth_events],
-            "av_sync": None
-            if self.av_sync is None
-            else {"score": round(self.av_sync[0], 4), "lag_s": round(self.av_sync[1], 3)},
-            "audio": self.audio,
-            "passed": self.passed,
-        }
+    Raises
+    ------
+    InputError
+        ``NO_CHALLENGE`` when ``challenge`` is neither, ``NO_KEY`` for a
+        token without its key, ``BAD_ARGUMENT`` for a recogniser without
+        ``recognise``.  These are programming mistakes, so they raise
+        instead of telling the pensioner that the code was invalid.
+    """
+
+    challenge: Challenge | str
+    key: bytes | None = None
+    nonce_store: NonceStore | None = None
+    recogniser: DigitRecogniser | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.challenge, (Challenge, str)):
+            raise InputError(
+                "digits mode needs a challenge: a token from livecert.new_challenge(...).to_token(key), a Challenge, "
+                "or Challenge.for_known_digits('4729') for recorded test clips",
+                code="NO_CHALLENGE",
+            )
+        if isinstance(self.challenge, str) and self.key is None:
+            raise InputError(
+                "a challenge token is checked with the key it was signed with: pass DigitsOptions(token, key=key)",
+                code="NO_KEY",
+            )
+        if self.recogniser is not None and not callable(getattr(self.recogniser, "recognise", None)):
+            raise InputError(
+                "recogniser must have a recognise(samples, sample_rate, n_digits) method, "
+                f"got {type(self.recogniser).__name__}",
+                code="BAD_ARGUMENT",
+            )
 
 
 def check_digits(
     challenge: Challenge,
-    t: np.ndarray,
-    mouth: np.ndarray,
+    t: FloatArray,
+    mouth: FloatArray,
     track: AudioTrack | None,
     config: DigitsConfig,
-    recogniser: Any,
+    recogniser: DigitRecogniser,
     *,
-    mouth_height: np.ndarray,
+    mouth_height: FloatArray,
     prompt_at_s: float = 0.0,
 ) -> tuple[DigitsEvidence, list[Reason]]:
     """Judge one recording against its challenge.

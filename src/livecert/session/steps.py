@@ -1,0 +1,209 @@
+"""The step machine of a live session: ``face`` -> ``action`` -> ``done``, with
+time limits, retries and what to tell the person at each frame."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from livecert.arrays import FloatArray
+from livecert.config import Mode, SessionConfig
+from livecert.results import QualityFlag, ReasonCode
+
+
+class Step(str, enum.Enum):
+    """Where a session is."""
+
+    FACE = "face"
+    ACTION = "action"
+    DONE = "done"
+
+
+class Guidance(str, enum.Enum):
+    """What the person is asked to do; quality problems use their :class:`ReasonCode` instead."""
+
+    HOLD_STILL = "HOLD_STILL"
+    PLEASE_BLINK = "PLEASE_BLINK"
+    READ_DIGITS = "READ_DIGITS"
+    TRY_AGAIN = "TRY_AGAIN"
+    DONE = "DONE"
+    TIMEOUT = "TIMEOUT"
+
+    @property
+    def message_en(self) -> str:
+        return _GUIDANCE_TEXT[self][0]
+
+    @property
+    def message_zh(self) -> str:
+        return _GUIDANCE_TEXT[self][1]
+
+
+_GUIDANCE_TEXT: dict[Guidance, tuple[str, str]] = {
+    Guidance.HOLD_STILL: ("Good. Hold still and look at the camera.", "很好。请保持不动，看着镜头。"),
+    Guidance.PLEASE_BLINK: ("Please blink your eyes slowly.", "请慢慢眨眨眼。"),
+    Guidance.READ_DIGITS: ("Please read the digits aloud.", "请大声读出屏幕上的数字。"),
+    Guidance.TRY_AGAIN: ("Let's try once more, take your time.", "我们再试一次，不用着急。"),
+    Guidance.DONE: ("Done. Thank you.", "完成，谢谢。"),
+    Guidance.TIMEOUT: ("Time ran out. Please start again.", "操作超时。请重新开始。"),
+}
+
+
+@dataclass(frozen=True)
+class SessionUpdate:
+    """What the application should show after one frame.
+
+    Attributes
+    ----------
+    step : Step
+    guidance : Guidance or ReasonCode
+        Stable code: a quality :class:`ReasonCode` (``NO_FACE``,
+        ``FACE_TOO_SMALL``, ...) or a :class:`Guidance`.  Both are ``str``
+        enums, so ``update.guidance == "HOLD_STILL"`` works.
+    message_en, message_zh : str
+        What to tell the person.
+    progress : float
+        0 to 1.
+    finished : bool
+        The session has decided; call :meth:`LivenessSession.result`.
+    prompt : str
+        Digits to show now (digits mode, action step), else ``""``.
+    seconds_left : float
+        Time left in the current step (``inf`` when not live).
+    repeat : int
+        How many times this instruction has been repeated.
+    points : ndarray, shape (478, 3), or None
+        The tracked face mesh in this frame (for drawing).
+    eye_aperture : float
+        Mean eyelid aperture of both eyes in this frame (``nan`` without a face).
+    mouth_aperture : float
+        Inner-lip gap over face width in this frame.
+    """
+
+    step: Step
+    guidance: Guidance | ReasonCode
+    message_en: str
+    message_zh: str
+    progress: float
+    finished: bool
+    prompt: str = ""
+    seconds_left: float = math.inf
+    repeat: int = 0
+    points: FloatArray | None = field(default=None, repr=False, compare=False)
+    eye_aperture: float = math.nan
+    mouth_aperture: float = math.nan
+
+    def message(self, lang: str = "en") -> str:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+#: ``(t, action_start) -> (done, fraction)``: has the action succeeded, and how
+#: far along it is (blinks seen over blinks needed; 0 when not measurable).
+ActionCheck = Callable[[float, float], tuple[bool, float]]
+
+
+class StepMachine:
+    """Steps, time limits and retries of one session.
+
+    Parameters
+    ----------
+    mode : Mode
+    config : SessionConfig
+    live : bool
+        False (a recording judged as a whole): nothing times out and the
+        action never ends early.
+    action_limit_s : float
+        Time allowed for one try of the action.
+    prompt : callable
+        ``prompt(elapsed_s) -> str``: the digits to show that long after the
+        action started (``""`` in blink mode).
+    """
+
+    def __init__(
+        self, mode: Mode, config: SessionConfig, *, live: bool, action_limit_s: float, prompt: Callable[[float], str]
+    ) -> None:
+        self.mode = mode
+        self.config = config
+        self.live = live
+        self.action_limit_s = action_limit_s
+        self._prompt = prompt
+        self.step = Step.FACE
+        self.action_start: float | None = None
+        self.timeout_step: Step | None = None
+        self._step_start: float | None = None
+        self._face_ok_since: float | None = None
+        self._tries = 0
+        self._fraction = 0.0
+        self._last_check_t = -math.inf
+
+    @property
+    def finished(self) -> bool:
+        return self.step is Step.DONE
+
+    def advance(self, t: float, flags: int, check: ActionCheck) -> SessionUpdate:
+        """Move on by one frame at time ``t`` with its quality ``flags``."""
+        cfg = self.config
+        if self._step_start is None:
+            self._step_start = t
+        if self.step is Step.FACE:
+            self._face_ok_since = (self._face_ok_since or t) if flags == 0 else None
+            if self._face_ok_since is not None and t - self._face_ok_since >= cfg.face_ok_s:
+                self._start_action(t)
+            elif self.live and t - self._step_start > cfg.face_step_s:
+                return self._time_out(Step.FACE)
+            else:
+                left = cfg.face_step_s - (t - self._step_start)
+                return self._update(flags, Guidance.HOLD_STILL, 0.1 if flags else 0.2, t, left)
+        return self._action(t, flags, check)
+
+    def _start_action(self, t: float) -> None:
+        self.step = Step.ACTION
+        self.action_start = t
+        self._step_start = t
+        self._tries += 1
+
+    def _action(self, t: float, flags: int, check: ActionCheck) -> SessionUpdate:
+        start = self.action_start if self.action_start is not None else t
+        elapsed = t - start
+        limit = self.action_limit_s
+        if self.live and t - self._last_check_t >= self.config.progress_every_s:
+            self._last_check_t = t
+            done, fraction = check(t, start)
+            self._fraction = max(self._fraction, fraction)
+            if done:
+                self.step = Step.DONE
+                return SessionUpdate(
+                    Step.DONE, Guidance.DONE, Guidance.DONE.message_en, Guidance.DONE.message_zh, 1.0, True
+                )
+        if self.live and elapsed > limit:
+            if self._tries <= self.config.action_retries:
+                self._start_action(t)
+                g = Guidance.TRY_AGAIN
+                return SessionUpdate(
+                    Step.ACTION, g, g.message_en, g.message_zh, 0.3, False, self._prompt(0.0), limit, 0
+                )
+            return self._time_out(Step.ACTION)
+        want = Guidance.PLEASE_BLINK if self.mode is Mode.BLINK else Guidance.READ_DIGITS
+        progress = max(0.3 + 0.6 * min(1.0, elapsed / limit), 0.3 + 0.6 * min(1.0, self._fraction))
+        return self._update(flags, want, progress, t, limit - elapsed, elapsed)
+
+    def _update(
+        self, flags: int, want: Guidance, progress: float, t: float, seconds_left: float, elapsed: float | None = None
+    ) -> SessionUpdate:
+        repeat = int((t - (self._step_start or t)) // self.config.reprompt_s)
+        prompt = self._prompt(elapsed) if elapsed is not None else ""
+        left = seconds_left if self.live else math.inf
+        problems = QualityFlag.split(flags)
+        if problems:
+            code = problems[0].reason_code
+            return SessionUpdate(
+                self.step, code, code.message_en, code.message_zh, progress, False, prompt, left, repeat
+            )
+        return SessionUpdate(self.step, want, want.message_en, want.message_zh, progress, False, prompt, left, repeat)
+
+    def _time_out(self, step: Step) -> SessionUpdate:
+        self.timeout_step = step
+        self.step = Step.DONE
+        g = Guidance.TIMEOUT
+        return SessionUpdate(Step.DONE, g, g.message_en, g.message_zh, 1.0, True)

@@ -1,0 +1,106 @@
+"""Result containers: the frame trace, quality flags, modes and the pure decision."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from livecert.config import Mode, VerifyConfig
+from livecert.errors import InputError
+from livecert.results import BlinkEvent, FrameTrace, MatchResult, QualityFlag, ReasonCode
+from livecert.session.decide import Evidence, decide
+from livecert.session.steps import Step
+from livecert.session.trace import TraceRecorder
+
+
+def _trace(n: int, *, flags: int = 0, face: bool = True) -> FrameTrace:
+    rec = TraceRecorder()
+    for i in range(n):
+        v = 0.3 if face else math.nan
+        rec.append(
+            t_s=i / 25,
+            n_faces=1,
+            left_eye=v,
+            right_eye=v,
+            inner_lip_gap=v,
+            outer_lip_height=v,
+            yaw_deg=0.0,
+            pitch_deg=0.0,
+            face_width_px=100.0,
+            brightness=120.0,
+            sharpness=50.0,
+            flags=flags | (0 if face else int(QualityFlag.NO_FACE)),
+        )
+    return rec.since()
+
+
+def test_trace_columns_must_have_one_value_per_frame() -> None:
+    good = _trace(3)
+    with pytest.raises(InputError) as err:
+        FrameTrace(**{**{c: getattr(good, c) for c in FrameTrace.columns()}, "left_eye": np.zeros(2)})
+    assert err.value.code == "BAD_TRACE" and "left_eye" in str(err.value)
+    with pytest.raises(InputError):
+        FrameTrace(**{**{c: getattr(good, c) for c in FrameTrace.columns()}, "flags": np.zeros((3, 1))})
+
+
+def test_trace_masking_and_slicing_keep_columns_parallel() -> None:
+    trace = _trace(10)
+    part = trace[trace.t_s >= 0.2]
+    assert len(part) == 5 and part.t_s[0] == pytest.approx(0.2)
+    assert len(trace[2:4]) == 2 and trace[np.array([0, 9])].t_s.tolist() == pytest.approx([0.0, 0.36])
+    with pytest.raises(InputError):
+        trace[np.ones(3, dtype=bool)]
+    assert part.flags.dtype == np.int64 and part.n_faces.dtype == np.int64
+    assert len(FrameTrace.empty()) == 0
+
+
+def test_recorder_cuts_by_time() -> None:
+    rec = TraceRecorder()
+    for i in range(5):
+        rec.append(
+            t_s=float(i), n_faces=1, left_eye=1, right_eye=1, inner_lip_gap=0, outer_lip_height=0, yaw_deg=0,
+            pitch_deg=0, face_width_px=1, brightness=1, sharpness=1, flags=0,
+        )  # fmt: skip
+    assert rec.since(2.5).t_s.tolist() == [3.0, 4.0] and len(rec.since()) == 5 == len(rec)
+
+
+def test_usable_frames_ignore_blur_but_not_darkness() -> None:
+    assert _trace(3, flags=int(QualityFlag.BLURRY)).usable.all()
+    assert not _trace(3, flags=int(QualityFlag.TOO_DARK)).usable.any()
+    assert np.isnan(_trace(3, flags=int(QualityFlag.FACE_TURNED)).where_usable("left_eye")).all()
+
+
+def test_each_quality_flag_has_its_reason_code() -> None:
+    for flag in QualityFlag.split(0b111111):
+        assert flag.reason_code.value == flag.name
+    assert QualityFlag.split(int(QualityFlag.TOO_DARK | QualityFlag.NO_FACE)) == [
+        QualityFlag.NO_FACE,
+        QualityFlag.TOO_DARK,
+    ]
+    with pytest.raises(ValueError):
+        _ = (QualityFlag.TOO_DARK | QualityFlag.BLURRY).reason_code
+
+
+def test_mode_parses_strings_and_names_the_choices() -> None:
+    assert Mode.parse("digits") is Mode.DIGITS and Mode.parse(Mode.BLINK) is Mode.BLINK
+    with pytest.raises(InputError) as err:
+        Mode.parse("wink")
+    assert err.value.code == "BAD_MODE" and "blink" in str(err.value)
+
+
+def test_decide_is_a_pure_function_of_trace_and_evidence() -> None:
+    cfg = VerifyConfig()
+    trace = _trace(50)
+    blink = BlinkEvent(0.5, 0.7, 0.1)
+    assert decide(trace, Mode.BLINK, cfg, Evidence(blinks=(blink,))) == ()
+    codes = [r.code for r in decide(trace, Mode.BLINK, cfg, Evidence())]
+    assert codes == [ReasonCode.NO_BLINK]
+    mismatch = MatchResult(False, 0.5, 0.365, 3)
+    reasons = decide(trace, Mode.BLINK, cfg, Evidence(blinks=(blink,), match=mismatch, timeout_step=Step.ACTION))
+    assert [r.code for r in reasons] == [ReasonCode.TIMEOUT, ReasonCode.FACE_MISMATCH]
+    assert reasons[0].detail == "step action"
+    dark = decide(_trace(50, face=False), Mode.DIGITS, cfg, Evidence())
+    assert [r.code for r in dark] == [ReasonCode.NO_FACE]
+    assert [r.code for r in decide(_trace(10), Mode.DIGITS, cfg, Evidence())] == [ReasonCode.TOO_SHORT]
