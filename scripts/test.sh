@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Create .venv if needed, install livecert with its test extras, run the tests.
+# Create .venv if needed, install livecert with its test extras (versions from
+# constraints.txt), run the lint, format and type checks, then all tests.
 # Real-data tests use LIVECERT_DATA (default ../shared/data); extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install --disable-pip-version-check -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[test]" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+echo "== ruff check, ruff format --check, mypy --strict"
+.venv/bin/ruff check src tests benchmarks samples
+.venv/bin/ruff format --check src tests benchmarks samples
+.venv/bin/mypy
+echo "== pytest"
 exec .venv/bin/python -m pytest -q "$@"

@@ -41,6 +41,7 @@ class ReasonCode(str, enum.Enum):
     CHALLENGE_REUSED = "CHALLENGE_REUSED"
     FACE_MISMATCH = "FACE_MISMATCH"
     TIMEOUT = "TIMEOUT"
+    SPOOF_SUSPECTED = "SPOOF_SUSPECTED"
 
     @property
     def message_en(self) -> str:
@@ -117,6 +118,10 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.FACE_MISMATCH: (
         "The face does not match the enrolled photo.",
         "人脸与登记照片不一致。",
+    ),
+    ReasonCode.SPOOF_SUSPECTED: (
+        "Show your own face to the camera, not a photo, a screen or a video.",
+        "请本人直接面对镜头，不要使用照片、屏幕或视频。",
     ),
     ReasonCode.TIMEOUT: (
         "Time ran out. Please try again, and take your time.",
@@ -364,6 +369,93 @@ class MatchResult:
         }
 
 
+class Cue(str, enum.Enum):
+    """The presentation-attack cues (see :mod:`livecert.liveness.spoof`)."""
+
+    PLANAR_MOTION = "planar_motion"
+    BACKGROUND_LOCK = "background_lock"
+    BLINK_APPEARANCE = "blink_appearance"
+    SCREEN_PATTERN = "screen_pattern"
+    PULSE = "pulse"
+
+
+@dataclass(frozen=True)
+class CueScore:
+    """One presentation-attack cue's verdict on a clip.
+
+    Attributes
+    ----------
+    cue : Cue
+    score : float or None
+        1 looks live, 0 looks like an attack; ``None`` when the clip holds
+        too little evidence for this cue (undecided).
+    threshold : float
+        The cue rejects when its score is below this.
+    detail : str
+        Measured figures, or why the cue is undecided.
+    """
+
+    cue: Cue
+    score: float | None
+    threshold: float
+    detail: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.score is not None
+
+    @property
+    def rejects(self) -> bool:
+        return self.score is not None and self.score < self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": None if self.score is None else round(self.score, 4),
+            "threshold": self.threshold,
+            "decided": self.decided,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class SpoofEvidence:
+    """The presentation-attack check on one clip (``"spoof"`` in the JSON).
+
+    Attributes
+    ----------
+    cues : tuple of CueScore
+    fused : float or None
+        The lowest decided cue score relative to its threshold
+        (``score / threshold``, below 1 rejects); ``None`` when every cue
+        is undecided.
+    passed : bool
+        No decided cue rejects.  Undecided cues never pass or fail a clip
+        on their own: the blink and read-digits checks still have to pass.
+    """
+
+    cues: tuple[CueScore, ...]
+    fused: float | None
+    passed: bool
+
+    @property
+    def threshold(self) -> float:
+        """The fused score below which a clip is rejected (a cue below its own threshold)."""
+        return 1.0
+
+    @property
+    def fired(self) -> tuple[CueScore, ...]:
+        """The cues that reject the clip."""
+        return tuple(c for c in self.cues if c.rejects)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "fused": None if self.fused is None else round(self.fused, 4),
+            "threshold": self.threshold,
+            "cues": {c.cue.value: c.to_dict() for c in self.cues},
+        }
+
+
 @dataclass(frozen=True)
 class Timings:
     """Wall-clock milliseconds spent in each stage over the whole clip."""
@@ -374,9 +466,10 @@ class Timings:
     total: float = 0.0
     digits: float | None = None
     match: float | None = None
+    spoof: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
-        out = {"decode": self.decode, "landmarks": self.landmarks, "blink": self.blink}
+        out = {"decode": self.decode, "landmarks": self.landmarks, "blink": self.blink, "spoof": self.spoof}
         if self.digits is not None:
             out["digits"] = self.digits
         if self.match is not None:
@@ -408,6 +501,8 @@ class VerificationResult:
         What the read-digits check found (digits mode).
     match : MatchResult or None
         Face matching, when an enrollment was given.
+    spoof : SpoofEvidence or None
+        The presentation-attack cues (None when the check is switched off).
     """
 
     passed: bool
@@ -421,6 +516,7 @@ class VerificationResult:
     trace: FrameTrace | None = field(default=None, repr=False, compare=False)
     digits: DigitsEvidence | None = None
     match: MatchResult | None = None
+    spoof: SpoofEvidence | None = None
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -441,4 +537,6 @@ class VerificationResult:
             out["digits"] = self.digits.to_dict()
         if self.match is not None:
             out["match"] = self.match.to_dict()
+        if self.spoof is not None:
+            out["spoof"] = self.spoof.to_dict()
         return out

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from livecert.config import BlinkConfig
-from livecert.errors import InputError
+from livecert.errors import InputError, ModelError
 from livecert.liveness.blink import eye_ratio
 from livecert.results import VerificationResult
 
@@ -24,17 +24,23 @@ def plot_trace(
     path : str or Path
         PNG file to write.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ModelError(
+            "plots need matplotlib, which is optional: pip install 'livecert[plot]'", code="MISSING_DEPENDENCY"
+        ) from None
 
     trace = result.trace
     if trace is None:
         raise InputError("the result carries no per-frame trace to plot", code="NO_TRACE")
     config = config or BlinkConfig()
     ratio = eye_ratio(trace.t_s, trace.left_eye, trace.right_eye, config)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    # A Figure of its own (no pyplot): the host process's matplotlib backend is left alone.
+    fig = Figure(figsize=(10, 5))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
     ax1.plot(trace.t_s, trace.left_eye, ".-", ms=2, lw=0.8, label="left eye")
     ax1.plot(trace.t_s, trace.right_eye, ".-", ms=2, lw=0.8, label="right eye")
     ax1.set_ylabel("lid gap / eye width")
@@ -55,4 +61,3 @@ def plot_trace(
     fig.suptitle(f"{title}  {len(result.blinks)} blinks, {verdict}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -9,7 +9,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray
 from livecert.config import Mode, QualityConfig, VerifyConfig
-from livecert.results import BlinkEvent, FrameTrace, MatchResult, QualityFlag, Reason, ReasonCode
+from livecert.results import BlinkEvent, FrameTrace, MatchResult, QualityFlag, Reason, ReasonCode, SpoofEvidence
 from livecert.session.steps import Step
 
 #: Per-frame problems that become a clip reason when they affect too many face frames.
@@ -31,6 +31,8 @@ class Evidence:
         ``CHALLENGE_INVALID``, ``CHALLENGE_EXPIRED`` or ``CHALLENGE_REUSED``.
     timeout_step : Step or None
         The step a live session timed out in.
+    spoof : SpoofEvidence or None
+        The presentation-attack cues (None when the check is switched off).
     """
 
     blinks: tuple[BlinkEvent, ...] = ()
@@ -38,6 +40,7 @@ class Evidence:
     match: MatchResult | None = None
     challenge_reason: ReasonCode | None = None
     timeout_step: Step | None = None
+    spoof: SpoofEvidence | None = None
 
 
 def duration_s(t: FloatArray) -> float:
@@ -89,6 +92,9 @@ def decide(trace: FrameTrace, mode: Mode, config: VerifyConfig, evidence: Eviden
     if n == 0 or duration < config.quality.min_clip_s:
         reasons.append(Reason(ReasonCode.TOO_SHORT, f"{n} frames, {duration:.2f} s"))
     reasons.extend(clip_reasons(trace, config.quality))
+    if evidence.spoof is not None and not evidence.spoof.passed:
+        fired = "; ".join(f"{c.cue.value} {c.score:.2f} < {c.threshold:.2f}: {c.detail}" for c in evidence.spoof.fired)
+        reasons.append(Reason(ReasonCode.SPOOF_SUSPECTED, fired))
     if mode is Mode.BLINK and len(evidence.blinks) < config.blink.min_blinks:
         reasons.append(Reason(ReasonCode.NO_BLINK, f"{len(evidence.blinks)} blinks, {config.blink.min_blinks} needed"))
     reasons.extend(evidence.digit_reasons)
