@@ -303,6 +303,10 @@ class SessionConfig:
         openings were seen.
     progress_every_s : float
         How often the blink count is re-evaluated while the action runs.
+    guidance_hold_s : float
+        A new guidance code is shown only after the frames have called for it
+        this long without a break, so no instruction flashes by faster than
+        an old person can read it (0 = show every frame's code).
     """
 
     face_step_s: float = 30.0
@@ -313,6 +317,7 @@ class SessionConfig:
     reprompt_s: float = 5.0
     quiet_after_speech_s: float = 1.2
     progress_every_s: float = 0.2
+    guidance_hold_s: float = 0.5
 
     def __post_init__(self) -> None:
         _check_range("face_step_s", self.face_step_s, 1.0, 3600.0)
@@ -323,6 +328,7 @@ class SessionConfig:
         _check_range("reprompt_s", self.reprompt_s, 0.5, 600.0)
         _check_range("quiet_after_speech_s", self.quiet_after_speech_s, 0.0, 60.0)
         _check_range("progress_every_s", self.progress_every_s, 0.0, 10.0)
+        _check_range("guidance_hold_s", self.guidance_hold_s, 0.0, 10.0)
 
 
 @dataclass(frozen=True)

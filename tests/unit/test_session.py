@@ -188,3 +188,24 @@ def test_recogniser_is_checked() -> None:
             digits=DigitsOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1")),
         )
     assert "digits" in str(err.value)
+
+
+def test_guidance_hold_keeps_each_code_on_screen() -> None:
+    """A quality flag that comes and goes every other frame is shown steadily."""
+    from livecert.config import Mode
+    from livecert.results import QualityFlag
+    from livecert.session.steps import StepMachine
+
+    def shown(hold_s: float) -> list[str]:
+        cfg = SessionConfig(guidance_hold_s=hold_s, face_step_s=60.0)
+        machine = StepMachine(Mode.BLINK, cfg, live=True, action_limit_s=15.0, prompt=lambda _: "")
+        out = []
+        for i in range(50):  # 2 s at 25 fps: too dark on even frames only
+            flags = int(QualityFlag.TOO_DARK) if i % 2 == 0 else 0
+            out.append(machine.advance(i / 25, flags, lambda t, s: (False, 0.0)).guidance.value)
+        return out
+
+    flicker = shown(0.0)
+    assert sum(a != b for a, b in zip(flicker, flicker[1:])) > 40
+    steady = shown(0.5)
+    assert set(steady) == {"TOO_DARK"}

@@ -105,6 +105,7 @@ class LivenessSession:
         self._last_t = -math.inf
         self._image_check: tuple[float, tuple[float, float]] | None = None
         self._blinks_seen = 0
+        self._faces_counted = 0
         self._landmarks_ms = 0.0
         self._decode_ms = 0.0
         self._closed = False
@@ -170,9 +171,11 @@ class LivenessSession:
         self._decode_ms += decode_ms
         t0 = time.perf_counter()
         obs = self._landmarker.process(rgb, t)
-        q = quality.measure(
-            rgb, obs.points, obs.n_faces, self.config.quality, self._light_and_sharpness(rgb, obs.points, t)
-        )
+        if obs.n_faces >= 0:
+            self._faces_counted = obs.n_faces
+        # Faces are counted every face_count_interval_s; the frames between carry the last count.
+        faces = obs.n_faces if obs.n_faces >= 0 else self._faces_counted
+        q = quality.measure(rgb, obs.points, faces, self.config.quality, self._light_and_sharpness(rgb, obs.points, t))
         if obs.points is not None:
             left, right = geometry.eye_apertures(obs.points)
             inner = geometry.mouth_aperture(obs.points)

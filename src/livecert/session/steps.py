@@ -136,6 +136,7 @@ class StepMachine:
         self._tries = 0
         self._fraction = 0.0
         self._last_check_t = -math.inf
+        self._hold = _GuidanceHold(config.guidance_hold_s)
 
     @property
     def finished(self) -> bool:
@@ -158,6 +159,7 @@ class StepMachine:
         return self._action(t, flags, check)
 
     def _start_action(self, t: float) -> None:
+        self._hold.reset()
         self.step = Step.ACTION
         self.action_start = t
         self._step_start = t
@@ -195,15 +197,39 @@ class StepMachine:
         prompt = self._prompt(elapsed) if elapsed is not None else ""
         left = seconds_left if self.live else math.inf
         problems = QualityFlag.split(flags)
-        if problems:
-            code = problems[0].reason_code
-            return SessionUpdate(
-                self.step, code, code.message_en, code.message_zh, progress, False, prompt, left, repeat
-            )
-        return SessionUpdate(self.step, want, want.message_en, want.message_zh, progress, False, prompt, left, repeat)
+        code = self._hold.show(problems[0].reason_code if problems else want, t)
+        return SessionUpdate(self.step, code, code.message_en, code.message_zh, progress, False, prompt, left, repeat)
 
     def _time_out(self, step: Step) -> SessionUpdate:
         self.timeout_step = step
         self.step = Step.DONE
         g = Guidance.TIMEOUT
         return SessionUpdate(Step.DONE, g, g.message_en, g.message_zh, 1.0, True)
+
+
+class _GuidanceHold:
+    """Hysteresis for what a person is told: a new code is shown only once it
+    has been what the frames say for ``hold_s`` without a break, so every code
+    stays on screen at least that long (a flag that comes and goes between
+    face counts no longer flickers)."""
+
+    def __init__(self, hold_s: float) -> None:
+        self.hold_s = hold_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was shown: the next code is shown at once (a new step)."""
+        self._shown: Guidance | ReasonCode | None = None
+        self._candidate: Guidance | ReasonCode | None = None
+        self._since = 0.0
+
+    def show(self, code: Guidance | ReasonCode, t: float) -> Guidance | ReasonCode:
+        """The code to show at time ``t`` when the frames say ``code``."""
+        if self._shown is None or code == self._shown:
+            self._shown, self._candidate = code, None
+            return code
+        if code != self._candidate:
+            self._candidate, self._since = code, t
+        if t - self._since >= self.hold_s:
+            self._shown, self._candidate = code, None
+        return self._shown
