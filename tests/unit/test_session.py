@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +211,26 @@ def test_guidance_hold_keeps_each_code_on_screen() -> None:
     assert sum(a != b for a, b in zip(flicker, flicker[1:])) > 40
     steady = shown(0.5)
     assert set(steady) == {"TOO_DARK"}
+
+
+def test_an_input_error_does_not_burn_the_challenge(tmp_path: Path) -> None:
+    """A missing enrollment photo or a recording cut short (the server's own input errors)
+    leave the challenge usable; the retry with good inputs is not CHALLENGE_REUSED."""
+    from livecert.liveness.challenge import MemoryNonceStore, generate_key, new_challenge
+
+    key, store = generate_key(), MemoryNonceStore()
+    options = DigitsOptions(new_challenge(4).to_token(key), key=key, nonce_store=store)
+
+    def cut_short() -> Iterator[tuple[np.ndarray, float]]:
+        for i in range(10):
+            yield BLANK, i / 10
+        raise InputError("the upload was cut short", code="TRUNCATED_FILE")
+
+    with pytest.raises(InputError):
+        livecert.verify([(BLANK, 0.0)], mode="digits", digits=options, enrolled=tmp_path / "missing.jpg")
+    with pytest.raises(InputError):
+        livecert.verify(cut_short(), mode="digits", digits=options)
+    first = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", digits=options)
+    assert "CHALLENGE_REUSED" not in first.reason_codes
+    again = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", digits=options)
+    assert again.reason_codes[0] == "CHALLENGE_REUSED"

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from livecert.arrays import FloatArray, IntArray
+
 # Upper/lower eyelid landmark pairs, outer to inner, and the eye corners.
 # "Right" and "left" are the subject's own (the right eye is on the image's left).
 RIGHT_EYE_LIDS = np.array([(161, 163), (160, 144), (159, 145), (158, 153), (157, 154)])
@@ -32,14 +34,23 @@ FOREHEAD, CHIN = 10, 152
 NOSE_TIP = 1
 
 
-def _dist2d(points: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
-    return np.linalg.norm(points[a, :2] - points[b, :2], axis=-1)
+def _dist2d(points: FloatArray, a: IntArray | int, b: IntArray | int) -> FloatArray:
+    d: FloatArray = np.linalg.norm(points[a, :2] - points[b, :2], axis=-1)
+    return d
 
 
-def eye_aperture(points: np.ndarray, lids: np.ndarray, corners: tuple[int, int]) -> float:
+def eye_aperture(points: FloatArray, lids: IntArray, corners: tuple[int, int]) -> float:
     """Mean eyelid gap over five lid pairs divided by the eye's width.
 
     About 0.25-0.35 for an open eye, near 0.05 when shut.
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (478, 3)
+    lids : ndarray of int, shape (5, 2)
+        (upper, lower) landmark pairs, e.g. :data:`LEFT_EYE_LIDS`.
+    corners : (int, int)
+        The eye's corner landmarks, e.g. :data:`LEFT_EYE_CORNERS`.
     """
     width = float(_dist2d(points, corners[0], corners[1]))
     if width <= 1e-6:
@@ -47,7 +58,7 @@ def eye_aperture(points: np.ndarray, lids: np.ndarray, corners: tuple[int, int])
     return float(np.mean(_dist2d(points, lids[:, 0], lids[:, 1]))) / width
 
 
-def eye_apertures(points: np.ndarray) -> tuple[float, float]:
+def eye_apertures(points: FloatArray) -> tuple[float, float]:
     """Aperture of the subject's (left, right) eye."""
     return (
         eye_aperture(points, LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
@@ -55,12 +66,12 @@ def eye_apertures(points: np.ndarray) -> tuple[float, float]:
     )
 
 
-def face_width(points: np.ndarray) -> float:
+def face_width(points: FloatArray) -> float:
     """Cheek-to-cheek distance in pixels."""
     return float(_dist2d(points, CHEEKS[0], CHEEKS[1]))
 
 
-def mouth_aperture(points: np.ndarray) -> float:
+def mouth_aperture(points: FloatArray) -> float:
     """Mean inner-lip gap divided by face width (0 when closed, ~0.1-0.2 open)."""
     width = face_width(points)
     if width <= 1e-6:
@@ -68,7 +79,7 @@ def mouth_aperture(points: np.ndarray) -> float:
     return float(np.mean(_dist2d(points, INNER_LIPS[:, 0], INNER_LIPS[:, 1]))) / width
 
 
-def mouth_height(points: np.ndarray) -> float:
+def mouth_height(points: FloatArray) -> float:
     """Outer-lip height (top of the upper lip to the bottom of the lower lip)
     divided by face width.  It follows the jaw as well as the lips, which
     tracks speech loudness better than the inner-lip gap."""
@@ -78,7 +89,7 @@ def mouth_height(points: np.ndarray) -> float:
     return float(_dist2d(points, OUTER_LIPS[0], OUTER_LIPS[1])) / width
 
 
-def head_pose_deg(points: np.ndarray) -> tuple[float, float]:
+def head_pose_deg(points: FloatArray) -> tuple[float, float]:
     """Approximate (yaw, pitch) in degrees from the mesh's 3-D points.
 
     Yaw is the rotation of the cheek-to-cheek line out of the image plane,
@@ -91,7 +102,7 @@ def head_pose_deg(points: np.ndarray) -> tuple[float, float]:
     return yaw, pitch
 
 
-def face_box(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+def face_box(points: FloatArray, width: int, height: int) -> tuple[int, int, int, int]:
     """Integer bounding box ``(x0, y0, x1, y1)`` of the mesh, clipped to the frame."""
     x0, y0 = np.floor(points[:, :2].min(axis=0)).astype(int)
     x1, y1 = np.ceil(points[:, :2].max(axis=0)).astype(int)

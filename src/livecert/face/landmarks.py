@@ -21,10 +21,12 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from livecert.arrays import FloatArray, Image
 from livecert.config import LandmarkConfig
 from livecert.errors import ModelError, SessionStateError
 
@@ -50,15 +52,15 @@ class FaceObservation:
         (video mode counts at intervals).
     width, height : int
         Frame size in pixels.
-    all_points : tuple of ndarray
+    all_points : tuple of ndarray of float32, shape (478, 3)
         In image mode, the mesh of every face found (largest first).
     """
 
-    points: np.ndarray | None
+    points: FloatArray | None
     n_faces: int
     width: int
     height: int
-    all_points: tuple[np.ndarray, ...] = ()
+    all_points: tuple[FloatArray, ...] = ()
 
 
 @contextlib.contextmanager
@@ -78,17 +80,18 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _import_mediapipe() -> Any:
+def _import_mediapipe() -> ModuleType:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         with _quiet_native_stderr():
-            import mediapipe as mp
+            import mediapipe
     except ImportError as exc:
         raise ModelError(
             f"mediapipe is not installed or does not load ({exc}); install livecert's dependencies "
             "(pip install livecert) with Python 3.9-3.12",
         ) from None
+    mp: ModuleType = mediapipe
     return mp
 
 
@@ -149,7 +152,7 @@ class FaceLandmarker:
             self._detector.close()
             self._closed = True
 
-    def process(self, rgb: np.ndarray, t_s: float | None = None) -> FaceObservation:
+    def process(self, rgb: Image, t_s: float | None = None) -> FaceObservation:
         """Find the face mesh in one RGB frame.
 
         Parameters
@@ -191,7 +194,7 @@ class FaceLandmarker:
             n_faces = max(1 if points is not None else 0, self._count_faces(rgb))
         return FaceObservation(points, n_faces, w, h, tuple(meshes))
 
-    def _count_faces(self, rgb: np.ndarray) -> int:
+    def _count_faces(self, rgb: Image) -> int:
         if not self._detector_warm:
             with _quiet_native_stderr():
                 detections = self._detector.process(rgb).detections or []
@@ -208,7 +211,7 @@ class FaceLandmarker:
         return sum(1 for w in widths if w >= self.config.face_count_min_relative_size * largest)
 
     @staticmethod
-    def _to_points(face: Any, w: int, h: int) -> np.ndarray:
+    def _to_points(face: Any, w: int, h: int) -> FloatArray:
         pts = _parse_landmarks(face.SerializeToString())
         if pts is None:  # unexpected wire layout: read field by field
             pts = np.array([(lm.x, lm.y, lm.z) for lm in face.landmark], dtype=np.float32)
@@ -223,7 +226,7 @@ class FaceLandmarker:
 _WIRE = {0: 0x0A, 1: 0x0F, 2: 0x0D, 7: 0x15, 12: 0x1D}
 
 
-def _parse_landmarks(raw: bytes) -> np.ndarray | None:
+def _parse_landmarks(raw: bytes) -> FloatArray | None:
     if len(raw) % 17:
         return None
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 17)
@@ -231,4 +234,5 @@ def _parse_landmarks(raw: bytes) -> np.ndarray | None:
         if not np.all(rows[:, col] == tag):
             return None
     xyz = np.concatenate([rows[:, 3:7], rows[:, 8:12], rows[:, 13:17]], axis=1).copy()
-    return xyz.view("<f4").astype(np.float32).reshape(-1, 3)
+    points: FloatArray = xyz.view("<f4").astype(np.float32).reshape(-1, 3)
+    return points

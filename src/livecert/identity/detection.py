@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from livecert.arrays import FloatArray, Image
 from livecert.config import LandmarkConfig
 from livecert.face.landmarks import FaceLandmarker, RunningMode
 from livecert.identity.embedding import DLIB_SHAPE5_FILE, dlib_model_file, import_dlib
@@ -24,7 +25,7 @@ class DlibFaceDetector:
     def __init__(self) -> None:
         self._detector: Any = None
 
-    def __call__(self, rgb: np.ndarray, *, max_side: int = 1024) -> list[tuple[float, float, float, float]]:
+    def __call__(self, rgb: Image, *, max_side: int = 1024) -> list[tuple[float, float, float, float]]:
         """Boxes ``(x0, y0, x1, y1)`` in pixels of ``rgb``, largest first.
 
         The picture is reduced to ``max_side`` (aspect kept) and searched at
@@ -38,7 +39,7 @@ class DlibFaceDetector:
         small = rgb
         if scale < 1.0:
             size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
         rects = self._detector(np.ascontiguousarray(small), 1)
         boxes = sorted(
             ((r.left() / scale, r.top() / scale, (r.right() + 1) / scale, (r.bottom() + 1) / scale) for r in rects),
@@ -71,7 +72,7 @@ class DlibFivePoints:
         self._detector = DlibFaceDetector()
         self._predictor: Any = None
 
-    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
+    def __call__(self, rgb: Image) -> FloatArray | None:
         """Five points of the largest face, float64 (5, 2), or None when no face is found."""
         dlib = import_dlib()
         if self._predictor is None:
@@ -84,7 +85,7 @@ class DlibFivePoints:
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], dtype=np.float64)
 
 
-def find_face(rgb: np.ndarray, landmark_config: LandmarkConfig | None = None) -> tuple[np.ndarray | None, int]:
+def find_face(rgb: Image, landmark_config: LandmarkConfig | None = None) -> tuple[FloatArray | None, int]:
     """Mesh of a still photo's face (or None) and the number of faces seen.
 
     Returns ``(points, n_faces)``: ``points`` float32 (478, 3) in pixels of

@@ -31,10 +31,12 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from livecert.arrays import FloatArray, Image
 from livecert.errors import InputError, ModelError
 from livecert.io.frames import check_frame
 
@@ -101,7 +103,14 @@ def dlib_model_file(name: str) -> Path:
     )
 
 
-def import_dlib() -> Any:
+def import_dlib() -> ModuleType:
+    """The ``dlib`` module, imported on first use.
+
+    Raises
+    ------
+    ModelError
+        ``MODEL_MISSING`` when dlib is not installed or does not load.
+    """
     try:
         import dlib
     except ImportError as exc:
@@ -109,7 +118,8 @@ def import_dlib() -> Any:
             f"dlib is not installed or does not load ({exc}); install it with: pip install dlib-bin",
             code="MODEL_MISSING",
         ) from None
-    return dlib
+    module: ModuleType = dlib
+    return module
 
 
 @runtime_checkable
@@ -125,7 +135,7 @@ class Embedder(Protocol):
 
     model_id: str
 
-    def embed(self, aligned_face: np.ndarray) -> np.ndarray:
+    def embed(self, aligned_face: Image) -> FloatArray:
         """Descriptor of one aligned face.
 
         Parameters
@@ -172,14 +182,14 @@ class DlibEmbedder:
             log.debug("loaded %s", path)
         return self._net
 
-    def embed(self, aligned_face: np.ndarray) -> np.ndarray:
+    def embed(self, aligned_face: Image) -> FloatArray:
         """See :meth:`Embedder.embed`."""
         chip = _check_chip(aligned_face)
         vec = self._load().compute_face_descriptor(chip)
         return np.asarray(vec, dtype=np.float32).reshape(EMBEDDING_DIM)
 
 
-def mesh_to_five(points: np.ndarray) -> np.ndarray:
+def mesh_to_five(points: FloatArray) -> FloatArray:
     """dlib's five alignment points from a MediaPipe face mesh.
 
     Parameters
@@ -200,9 +210,7 @@ def mesh_to_five(points: np.ndarray) -> np.ndarray:
     return np.array([sum(w * pts[i, :2] for i, w in spec) for spec in MESH_TO_DLIB5], dtype=np.float64)
 
 
-def align_face(
-    rgb: np.ndarray, five: np.ndarray, *, size: int = CHIP_SIZE, padding: float = CHIP_PADDING
-) -> np.ndarray:
+def align_face(rgb: Image, five: FloatArray, *, size: int = CHIP_SIZE, padding: float = CHIP_PADDING) -> Image:
     """Cut out an upright face chip with dlib's alignment.
 
     Parameters
@@ -229,7 +237,7 @@ def align_face(
     return np.asarray(chip, dtype=np.uint8)
 
 
-def _check_chip(chip: Any) -> np.ndarray:
+def _check_chip(chip: object) -> Image:
     if not isinstance(chip, np.ndarray) or chip.dtype != np.uint8 or chip.shape != (CHIP_SIZE, CHIP_SIZE, 3):
         got = f"{chip.dtype} {chip.shape}" if isinstance(chip, np.ndarray) else type(chip).__name__
         raise InputError(
@@ -239,12 +247,12 @@ def _check_chip(chip: Any) -> np.ndarray:
     return np.ascontiguousarray(chip)
 
 
-def face_distance(a: np.ndarray, b: np.ndarray) -> float:
+def face_distance(a: FloatArray, b: FloatArray) -> float:
     """Euclidean distance between two descriptors of shape (128,)."""
     return float(np.linalg.norm(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)))
 
 
-def embed_faces(candidates: Sequence[tuple[np.ndarray, np.ndarray]], embedder: Embedder) -> np.ndarray:
+def embed_faces(candidates: Sequence[tuple[Image, FloatArray]], embedder: Embedder) -> FloatArray:
     """Descriptors of faces given by their mesh.
 
     Parameters
@@ -268,8 +276,8 @@ def embed_faces(candidates: Sequence[tuple[np.ndarray, np.ndarray]], embedder: E
 
 
 def template_distance(
-    embeddings: np.ndarray, enrolled: np.ndarray, *, outlier_radius: float = 0.45
-) -> tuple[float, np.ndarray]:
+    embeddings: FloatArray, enrolled: FloatArray, *, outlier_radius: float = 0.45
+) -> tuple[float, FloatArray]:
     """Distance between a live face template and the enrolled descriptor.
 
     The template is the mean of the frames' descriptors, leaving out frames

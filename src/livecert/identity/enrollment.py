@@ -12,10 +12,11 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from livecert.arrays import AnyArray, FloatArray, Image
 from livecert.config import LandmarkConfig, MatchConfig
 from livecert.errors import InputError
 from livecert.face.quality import FrameQuality, measure
@@ -110,8 +111,8 @@ class Enrollment:
         File layout version (:data:`ENROLLMENT_FORMAT_VERSION`).
     """
 
-    embedding: np.ndarray
-    landmarks: np.ndarray
+    embedding: FloatArray
+    landmarks: FloatArray
     quality: FrameQuality
     model_id: str
     version: int = ENROLLMENT_FORMAT_VERSION
@@ -190,17 +191,18 @@ class Enrollment:
         shapes = (embedding.shape, landmarks.shape, qv.shape)
         if shapes != ((128,), (478, 3), (6,)) or not np.all(np.isfinite(embedding)):
             raise InputError(f"{bad} (fields have wrong shapes or values)", code="BAD_ENROLLMENT")
-        quality = FrameQuality(*(float(v) for v in qv[:5]), int(qv[5]))
+        width, brightness, sharpness, yaw, pitch = (float(v) for v in qv[:5])
+        quality = FrameQuality(width, brightness, sharpness, yaw, pitch, QualityFlag(int(qv[5])))
         return cls(_frozen(embedding, np.float32), _frozen(landmarks, np.float32), quality, file_model, version)
 
 
-def _frozen(a: np.ndarray, dtype: Any) -> np.ndarray:
-    out = np.array(a, dtype=dtype, copy=True)
+def _frozen(a: AnyArray, dtype: npt.DTypeLike) -> FloatArray:
+    out: FloatArray = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
 
-def _as_rgb(photo: np.ndarray) -> np.ndarray:
+def _as_rgb(photo: AnyArray) -> Image:
 
     if isinstance(photo, np.ndarray) and photo.dtype == np.uint8:
         if photo.ndim == 2:
@@ -213,7 +215,7 @@ def _as_rgb(photo: np.ndarray) -> np.ndarray:
 
         s = _MAX_SIDE / max(rgb.shape[:2])
         size = (max(16, round(rgb.shape[1] * s)), max(16, round(rgb.shape[0] * s)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     return np.ascontiguousarray(rgb)
 
 
@@ -222,7 +224,7 @@ _ENROLL_PROBLEMS = (QualityFlag.FACE_TOO_SMALL, QualityFlag.TOO_DARK, QualityFla
 
 
 def enroll(
-    photo: str | Path | np.ndarray,
+    photo: str | Path | AnyArray,
     *,
     config: MatchConfig | None = None,
     embedder: Embedder | None = None,
@@ -232,9 +234,10 @@ def enroll(
 
     Parameters
     ----------
-    photo : str, Path or ndarray of uint8, shape (H, W, 3)
+    photo : str, Path or ndarray of uint8, shape (H, W, 3), (H, W) or (H, W, 4)
         Image file (EXIF orientation, grayscale, CMYK, alpha and huge images
-        are handled) or an RGB array ((H, W) gray and (H, W, 4) RGBA too).
+        are handled) or an RGB array ((H, W) gray and (H, W, 4) RGBA too);
+        the array's dtype is checked when called.
     config : MatchConfig, optional
     embedder : Embedder, optional
         Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from livecert.arrays import FloatArray, Image
 from livecert.config import MatchConfig
 from livecert.errors import InputError
 from livecert.face.quality import FrameQuality
@@ -70,12 +71,12 @@ class FramePool:
             raise InputError(f"FramePool size must be at least 1, got {size}", code="BAD_ARGUMENT")
         self.size = size
         self.min_gap_s = min_gap_s
-        self._items: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (score, t, rgb, points)
+        self._items: list[tuple[float, float, Image, FloatArray]] = []  # (score, t, rgb, points)
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def offer(self, rgb: np.ndarray, points: np.ndarray, t_s: float, score: float) -> bool:
+    def offer(self, rgb: Image, points: FloatArray, t_s: float, score: float) -> bool:
         """Consider a frame: ``rgb`` uint8 (H, W, 3), its mesh ``points`` (478, 3),
         time ``t_s`` and :func:`frame_score` (0 is ignored).  True if kept."""
         if not score > 0:
@@ -94,7 +95,7 @@ class FramePool:
         return True
 
     def offer_frame(
-        self, rgb: np.ndarray, points: np.ndarray, t_s: float, quality: FrameQuality, eye_aperture: float
+        self, rgb: Image, points: FloatArray, t_s: float, quality: FrameQuality, eye_aperture: float
     ) -> bool:
         """Consider a tracked frame by its quality: only frames without quality
         problems are offered, scored by :func:`frame_score`.
@@ -114,7 +115,7 @@ class FramePool:
         score = frame_score(quality.yaw_deg, quality.pitch_deg, quality.sharpness, eye_aperture)
         return self.offer(rgb, points, t_s, score)
 
-    def candidates(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def candidates(self) -> list[tuple[Image, FloatArray]]:
         """Kept ``(rgb, points)`` pairs, best score first."""
         return [(rgb, pts) for _, _, rgb, pts in sorted(self._items, key=lambda it: -it[0])]
 
@@ -125,7 +126,7 @@ class FramePool:
 
 def match_faces(
     enrollment: Enrollment,
-    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    candidates: Sequence[tuple[Image, FloatArray]],
     config: MatchConfig | None = None,
     *,
     embedder: Embedder | None = None,

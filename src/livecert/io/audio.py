@@ -16,14 +16,23 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
+from livecert.arrays import AnyArray, FloatArray
 from livecert.errors import InputError
 from livecert.io.files import check_file
 
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.stream import Stream
+
 log = logging.getLogger(__name__)
+
+_S = TypeVar("_S", bound="Stream")
 
 
 #: Sample rate every livecert audio function works at by default.
@@ -45,7 +54,7 @@ class AudioTrack:
         container start time), the same origin as :attr:`Frame.t_s`.
     """
 
-    samples: np.ndarray
+    samples: FloatArray
     sample_rate: int
     start_s: float = 0.0
 
@@ -59,7 +68,7 @@ class AudioTrack:
         """Clip time just after the last sample."""
         return self.start_s + self.duration_s
 
-    def between(self, t0_s: float, t1_s: float) -> np.ndarray:
+    def between(self, t0_s: float, t1_s: float) -> FloatArray:
         """Samples between two clip times, clipped to the track: shape (K,), possibly empty."""
         i0 = max(0, int(round((t0_s - self.start_s) * self.sample_rate)))
         i1 = min(len(self.samples), int(round((t1_s - self.start_s) * self.sample_rate)))
@@ -121,7 +130,7 @@ def read_audio(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_R
         container.close()
 
 
-def _decode(container: Any, path: Path, rate: int) -> AudioTrack:
+def _decode(container: InputContainer, path: Path, rate: int) -> AudioTrack:
     import av
 
     decoder = AudioDecoder(container, path, rate)
@@ -157,7 +166,7 @@ class AudioDecoder:
         Time spent decoding and resampling so far.
     """
 
-    def __init__(self, container: Any, path: Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> None:
+    def __init__(self, container: InputContainer, path: Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> None:
         import av
 
         self.stream = container.streams.audio[0]
@@ -166,13 +175,13 @@ class AudioDecoder:
         self._rate = _check_rate(sample_rate)
         self._t0 = float(container.start_time) / 1e6 if container.start_time is not None else 0.0
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
-        self._chunks: list[np.ndarray] = []
+        self._chunks: list[AnyArray] = []  # float32 from the resampler
         self._first_t: float | None = None
 
-    def _take(self, frames: list[Any]) -> None:
+    def _take(self, frames: list[AudioFrame]) -> None:
         self._chunks.extend(f.to_ndarray().reshape(-1) for f in frames)
 
-    def decode(self, packet: Any) -> None:
+    def decode(self, packet: Packet[_S]) -> None:
         """Decode one packet of :attr:`stream`.
 
         Raises
@@ -187,7 +196,7 @@ class AudioDecoder:
             return
         t = time.perf_counter()
         try:
-            frames = packet.decode()
+            frames = cast("list[AudioFrame]", packet.decode())  # a packet of the audio stream
         except av.error.FFmpegError as exc:
             if self._first_t is None:
                 raise InputError(
@@ -207,11 +216,12 @@ class AudioDecoder:
                 self._take(self._resampler.resample(frame))
         self.ms += (time.perf_counter() - t) * 1e3
 
-    def _frame_time(self, frame: Any) -> float:
+    def _frame_time(self, frame: AudioFrame) -> float:
         if frame.pts is not None and frame.time_base is not None:
             return float(frame.pts * frame.time_base) - self._t0
-        if self.stream.start_time is not None:
-            return float(self.stream.start_time * self.stream.time_base) - self._t0
+        start, time_base = self.stream.start_time, self.stream.time_base
+        if start is not None and time_base is not None:
+            return float(start * time_base) - self._t0
         return 0.0
 
     def cut_short(self, exc: Exception) -> None:
@@ -269,13 +279,13 @@ def fft_length(n: int) -> int:
     return 1 << max(1, int(n) - 1).bit_length()
 
 
-def to_pcm16(samples: np.ndarray) -> bytes:
+def to_pcm16(samples: FloatArray) -> bytes:
     """Float samples in [-1, 1], shape (M,), as little-endian 16-bit PCM bytes (nan as 0)."""
     x = np.nan_to_num(np.asarray(samples, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
     return (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
 
 
-def as_samples(samples: Any) -> np.ndarray:
+def as_samples(samples: object) -> FloatArray:
     """Mono audio samples as float32 of shape (M,).
 
     Raises
@@ -299,7 +309,7 @@ def as_samples(samples: Any) -> np.ndarray:
     return x.reshape(-1)
 
 
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+def resample(samples: FloatArray, from_rate: int, to_rate: int) -> FloatArray:
     """Resample mono float samples with FFmpeg's resampler.
 
     ``samples`` has shape (M,); the result, float32, has shape

@@ -3,14 +3,16 @@ and the checks every source applies (dtype, shape, increasing timestamps)."""
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import SupportsFloat, cast
 
 import numpy as np
 
+from livecert.arrays import Image
 from livecert.errors import InputError
 from livecert.io.audio import AudioTrack
 
@@ -31,13 +33,28 @@ class Frame:
         Time spent decoding and converting this frame.
     """
 
-    rgb: np.ndarray
+    rgb: Image
     t_s: float
     index: int
     decode_ms: float = 0.0
 
 
-@dataclass(frozen=True)
+class SourceKind(str, enum.Enum):
+    """What a frame source reads from (:attr:`SourceInfo.kind`).
+
+    A ``str`` enum: ``SourceKind.FILE == "file"``, and ``str()`` gives the value.
+    """
+
+    FILE = "file"
+    CAMERA = "camera"
+    IMAGES = "images"
+    FRAMES = "frames"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, init=False)
 class SourceInfo:
     """What is known about a source before decoding it.
 
@@ -45,8 +62,9 @@ class SourceInfo:
     ----------
     name : str
         File path, ``"camera:N"``, folder path or ``"<frames>"``.
-    kind : str
-        ``"file"``, ``"camera"``, ``"images"`` or ``"frames"``.
+    kind : SourceKind
+        ``"file"``, ``"camera"``, ``"images"`` or ``"frames"`` (given as a
+        :class:`SourceKind` or its string value).
     path : Path or None
         The file, for sources that are files (audio is read from it).
     has_audio : bool
@@ -56,14 +74,35 @@ class SourceInfo:
     """
 
     name: str
-    kind: str
+    kind: SourceKind
     path: Path | None = None
     has_audio: bool = False
     nominal_fps: float | None = None
 
+    def __init__(
+        self,
+        name: str,
+        kind: SourceKind | str,
+        path: Path | None = None,
+        has_audio: bool = False,
+        nominal_fps: float | None = None,
+    ) -> None:
+        try:
+            source_kind = SourceKind(kind)
+        except ValueError:
+            raise InputError(
+                f"source kind must be one of {', '.join(repr(k.value) for k in SourceKind)}, not {kind!r}",
+                code="BAD_ARGUMENT",
+            ) from None
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kind", source_kind)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "has_audio", has_audio)
+        object.__setattr__(self, "nominal_fps", nominal_fps)
 
-def check_frame(rgb: Any, where: str) -> np.ndarray:
-    """Validate one RGB frame and return it as an ndarray.
+
+def check_frame(rgb: object, where: str) -> Image:
+    """Validate one RGB frame and return it, as it is, typed as an :data:`~livecert.arrays.Image`.
 
     Raises
     ------
@@ -98,9 +137,9 @@ class TimestampChecker:
         self._where = where
         self._last = -math.inf
 
-    def __call__(self, t_s: Any) -> float:
+    def __call__(self, t_s: object) -> float:
         try:
-            t = float(t_s)
+            t = float(cast(SupportsFloat, t_s))  # anything float() refuses raises below
         except (TypeError, ValueError):
             raise InputError(f"{self._where}: timestamp {t_s!r} is not a number", code="BAD_TIMESTAMP") from None
         if not math.isfinite(t):

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from livecert.arrays import Image
 from livecert.errors import InputError
 from livecert.io.files import check_file
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 #: Longer side, in pixels, that large images are reduced to.
 DEFAULT_MAX_SIDE = 2048
@@ -24,7 +29,7 @@ DEFAULT_MAX_SIDE = 2048
 _MAX_PIXELS = 400_000_000
 
 
-def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.ndarray:
+def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Image:
     """Read an image file as an upright RGB array.
 
     Parameters
@@ -42,40 +47,39 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> np.
     InputError
         Missing, empty, unreadable or absurdly large files.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
 
     p = check_file(Path(path))
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected an image file", code="NOT_AN_IMAGE")
-    host_limit = Image.MAX_IMAGE_PIXELS  # Pillow's limit is process-wide: put the caller's back afterwards
+    host_limit = PILImage.MAX_IMAGE_PIXELS  # Pillow's limit is process-wide: put the caller's back afterwards
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
-            with Image.open(p) as img:
-                img.draft("RGB", (max_side, max_side))  # cheap JPEG downscale while decoding
-                img = ImageOps.exif_transpose(img)
-                img = _to_rgb(img)
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            PILImage.MAX_IMAGE_PIXELS = _MAX_PIXELS
+            with PILImage.open(p) as opened:
+                opened.draft("RGB", (max_side, max_side))  # cheap JPEG downscale while decoding
+                img = _to_rgb(ImageOps.exif_transpose(opened))
                 if max(img.size) > max_side:
-                    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                    img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
                 return np.asarray(img, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise InputError(f"{p}: not an image that can be read ({exc})", code="NOT_AN_IMAGE") from None
     except OSError as exc:
         raise InputError(f"{p}: the image is truncated or damaged ({exc})", code="NOT_AN_IMAGE") from None
     finally:
-        Image.MAX_IMAGE_PIXELS = host_limit
+        PILImage.MAX_IMAGE_PIXELS = host_limit
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:  # type: ignore[name-defined]  # noqa: F821
-    from PIL import Image
+def _to_rgb(img: PILImage.Image) -> PILImage.Image:
+    from PIL import Image as PILImage
 
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return PILImage.alpha_composite(background, rgba).convert("RGB")
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float64)
         top = arr.max() if arr.size and arr.max() > 0 else 1.0
-        return Image.fromarray((arr * (255.0 / top)).astype(np.uint8)).convert("RGB")
+        return PILImage.fromarray((arr * (255.0 / top)).astype(np.uint8)).convert("RGB")
     return img.convert("RGB")

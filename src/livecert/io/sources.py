@@ -19,25 +19,33 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from livecert.arrays import AnyArray, Image
 from livecert.errors import InputError
 from livecert.io.files import IMAGE_SUFFIXES, check_file
-from livecert.io.frames import Frame, FrameSource, SourceInfo, TimestampChecker, check_frame
+from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind, TimestampChecker, check_frame
 from livecert.io.images import read_image_rgb
 from livecert.io.video import VideoFileSource
 
+if TYPE_CHECKING:
+    import cv2
+
+#: One item of an iterable source: a :class:`Frame`, or an ``(rgb, t_s)``
+#: pair with ``rgb`` uint8 of shape (H, W, 3) (checked when read).
+FrameItem = Union[Frame, tuple[AnyArray, float]]
+
 #: What :func:`open_source` accepts.
-Source = Union[str, os.PathLike, int, Iterable[Any], "FrameSource"]
+Source = Union[str, os.PathLike[str], int, Iterable[FrameItem], FrameSource]
 
 
 class ArraySource(FrameSource):
     """Frames given as ``(rgb, t_s)`` pairs or :class:`Frame` objects."""
 
-    def __init__(self, items: Iterable[Any]) -> None:
-        super().__init__(SourceInfo(name="<frames>", kind="frames"))
+    def __init__(self, items: Iterable[FrameItem]) -> None:
+        super().__init__(SourceInfo(name="<frames>", kind=SourceKind.FRAMES))
         self._items = items
 
     def _frames(self) -> Iterator[Frame]:
@@ -71,7 +79,7 @@ class ImageFolderSource(FrameSource):
                 f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
                 code="NO_IMAGES",
             )
-        super().__init__(SourceInfo(name=str(folder), kind="images", nominal_fps=fps))
+        super().__init__(SourceInfo(name=str(folder), kind=SourceKind.IMAGES, nominal_fps=fps))
         self._files = files
         self._fps = fps
 
@@ -99,8 +107,8 @@ class CameraSource(FrameSource):
     def __init__(self, index: int, *, max_seconds: float | None = None, read_timeout_s: float = 3.0) -> None:
         import cv2
 
-        super().__init__(SourceInfo(name=f"camera:{index}", kind="camera"))
-        self._cap = cv2.VideoCapture(index)
+        super().__init__(SourceInfo(name=f"camera:{index}", kind=SourceKind.CAMERA))
+        self._cap: cv2.VideoCapture | None = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
             raise InputError(
@@ -131,7 +139,7 @@ class CameraSource(FrameSource):
                 time.sleep(0.01)
                 continue
             last_ok = now
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            rgb: Image = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             yield Frame(rgb, now - start, i, (time.perf_counter() - t0) * 1e3)
             i += 1
             if self._max_seconds is not None and now - start >= self._max_seconds:

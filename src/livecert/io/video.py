@@ -9,20 +9,33 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
+from livecert.arrays import Image
 from livecert.errors import InputError, SessionStateError
 from livecert.io.audio import AudioDecoder, AudioTrack, read_audio
 from livecert.io.files import container_kind
-from livecert.io.frames import Frame, FrameSource, SourceInfo
+from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind
 from livecert.io.mpegps import cut_short
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.stream import Stream
+    from av.video.frame import VideoFrame
 
 log = logging.getLogger(__name__)
 
+_S = TypeVar("_S", bound="Stream")
 
-_END = object()
+
+class _End:
+    """Type of the marker the decode thread queues after the last frame."""
+
+
+_END = _End()
 
 
 class VideoFileSource(FrameSource):
@@ -39,7 +52,7 @@ class VideoFileSource(FrameSource):
     """
 
     def __init__(self, path: Path, *, queue_size: int = 8, audio: bool = False) -> None:
-        self._container = _open_container(path)
+        self._container: InputContainer | None = _open_container(path)
         try:
             streams = self._container.streams
             if not streams.video:
@@ -48,7 +61,9 @@ class VideoFileSource(FrameSource):
             rate = vstream.average_rate or vstream.guessed_rate
             nominal = float(rate) if rate else None
             super().__init__(
-                SourceInfo(name=str(path), kind="file", path=path, has_audio=bool(streams.audio), nominal_fps=nominal)
+                SourceInfo(
+                    name=str(path), kind=SourceKind.FILE, path=path, has_audio=bool(streams.audio), nominal_fps=nominal
+                )
             )
         except BaseException:
             self._container.close()
@@ -75,7 +90,7 @@ class VideoFileSource(FrameSource):
         self._track: AudioTrack | None = None
         if audio and streams.audio:
             self._audio = AudioDecoder(self._container, path)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Frame | BaseException | _End] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -86,6 +101,8 @@ class VideoFileSource(FrameSource):
         decoded = 0
         last_t: float | None = None
         try:
+            if self._container is None:
+                raise SessionStateError(f"{path}: the frame source was closed; open it again")
             streams = [self._vstream] if self._audio is None else [self._vstream, self._audio.stream]
             for packet in self._container.demux(streams):
                 if self._stop.is_set():
@@ -95,7 +112,7 @@ class VideoFileSource(FrameSource):
                     continue
                 t0 = time.perf_counter()
                 try:
-                    frames = packet.decode()
+                    frames = cast("list[VideoFrame]", packet.decode())  # a packet of the video stream
                 except av.error.FFmpegError as exc:
                     # A damaged packet inside a file that otherwise decodes is tolerated
                     # (it behaves like a dropped frame); damage before any frame is not.
@@ -105,7 +122,7 @@ class VideoFileSource(FrameSource):
                     continue
                 for vf in frames:
                     t = self._timestamp(vf, decoded)
-                    rgb = vf.to_ndarray(format="rgb24")
+                    rgb = cast(Image, vf.to_ndarray(format="rgb24"))
                     rot = int(getattr(vf, "rotation", 0) or 0)
                     if rot % 360:
                         rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rot / 90)))
@@ -129,7 +146,7 @@ class VideoFileSource(FrameSource):
         except Exception as exc:  # forwarded to the consumer thread, which re-raises it
             self._put(exc)
 
-    def _decode_audio(self, packet: Any) -> None:
+    def _decode_audio(self, packet: Packet[_S]) -> None:
         """A damaged audio stream does not stop the video; :meth:`audio_track` reports it."""
         if self._audio is None or self._audio_error is not None:
             return
@@ -186,7 +203,7 @@ class VideoFileSource(FrameSource):
                 code="TRUNCATED_FILE",
             )
 
-    def _timestamp(self, vf: Any, index: int) -> float:
+    def _timestamp(self, vf: VideoFrame, index: int) -> float:
         if vf.pts is not None and vf.time_base is not None:
             return float(vf.pts * vf.time_base) - self._t0
         if vf.time is not None:
@@ -196,7 +213,7 @@ class VideoFileSource(FrameSource):
             code="NO_TIMESTAMPS",
         )
 
-    def _put(self, item: Any) -> bool:
+    def _put(self, item: Frame | BaseException | _End) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -211,7 +228,7 @@ class VideoFileSource(FrameSource):
         count = 0
         while True:
             item = self._queue.get()
-            if item is _END:
+            if isinstance(item, _End):
                 break
             if isinstance(item, BaseException):
                 raise item
@@ -240,7 +257,7 @@ def _decode_error(path: str, exc: Exception, decoded: int, last_t: float | None)
     )
 
 
-def _open_container(path: Path) -> Any:
+def _open_container(path: Path) -> InputContainer:
     import av
 
     try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.config import BlinkConfig
 from livecert.results import BlinkEvent
 
@@ -34,16 +35,16 @@ class BlinkAnalysis:
     Attributes
     ----------
     events : tuple of BlinkEvent
-    ratio : ndarray, shape (N,)
+    ratio : ndarray of float64, shape (N,)
         Eye aperture as a fraction of the open-eye baseline (``nan`` where
         the frame was not usable).
     """
 
     events: tuple[BlinkEvent, ...]
-    ratio: np.ndarray
+    ratio: FloatArray
 
 
-def running_percentile(t: np.ndarray, x: np.ndarray, window_s: float, q: float) -> np.ndarray:
+def running_percentile(t: FloatArray, x: FloatArray, window_s: float, q: float) -> FloatArray:
     """Percentile ``q`` of the finite values of ``x`` within ``window_s``
     centred on each sample.
 
@@ -78,12 +79,12 @@ def running_percentile(t: np.ndarray, x: np.ndarray, window_s: float, q: float) 
     above = np.minimum(below + 1, np.maximum(k - 1, 0))
     rows = np.arange(n)
     low_v, high_v = windows[rows, below], windows[rows, above]
-    out = low_v + (pos - below) * (high_v - low_v)
+    out: FloatArray = low_v + (pos - below) * (high_v - low_v)
     out[k == 0] = np.nan
     return out
 
 
-def eye_ratio(t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkConfig) -> np.ndarray:
+def eye_ratio(t: FloatArray, left: FloatArray, right: FloatArray, config: BlinkConfig) -> FloatArray:
     """Both eyes' apertures relative to their own open-eye baselines, averaged.
 
     Parameters
@@ -103,11 +104,12 @@ def eye_ratio(t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkC
     stacked = np.vstack(ratios)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # frames where neither eye was measured
-        return np.nanmean(stacked, axis=0)
+        ratio: FloatArray = np.nanmean(stacked, axis=0)
+    return ratio
 
 
 def detect_blinks(
-    t: np.ndarray, left: np.ndarray, right: np.ndarray, config: BlinkConfig | None = None
+    t: FloatArray, left: FloatArray, right: FloatArray, config: BlinkConfig | None = None
 ) -> BlinkAnalysis:
     """Find blinks in a sequence of eyelid apertures.
 
@@ -138,7 +140,7 @@ def detect_blinks(
     return BlinkAnalysis(tuple(events), ratio)
 
 
-def _events_in_run(t: np.ndarray, r: np.ndarray, config: BlinkConfig) -> list[BlinkEvent]:
+def _events_in_run(t: FloatArray, r: FloatArray, config: BlinkConfig) -> list[BlinkEvent]:
     events: list[BlinkEvent] = []
     n = t.shape[0]
     closed = r < config.close_ratio

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import heapq
 import hmac
 import json
@@ -27,7 +28,7 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from livecert.errors import ChallengeError, SessionStateError
 from livecert.results import ReasonCode
@@ -38,9 +39,32 @@ _DIGITS_RE = re.compile(r"[0-9]{1,8}")
 
 _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
 
-_SCHEDULES = ("all", "one_by_one")
 
 _KEY_HELP = "create one with livecert.liveness.challenge.save_key(path, generate_key())"
+
+
+class ScheduleKind(str, enum.Enum):
+    """How a challenge's digits are shown (:attr:`Challenge.schedule_kind`).
+
+    A ``str`` enum: ``ScheduleKind.ALL == "all"``, ``str()`` gives the value,
+    and the value is what a token carries.
+    """
+
+    #: Every digit in one step, from 0 s until the recording ends.
+    ALL = "all"
+    #: One digit per step, each replaced by the next after 1.2-2.0 s.
+    ONE_BY_ONE = "one_by_one"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _schedule_kind(value: object) -> ScheduleKind:
+    """``value`` as a :class:`ScheduleKind`; ChallengeError for anything else."""
+    try:
+        return ScheduleKind(value)
+    except ValueError:
+        raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,7 @@ class PromptStep:
     hide_at_s: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Challenge:
     """A read-digits challenge; build it with :func:`new_challenge`.
 
@@ -67,8 +91,9 @@ class Challenge:
         Unix seconds; ``expires_at`` is ``inf`` for :meth:`for_known_digits`.
     schedule : tuple of PromptStep
         What to show when (step texts joined equal ``digits``).
-    schedule_kind : str
-        ``"all"`` or ``"one_by_one"``.
+    schedule_kind : ScheduleKind
+        ``"all"`` or ``"one_by_one"`` (the constructor also takes the
+        plain string).
     testing_only : bool
         True for :meth:`for_known_digits` challenges.
     """
@@ -78,13 +103,28 @@ class Challenge:
     issued_at: float
     expires_at: float
     schedule: tuple[PromptStep, ...]
-    schedule_kind: str = "all"
+    schedule_kind: ScheduleKind = ScheduleKind.ALL
     testing_only: bool = False
 
-    def __post_init__(self) -> None:
-        _check_digits(self.digits)
-        if self.schedule_kind not in _SCHEDULES:
-            raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {self.schedule_kind!r}")
+    def __init__(
+        self,
+        digits: str,
+        nonce: str,
+        issued_at: float,
+        expires_at: float,
+        schedule: tuple[PromptStep, ...],
+        schedule_kind: ScheduleKind | str = ScheduleKind.ALL,
+        testing_only: bool = False,
+    ) -> None:
+        _check_digits(digits)
+        kind = _schedule_kind(schedule_kind)  # the enum member is stored, whichever was given
+        object.__setattr__(self, "digits", digits)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "issued_at", issued_at)
+        object.__setattr__(self, "expires_at", expires_at)
+        object.__setattr__(self, "schedule", schedule)
+        object.__setattr__(self, "schedule_kind", kind)
+        object.__setattr__(self, "testing_only", testing_only)
         if math.isnan(self.issued_at) or math.isnan(self.expires_at):
             raise ChallengeError("issued_at and expires_at must be numbers, not NaN")
         if "".join(step.text for step in self.schedule) != self.digits:
@@ -106,7 +146,7 @@ class Challenge:
             time.time(),
             math.inf,
             (PromptStep(digits, 0.0),),
-            "all",
+            ScheduleKind.ALL,
             testing_only=True,
         )
 
@@ -118,7 +158,7 @@ class Challenge:
             "n": self.nonce,
             "i": self.issued_at,
             "e": None if math.isinf(self.expires_at) else self.expires_at,
-            "k": self.schedule_kind,
+            "k": self.schedule_kind.value,
             "s": [[s.text, s.show_at_s, s.hide_at_s] for s in self.schedule],
             "t": self.testing_only,
         }
@@ -164,7 +204,7 @@ def new_challenge(
     n_digits: int = 4,
     *,
     ttl_s: float = 300.0,
-    schedule: str = "all",
+    schedule: ScheduleKind | str = ScheduleKind.ALL,
     allow_runs: bool = False,
     now: float | None = None,
 ) -> Challenge:
@@ -183,7 +223,7 @@ def new_challenge(
         Number of digits, 1 to 8.
     ttl_s : float
         Seconds the challenge stays valid.
-    schedule : {"all", "one_by_one"}
+    schedule : ScheduleKind or {"all", "one_by_one"}
         ``"all"``: one step, every digit shown from 0 s until the recording
         ends.  ``"one_by_one"``: one digit per step, the first at 0 s, each
         next after a random 1.20-2.00 s (10 ms steps, generous for elderly
@@ -203,19 +243,18 @@ def new_challenge(
         raise ChallengeError(f"n_digits must be an int from 1 to 8, not {n_digits!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s < math.inf:
         raise ChallengeError(f"ttl_s must be a positive, finite number of seconds, not {ttl_s!r}")
-    if schedule not in _SCHEDULES:
-        raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {schedule!r}")
+    kind = _schedule_kind(schedule)
     digits = "".join(_draw_digit() for _ in range(n_digits))
     while not allow_runs and _is_guessable(digits):
         digits = "".join(_draw_digit() for _ in range(n_digits))
-    steps = (PromptStep(digits, 0.0),)
-    if schedule == "one_by_one":
+    steps: tuple[PromptStep, ...] = (PromptStep(digits, 0.0),)
+    if kind is ScheduleKind.ONE_BY_ONE:
         starts = [0.0]
         for _ in digits:
             starts.append(round(starts[-1] + 1.2 + secrets.randbelow(81) / 100, 2))
         steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
     issued = _now(now)
-    return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, schedule)
+    return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, kind)
 
 
 def check_challenge(
@@ -450,13 +489,13 @@ def _b64decode(text: str) -> bytes | None:
     return raw if _b64encode(raw) == text else None
 
 
-def _num(value: Any) -> float:
+def _num(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
     return float(value)
 
 
-def _str(value: Any) -> str:
+def _str(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"not a string: {value!r}")
     return value

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
 
 
@@ -31,7 +32,7 @@ class MouthAnalysis:
     closed_level: float
 
 
-def mouth_events(t: np.ndarray, mouth: np.ndarray, config: DigitsConfig | None = None) -> MouthAnalysis:
+def mouth_events(t: FloatArray, mouth: FloatArray, config: DigitsConfig | None = None) -> MouthAnalysis:
     """Find syllable-like mouth openings.
 
     Parameters
@@ -71,7 +72,7 @@ def mouth_events(t: np.ndarray, mouth: np.ndarray, config: DigitsConfig | None =
     return MouthAnalysis(tuple(e[2] for e in events), tuple(segments), closed)
 
 
-def _prominent_peaks(x: np.ndarray, min_height: float, min_prominence: float) -> list[int]:
+def _prominent_peaks(x: FloatArray, min_height: float, min_prominence: float) -> list[int]:
     """Indices of local maxima at least ``min_height`` high that rise at least
     ``min_prominence`` above the deeper of the two valleys separating them from
     higher ground (the usual topographic prominence)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
 from livecert.errors import InputError
 from livecert.io.audio import AudioTrack, fft_length
@@ -78,7 +79,7 @@ class SyncScore:
     correlation: float = math.nan
 
 
-def _window_log_rms(x: np.ndarray, track: AudioTrack, times: np.ndarray, window_s: float) -> np.ndarray:
+def _window_log_rms(x: FloatArray, track: AudioTrack, times: FloatArray, window_s: float) -> FloatArray:
     """Log RMS of samples ``x`` (shape (M,), laid out like ``track``) in windows of
     ``window_s`` centred on ``times`` (shape (N,)); parts of a window outside the
     track are left out, a window wholly outside it is nan."""
@@ -96,10 +97,10 @@ def _window_log_rms(x: np.ndarray, track: AudioTrack, times: np.ndarray, window_
 
 def band_envelopes(
     track: AudioTrack,
-    times: np.ndarray,
+    times: FloatArray,
     bands_hz: tuple[tuple[float, float], ...] = SYNC_BANDS_HZ,
     window_s: float = 0.04,
-) -> np.ndarray:
+) -> FloatArray:
     """Log RMS of the audio in several frequency bands around given clip times.
 
     Parameters
@@ -130,7 +131,7 @@ def band_envelopes(
     return out
 
 
-def _detrend(v: np.ndarray, width: int) -> np.ndarray:
+def _detrend(v: FloatArray, width: int) -> FloatArray:
     """Subtract a centred nan-aware moving average of ``width`` samples."""
     if width <= 1:
         return v
@@ -141,13 +142,13 @@ def _detrend(v: np.ndarray, width: int) -> np.ndarray:
     return np.where(ok & (count > 0), v - total / np.maximum(count, 1), np.nan)
 
 
-def _varies(v: np.ndarray) -> bool:
+def _varies(v: FloatArray) -> bool:
     """More than rounding noise between the finite values of ``v``."""
     ok = v[np.isfinite(v)]
     return ok.size >= 2 and float(np.ptp(ok)) > 1e-9 * max(1.0, float(np.max(np.abs(ok))))
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+def _pearson(a: FloatArray, b: FloatArray) -> tuple[float, int]:
     ok = np.isfinite(a) & np.isfinite(b)
     n = int(ok.sum())
     if n < 3:
@@ -158,8 +159,8 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
 
 
 def av_sync(
-    times: np.ndarray,
-    mouth: np.ndarray,
+    times: FloatArray,
+    mouth: FloatArray,
     track: AudioTrack,
     max_lag_s: float = 0.3,
     *,

@@ -56,8 +56,13 @@ class LivenessSession:
     config : VerifyConfig, optional
     digits : DigitsOptions, optional
         Digits mode (required there): the challenge, its key, the
-        single-use store and the recogniser.  The challenge is checked, and
-        its nonce used up, when the session starts.
+        single-use store and the recogniser.  Signature and expiry are
+        checked when the session starts.  The nonce is spent once the
+        inputs are known to be usable: a live session spends it when it
+        starts, after the enrollment has loaded; a recording (``live=False``,
+        :func:`livecert.verify`) when :meth:`result` is called, after every
+        frame was read.  An input error before then leaves the challenge
+        usable for the retry.
     enrolled : Enrollment, str or PathLike, optional
         The enrolled face: an :class:`~livecert.identity.enrollment.Enrollment`,
         a saved enrollment file (``.npz``) or a photo to enroll.
@@ -87,6 +92,9 @@ class LivenessSession:
         self.live = live
         self.config = config or VerifyConfig()
         self._challenge, self._challenge_reason = _check_challenge(self.mode, digits, now)
+        self._nonce_store = digits.nonce_store if digits is not None else None
+        self._now = now
+        self._nonce_spent = False
         self._recogniser = _digit_recogniser(self.mode, digits)
         t0 = time.perf_counter()
         self._embedder: DlibEmbedder | None = None
@@ -98,6 +106,8 @@ class LivenessSession:
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
         self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
         self._landmarker = FaceLandmarker(self.config.landmarks, mode=RunningMode.VIDEO)
+        if live:
+            self._spend_nonce()  # a live session refuses a replayed challenge at once
         self._recorder = TraceRecorder()
         self._steps = StepMachine(
             self.mode, self.config.session, live=live, action_limit_s=self._action_limit(), prompt=self._prompt
@@ -253,6 +263,17 @@ class LivenessSession:
         ]
         return "".join(shown)
 
+    def _spend_nonce(self) -> None:
+        """Use up the challenge's nonce (once): after the inputs are known to be usable, so
+        that a server's own input error (a missing enrollment, a cut upload) does not burn it."""
+        if self._nonce_spent or self._challenge is None or self._challenge_reason is not None:
+            return
+        self._nonce_spent = True
+        store = self._nonce_store
+        now = time.time() if self._now is None else self._now
+        if store is not None and not store.consume(self._challenge.nonce, self._challenge.expires_at, now):
+            self._challenge_reason = ReasonCode.CHALLENGE_REUSED
+
     # ------------------------------------------------------------------ result
 
     def trace(self) -> FrameTrace:
@@ -274,6 +295,7 @@ class LivenessSession:
         """
         if self._result is not None:
             return self._result
+        self._spend_nonce()  # a recording: only once it was read whole
         extra = extra_ms or {}
         trace = self.trace()
 
@@ -349,8 +371,8 @@ def _check_challenge(
             "for recorded test clips",
             code="NO_CHALLENGE",
         )
-    # Checked, and its nonce used up, when the session starts: a replay fails at once.
-    return check_challenge(digits.challenge, key=digits.key, store=digits.nonce_store, now=now)
+    # Signature and expiry are checked now; the nonce is spent by LivenessSession._spend_nonce.
+    return check_challenge(digits.challenge, key=digits.key, store=None, now=now)
 
 
 def _digit_recogniser(mode: Mode, digits: DigitsOptions | None) -> DigitRecogniser | None:

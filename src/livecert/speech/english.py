@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Literal
 
-import numpy as np
-
+from livecert.arrays import FloatArray
 from livecert.io.audio import as_samples, resample
 from livecert.speech.moonshine import MoonshineDigitRecogniser, moonshine_available
-from livecert.speech.recogniser import check_n_digits, is_narrowband
+from livecert.speech.recogniser import DigitRecogniser, check_n_digits, is_narrowband
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,8 @@ class EnglishDigitRecogniser:
     Parameters
     ----------
     pocketsphinx : PocketSphinxDigitRecogniser, optional
-    moonshine : DigitRecogniser or None, optional
-        Default: a :class:`~livecert.speech.moonshine.MoonshineDigitRecogniser`
+    moonshine : DigitRecogniser, "default" or None, optional
+        ``"default"`` (the default): a :class:`~livecert.speech.moonshine.MoonshineDigitRecogniser`
         when ``moonshine-cpp`` can be imported, else None (not used).
 
     Notes
@@ -45,12 +44,17 @@ class EnglishDigitRecogniser:
     narrowband audio arrives.
     """
 
-    def __init__(self, *, pocketsphinx: PocketSphinxDigitRecogniser | None = None, moonshine: Any = "default") -> None:
+    def __init__(
+        self,
+        *,
+        pocketsphinx: PocketSphinxDigitRecogniser | None = None,
+        moonshine: DigitRecogniser | Literal["default"] | None = "default",
+    ) -> None:
         self.pocketsphinx = pocketsphinx or PocketSphinxDigitRecogniser()
         self._moonshine = moonshine
 
     @property
-    def moonshine(self) -> Any:
+    def moonshine(self) -> DigitRecogniser | None:
         """The narrowband recogniser, or None; ``moonshine-cpp`` is imported on first use."""
         if isinstance(self._moonshine, str) and self._moonshine == "default":
             self._moonshine = MoonshineDigitRecogniser() if moonshine_available() else None
@@ -62,7 +66,7 @@ class EnglishDigitRecogniser:
         """Load PocketSphinx's decoder for ``n_digits`` now (Moonshine loads on first narrowband use)."""
         self.pocketsphinx.load(n_digits)
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+    def recognise(self, samples: FloatArray, sample_rate: int, n_digits: int) -> str:
         """Recognise ``n_digits`` digits (see :meth:`DigitRecogniser.recognise`).
 
         Raises

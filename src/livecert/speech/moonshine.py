@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.errors import ModelError
 from livecert.io.audio import AudioTrack, as_samples, resample
 from livecert.speech.recogniser import DIGIT_WORDS, check_n_digits
@@ -91,7 +92,7 @@ class MoonshineDigitRecogniser:
             raise ModelError(f"the Moonshine model inside moonshine-cpp did not load ({exc})") from None
         self._lib = mc.moonshine_lib
 
-    def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
+    def transcribe(self, samples: FloatArray, sample_rate: int) -> str:
         """Moonshine's transcript of the voiced part of ``samples`` ("" when none)."""
         x = as_samples(samples)
         if sample_rate != 16000:
@@ -106,7 +107,7 @@ class MoonshineDigitRecogniser:
             track.between(max(0.0, speech[0][0] - self.margin_s), speech[-1][1] + self.margin_s), dtype=np.float32
         )
         self.load()
-        buffer = (ctypes.c_float * len(x)).from_buffer(x)
+        buffer = (ctypes.c_float * len(x)).from_buffer(x.data)
         text = ctypes.c_char_p(0)
         error = self._lib.moonshine_transcribe(self._model.model_handle, buffer, len(x), ctypes.byref(text))
         if error != 0:
@@ -115,7 +116,7 @@ class MoonshineDigitRecogniser:
         self._lib.moonshine_free_text(text)
         return out
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+    def recognise(self, samples: FloatArray, sample_rate: int, n_digits: int) -> str:
         """The first ``n_digits`` digits heard, or all of them when fewer were heard.
 
         See :meth:`livecert.speech.recogniser.DigitRecogniser.recognise`; unlike a

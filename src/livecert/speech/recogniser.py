@@ -36,10 +36,11 @@ compares it with the challenge (it may be shorter or longer than
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, Union, runtime_checkable
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.errors import InputError
 from livecert.io.audio import fft_length
 
@@ -95,17 +96,21 @@ EXTRA_PRONUNCIATIONS: dict[str, tuple[str, ...]] = {"six": ("IH K S", "S IH K", 
 #: (8 kHz, resampled) 0.022 or less (median 0.0007).
 NARROWBAND_RATIO = 0.05
 
+#: A PocketSphinx configuration value (``pocketsphinx.Config`` takes strings,
+#: numbers and flags).
+DecoderOption: TypeAlias = Union[str, int, float, bool]
+
 #: PocketSphinx settings for narrowband audio unless ``decoder_options``
 #: overrides them: ``topn`` (Gaussians scored per mixture) 8 instead of 4
 #: (chosen on the FSDD tuning strings).  Wideband audio keeps the model's
 #: default: on GRID digit words 8 scored the same (27/30) and took 40 ms per
 #: 3 s clip against 33 ms.
-NARROWBAND_DECODER_OPTIONS: dict[str, Any] = {"topn": 8}
+NARROWBAND_DECODER_OPTIONS: dict[str, DecoderOption] = {"topn": 8}
 
 MAX_DIGITS = 16
 
 
-def is_narrowband(samples: np.ndarray, sample_rate: int) -> bool:
+def is_narrowband(samples: FloatArray, sample_rate: int) -> bool:
     """Whether audio carries nothing above 4 kHz (telephone band, or 8 kHz resampled).
 
     Parameters
@@ -136,7 +141,7 @@ def is_narrowband(samples: np.ndarray, sample_rate: int) -> bool:
 class DigitRecogniser(Protocol):
     """Turns a recording of spoken digits into a digit string."""
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+    def recognise(self, samples: FloatArray, sample_rate: int, n_digits: int) -> str:
         """Recognise the digits spoken in ``samples``.
 
         Parameters
@@ -157,7 +162,8 @@ class DigitRecogniser(Protocol):
         ...
 
 
-def check_n_digits(n_digits: Any) -> None:
+def check_n_digits(n_digits: object) -> None:
+    """Raise ``InputError`` (``BAD_ARGUMENT``) unless ``n_digits`` is an integer in 1-:data:`MAX_DIGITS`."""
     if isinstance(n_digits, bool) or not isinstance(n_digits, (int, np.integer)) or not 1 <= n_digits <= MAX_DIGITS:
         raise InputError(f"n_digits must be an integer in [1, {MAX_DIGITS}], got {n_digits!r}", code="BAD_ARGUMENT")
 

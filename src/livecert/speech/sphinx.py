@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from livecert.arrays import FloatArray
 from livecert.errors import ModelError
 from livecert.io.audio import as_samples, resample, to_pcm16
 from livecert.speech.recogniser import (
@@ -16,6 +18,7 @@ from livecert.speech.recogniser import (
     EXTRA_PRONUNCIATIONS,
     NARROWBAND_DECODER_OPTIONS,
     PRONUNCIATIONS,
+    DecoderOption,
     check_n_digits,
     digit_grammar,
     is_narrowband,
@@ -54,7 +57,7 @@ class PocketSphinxDigitRecogniser:
         not in it, or with another ``hmm``).
     seed : int
         Seed of the dither noise, so results are reproducible.
-    decoder_options : dict, optional
+    decoder_options : mapping of str to str, int, float or bool, optional
         PocketSphinx configuration (e.g. ``{"beam": 1e-60}``); for
         narrowband audio on top of :data:`NARROWBAND_DECODER_OPTIONS`.  Front-end settings listed in the
         model's ``feat.params`` (``upperf``, ``remove_noise``, ``cmn``, ...)
@@ -103,7 +106,7 @@ class PocketSphinxDigitRecogniser:
         hmm: str | None = None,
         dictionary: str | None = None,
         seed: int = 0,
-        decoder_options: dict[str, Any] | None = None,
+        decoder_options: Mapping[str, DecoderOption] | None = None,
         words: dict[str, str] | None = None,
         narrowband_pronunciations: dict[str, tuple[str, ...]] | None = None,
         narrowband: bool | None = None,
@@ -172,7 +175,7 @@ class PocketSphinxDigitRecogniser:
         """
         self._decoder(int(n_digits), bool(narrowband))
 
-    def _prepare(self, x: np.ndarray) -> np.ndarray:
+    def _prepare(self, x: FloatArray) -> FloatArray:
         rng = np.random.default_rng(self._seed)
         pad = np.zeros(int(self.pad_s * 16000), dtype=np.float32)
         x = np.concatenate([pad, x, pad])
@@ -180,7 +183,7 @@ class PocketSphinxDigitRecogniser:
             x = x + rng.normal(0.0, self.noise_rms, x.size).astype(np.float32)
         return x
 
-    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int, *, narrowband: bool | None = None) -> str:
+    def recognise(self, samples: FloatArray, sample_rate: int, n_digits: int, *, narrowband: bool | None = None) -> str:
         """Recognise exactly ``n_digits`` digits (see :meth:`DigitRecogniser.recognise`).
 
         The samples are resampled to 16 kHz if needed, checked for a 4 kHz
