@@ -11,6 +11,7 @@ from livecert.config import (
 )
 from livecert.errors import (
     ChallengeError as ChallengeError,
+    ErrorCode as ErrorCode,
     InputError as InputError,
     LivecertError as LivecertError,
     ModelError as ModelError,
@@ -19,7 +20,7 @@ from livecert.errors import (
 from livecert.identity.embedding import Embedder as Embedder
 from livecert.identity.enrollment import Enrollment as Enrollment, EnrollmentError as EnrollmentError, enroll as enroll
 from livecert.io.audio import AudioTrack as AudioTrack
-from livecert.io.frames import Frame as Frame
+from livecert.io.frames import Frame as Frame, SourceKind as SourceKind
 from livecert.io.images import read_image_rgb as read_image_rgb
 from livecert.io.sources import open_source as open_source
 from livecert.liveness.blink import detect_blinks as detect_blinks
@@ -27,6 +28,7 @@ from livecert.liveness.challenge import (
     Challenge as Challenge,
     MemoryNonceStore as MemoryNonceStore,
     NonceStore as NonceStore,
+    ScheduleKind as ScheduleKind,
     SQLiteNonceStore as SQLiteNonceStore,
     generate_key as generate_key,
     load_key as load_key,
@@ -35,12 +37,15 @@ from livecert.liveness.challenge import (
 from livecert.liveness.digits import DigitsOptions as DigitsOptions
 from livecert.results import (
     BlinkEvent as BlinkEvent,
+    Cue as Cue,
+    CueScore as CueScore,
     DigitsEvidence as DigitsEvidence,
     FrameTrace as FrameTrace,
     MatchResult as MatchResult,
     QualityFlag as QualityFlag,
     Reason as Reason,
     ReasonCode as ReasonCode,
+    SpoofEvidence as SpoofEvidence,
     Timings as Timings,
     VerificationResult as VerificationResult,
 )

@@ -9,13 +9,13 @@ Change a value with :func:`dataclasses.replace`::
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
-from livecert.errors import InputError
+from livecert.enums import StrEnum
+from livecert.errors import ErrorCode, InputError
 
 
-class Mode(str, enum.Enum):
+class Mode(StrEnum):
     """What the person is asked to do: blink (眨眼认证) or read digits aloud (读数认证)."""
 
     BLINK = "blink"
@@ -28,12 +28,12 @@ class Mode(str, enum.Enum):
             return cls(value)
         except ValueError:
             choices = ", ".join(m.value for m in cls)
-            raise InputError(f"unknown mode {value!r}; choose one of {choices}", code="BAD_MODE") from None
+            raise InputError(f"unknown mode {value!r}; choose one of {choices}", code=ErrorCode.BAD_MODE) from None
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not (low <= value <= high):
-        raise InputError(f"config field {name}={value!r} must lie in [{low}, {high}]", code="BAD_CONFIG")
+        raise InputError(f"config field {name}={value!r} must lie in [{low}, {high}]", code=ErrorCode.BAD_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ class DigitsConfig:
         if not ok or not -2.0 <= prior[0] <= prior[1] <= 2.0:
             raise InputError(
                 f"sync_lag_prior_s must be (low, high) with -2 <= low <= high <= 2, got {self.sync_lag_prior_s!r}",
-                code="BAD_CONFIG",
+                code=ErrorCode.BAD_CONFIG,
             )
 
 

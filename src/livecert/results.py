@@ -16,10 +16,11 @@ import numpy as np
 
 from livecert.arrays import BoolArray, FloatArray, IntArray
 from livecert.config import Mode
-from livecert.errors import InputError
+from livecert.enums import StrEnum
+from livecert.errors import ErrorCode, InputError
 
 
-class ReasonCode(str, enum.Enum):
+class ReasonCode(StrEnum):
     """Stable codes for why a check did not pass (or what to fix).
 
     The string values never change between versions; messages may.
@@ -266,12 +267,12 @@ class FrameTrace:
             col = np.asarray(getattr(self, f.name), dtype=dtype)
             if col.ndim != 1:
                 raise InputError(
-                    f"FrameTrace.{f.name} must be one-dimensional, got shape {col.shape}", code="BAD_TRACE"
+                    f"FrameTrace.{f.name} must be one-dimensional, got shape {col.shape}", code=ErrorCode.BAD_TRACE
                 )
             if n is not None and col.shape[0] != n:
                 raise InputError(
                     f"FrameTrace.{f.name} has {col.shape[0]} values where t_s has {n}; give one per frame",
-                    code="BAD_TRACE",
+                    code=ErrorCode.BAD_TRACE,
                 )
             n = col.shape[0]
             object.__setattr__(self, f.name, col)
@@ -293,7 +294,7 @@ class FrameTrace:
     def __getitem__(self, index: slice | BoolArray | IntArray) -> FrameTrace:
         """The frames selected by a slice, a boolean mask of shape (N,) or integer indices."""
         if isinstance(index, np.ndarray) and index.dtype == np.bool_ and index.shape != self.t_s.shape:
-            raise InputError(f"mask of shape {index.shape} for a trace of {len(self)} frames", code="BAD_TRACE")
+            raise InputError(f"mask of shape {index.shape} for a trace of {len(self)} frames", code=ErrorCode.BAD_TRACE)
         return FrameTrace(**{name: getattr(self, name)[index] for name in self.columns()})
 
     @property
@@ -369,7 +370,7 @@ class MatchResult:
         }
 
 
-class Cue(str, enum.Enum):
+class Cue(StrEnum):
     """The presentation-attack cues (see :mod:`livecert.liveness.spoof`)."""
 
     PLANAR_MOTION = "planar_motion"

@@ -15,7 +15,7 @@ from pathlib import Path
 from livecert.app.draw import Overlay
 from livecert.arrays import Image
 from livecert.config import Mode
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack, read_audio
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
@@ -94,7 +94,7 @@ def run_demo(
         and not os.environ.get("DISPLAY")
         and not os.environ.get("WAYLAND_DISPLAY")
     ):
-        raise InputError("no display to open a window on; use --headless --record OUT.mp4", code="NO_DISPLAY")
+        raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
     digits: DigitsOptions | None = None
     if mode is Mode.DIGITS:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from livecert.config import BlinkConfig
-from livecert.errors import InputError, ModelError
+from livecert.errors import ErrorCode, InputError, ModelError
 from livecert.liveness.blink import eye_ratio
 from livecert.results import VerificationResult
 
@@ -29,12 +29,12 @@ def plot_trace(
         from matplotlib.figure import Figure
     except ImportError:
         raise ModelError(
-            "plots need matplotlib, which is optional: pip install 'livecert[plot]'", code="MISSING_DEPENDENCY"
+            "plots need matplotlib, which is optional: pip install 'livecert[plot]'", code=ErrorCode.MISSING_DEPENDENCY
         ) from None
 
     trace = result.trace
     if trace is None:
-        raise InputError("the result carries no per-frame trace to plot", code="NO_TRACE")
+        raise InputError("the result carries no per-frame trace to plot", code=ErrorCode.NO_TRACE)
     config = config or BlinkConfig()
     ratio = eye_ratio(trace.t_s, trace.left_eye, trace.right_eye, config)
     # A Figure of its own (no pyplot): the host process's matplotlib backend is left alone.

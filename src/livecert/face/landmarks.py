@@ -28,7 +28,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray, Image
 from livecert.config import LandmarkConfig
-from livecert.errors import ModelError, SessionStateError
+from livecert.errors import ErrorCode, ModelError, SessionStateError
 
 N_LANDMARKS = 478
 
@@ -171,7 +171,7 @@ class FaceLandmarker:
             if t_s is None or not t_s > self._last_t:
                 raise SessionStateError(
                     f"video mode needs increasing timestamps: got {t_s} after {self._last_t}",
-                    code="TIMESTAMP_NOT_INCREASING",
+                    code=ErrorCode.TIMESTAMP_NOT_INCREASING,
                 )
             self._last_t = t_s
         h, w = rgb.shape[:2]

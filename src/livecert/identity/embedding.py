@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from livecert.arrays import FloatArray, Image
-from livecert.errors import InputError, ModelError
+from livecert.errors import ErrorCode, InputError, ModelError
 from livecert.io.frames import check_frame
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def dlib_model_file(name: str) -> Path:
     hint = "install it with: pip install face_recognition_models==0.3.0 (about 100 MB)"
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the face_recognition_models package is not installed; {hint}", code="MODEL_MISSING")
+        raise ModelError(f"the face_recognition_models package is not installed; {hint}", code=ErrorCode.MODEL_MISSING)
     for location in spec.submodule_search_locations:
         path = Path(location) / "models" / name
         if path.is_file() and path.stat().st_size > 0:
@@ -99,7 +99,7 @@ def dlib_model_file(name: str) -> Path:
     raise ModelError(
         f"{name} was not found in face_recognition_models at {list(spec.submodule_search_locations)}; "
         f"the installation is incomplete: {hint}",
-        code="MODEL_MISSING",
+        code=ErrorCode.MODEL_MISSING,
     )
 
 
@@ -116,7 +116,7 @@ def import_dlib() -> ModuleType:
     except ImportError as exc:
         raise ModelError(
             f"dlib is not installed or does not load ({exc}); install it with: pip install dlib-bin",
-            code="MODEL_MISSING",
+            code=ErrorCode.MODEL_MISSING,
         ) from None
     module: ModuleType = dlib
     return module
@@ -174,11 +174,13 @@ class DlibEmbedder:
             dlib = import_dlib()
             path = self._model_path or dlib_model_file(DLIB_RESNET_FILE)
             if not path.is_file():
-                raise ModelError(f"{path}: face descriptor model not found", code="MODEL_MISSING")
+                raise ModelError(f"{path}: face descriptor model not found", code=ErrorCode.MODEL_MISSING)
             try:
                 self._net = dlib.face_recognition_model_v1(str(path))
             except RuntimeError as exc:
-                raise ModelError(f"{path}: not a dlib face descriptor model ({exc})", code="MODEL_UNUSABLE") from None
+                raise ModelError(
+                    f"{path}: not a dlib face descriptor model ({exc})", code=ErrorCode.MODEL_UNUSABLE
+                ) from None
             log.debug("loaded %s", path)
         return self._net
 
@@ -204,9 +206,9 @@ def mesh_to_five(points: FloatArray) -> FloatArray:
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[0] != 478 or pts.shape[1] not in (2, 3):
-        raise InputError(f"face landmarks must have shape (478, 3), got {pts.shape}", code="BAD_LANDMARKS")
+        raise InputError(f"face landmarks must have shape (478, 3), got {pts.shape}", code=ErrorCode.BAD_LANDMARKS)
     if not np.all(np.isfinite(pts[:, :2])):
-        raise InputError("face landmarks contain nan or inf", code="BAD_LANDMARKS")
+        raise InputError("face landmarks contain nan or inf", code=ErrorCode.BAD_LANDMARKS)
     return np.array([sum(w * pts[i, :2] for i, w in spec) for spec in MESH_TO_DLIB5], dtype=np.float64)
 
 
@@ -242,7 +244,7 @@ def _check_chip(chip: object) -> Image:
         got = f"{chip.dtype} {chip.shape}" if isinstance(chip, np.ndarray) else type(chip).__name__
         raise InputError(
             f"an aligned face must be a uint8 array of shape ({CHIP_SIZE}, {CHIP_SIZE}, 3), got {got}",
-            code="BAD_FRAME",
+            code=ErrorCode.BAD_FRAME,
         )
     return np.ascontiguousarray(chip)
 
@@ -269,7 +271,7 @@ def embed_faces(candidates: Sequence[tuple[Image, FloatArray]], embedder: Embedd
     out = np.empty((len(candidates), EMBEDDING_DIM), dtype=np.float32)
     for i, item in enumerate(candidates):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise InputError(f"candidate {i}: expected an (rgb, points) pair", code="BAD_ARGUMENT")
+            raise InputError(f"candidate {i}: expected an (rgb, points) pair", code=ErrorCode.BAD_ARGUMENT)
         rgb = check_frame(item[0], f"candidate {i}")
         out[i] = embedder.embed(align_face(rgb, mesh_to_five(item[1])))
     return out

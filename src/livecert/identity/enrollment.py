@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from livecert.arrays import AnyArray, FloatArray, Image
 from livecert.config import LandmarkConfig, MatchConfig
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.face.quality import FrameQuality, measure
 from livecert.identity.detection import find_face
 from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
@@ -69,18 +69,19 @@ ENROLL_MESSAGES: dict[ReasonCode, tuple[str, str]] = {
 
 
 class EnrollmentError(InputError):
-    """The enrollment photo cannot be used; ``code`` is a :class:`ReasonCode`
-    (a ``str`` enum): ``NO_FACE``, ``MULTIPLE_FACES``, ``FACE_TOO_SMALL``,
-    ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``; the message says what photo
-    to use instead (:data:`ENROLL_MESSAGES`); ``message`` is the English text,
+    """The enrollment photo cannot be used.  ``code`` is the :class:`ErrorCode`
+    of the photo's problem (``NO_FACE``, ``MULTIPLE_FACES``, ``FACE_TOO_SMALL``,
+    ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``; equal to the :class:`ReasonCode`
+    of the same name, which ``reason`` holds); the message says what photo to
+    use instead (:data:`ENROLL_MESSAGES`); ``message`` is the English text,
     :meth:`message_in` gives either language."""
 
-    default_code = ReasonCode.NO_FACE.value
+    default_code = ErrorCode.NO_FACE
 
     def __init__(self, code: ReasonCode, detail: str = "") -> None:
-        code = ReasonCode(code)
-        super().__init__(self._text(code, "en", detail), code=code.value)
-        self.code: ReasonCode = code
+        reason = ReasonCode(code)
+        super().__init__(self._text(reason, "en", detail), code=reason.value)
+        self.reason = reason
         self.detail = detail
 
     @staticmethod
@@ -91,7 +92,7 @@ class EnrollmentError(InputError):
     def message_in(self, lang: str = "en") -> str:
         """The message in ``"en"`` or ``"zh"`` (``message``, as on every
         :class:`~livecert.errors.LivecertError`, is the English one)."""
-        return self._text(self.code, lang, self.detail)
+        return self._text(self.reason, lang, self.detail)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +140,7 @@ class Enrollment:
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise InputError(f"{path}: cannot write the enrollment ({exc})", code="CANNOT_WRITE") from None
+            raise InputError(f"{path}: cannot write the enrollment ({exc})", code=ErrorCode.CANNOT_WRITE) from None
 
     @classmethod
     def load(cls, path: str | Path, *, model_id: str = DlibEmbedder.model_id) -> Enrollment:
@@ -166,31 +167,31 @@ class Enrollment:
             with np.load(path, allow_pickle=False) as data:
                 fields = {k: data[k] for k in data.files}
         except FileNotFoundError:
-            raise InputError(f"{path}: enrollment file not found", code="FILE_NOT_FOUND") from None
+            raise InputError(f"{path}: enrollment file not found", code=ErrorCode.FILE_NOT_FOUND) from None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise InputError(f"{bad} ({type(exc).__name__}: {exc})", code="BAD_ENROLLMENT") from None
+            raise InputError(f"{bad} ({type(exc).__name__}: {exc})", code=ErrorCode.BAD_ENROLLMENT) from None
         try:
             tag, version, file_model = str(fields["format"]), int(fields["version"]), str(fields["model_id"])
             embedding, landmarks, qv = fields["embedding"], fields["landmarks"], fields["quality"]
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{bad} (missing or malformed field {exc})", code="BAD_ENROLLMENT") from None
+            raise InputError(f"{bad} (missing or malformed field {exc})", code=ErrorCode.BAD_ENROLLMENT) from None
         if tag != _FORMAT_TAG:
-            raise InputError(bad, code="BAD_ENROLLMENT")
+            raise InputError(bad, code=ErrorCode.BAD_ENROLLMENT)
         if version != ENROLLMENT_FORMAT_VERSION:
             raise InputError(
                 f"{path}: enrollment format version {version}, this livecert reads version "
                 f"{ENROLLMENT_FORMAT_VERSION}; enroll the photo again",
-                code="ENROLLMENT_VERSION",
+                code=ErrorCode.ENROLLMENT_VERSION,
             )
         if file_model != model_id:
             raise InputError(
                 f"{path}: enrolled with face model {file_model!r}, but matching uses {model_id!r}; "
                 "enroll the photo again with the current model",
-                code="ENROLLMENT_MODEL_MISMATCH",
+                code=ErrorCode.ENROLLMENT_MODEL_MISMATCH,
             )
         shapes = (embedding.shape, landmarks.shape, qv.shape)
         if shapes != ((128,), (478, 3), (6,)) or not np.all(np.isfinite(embedding)):
-            raise InputError(f"{bad} (fields have wrong shapes or values)", code="BAD_ENROLLMENT")
+            raise InputError(f"{bad} (fields have wrong shapes or values)", code=ErrorCode.BAD_ENROLLMENT)
         width, brightness, sharpness, yaw, pitch = (float(v) for v in qv[:5])
         quality = FrameQuality(width, brightness, sharpness, yaw, pitch, QualityFlag(int(qv[5])))
         return cls(_frozen(embedding, np.float32), _frozen(landmarks, np.float32), quality, file_model, version)

@@ -25,7 +25,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray, Image
 from livecert.config import MatchConfig
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.face.quality import FrameQuality
 from livecert.identity.embedding import DlibEmbedder, Embedder, embed_faces, template_distance
 from livecert.identity.enrollment import Enrollment
@@ -68,7 +68,7 @@ class FramePool:
 
     def __init__(self, size: int = 5, min_gap_s: float = 0.3) -> None:
         if size < 1:
-            raise InputError(f"FramePool size must be at least 1, got {size}", code="BAD_ARGUMENT")
+            raise InputError(f"FramePool size must be at least 1, got {size}", code=ErrorCode.BAD_ARGUMENT)
         self.size = size
         self.min_gap_s = min_gap_s
         self._items: list[tuple[float, float, Image, FloatArray]] = []  # (score, t, rgb, points)
@@ -156,7 +156,7 @@ def match_faces(
         raise InputError(
             f"the enrollment was made with {enrollment.model_id!r} but the embedder is {emb.model_id!r}; "
             "enroll the photo again",
-            code="ENROLLMENT_MODEL_MISMATCH",
+            code=ErrorCode.ENROLLMENT_MODEL_MISMATCH,
         )
     used = list(candidates)[: cfg.max_frames]
     if not used:

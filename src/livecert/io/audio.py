@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 import numpy as np
 
 from livecert.arrays import AnyArray, FloatArray
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.files import check_file
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def _check_rate(sample_rate: int) -> int:
         or not isinstance(sample_rate, (int, np.integer))
         or not 8000 <= sample_rate <= 192000
     ):
-        raise InputError(f"sample_rate must be an integer in [8000, 192000], got {sample_rate!r}", code="BAD_ARGUMENT")
+        raise InputError(
+            f"sample_rate must be an integer in [8000, 192000], got {sample_rate!r}", code=ErrorCode.BAD_ARGUMENT
+        )
     return int(sample_rate)
 
 
@@ -115,12 +117,12 @@ def read_audio(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_R
     rate = _check_rate(sample_rate)
     path = check_file(Path(path))
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a media file", code="NOT_A_MEDIA_FILE")
+        raise InputError(f"{path}: is a folder, not a media file", code=ErrorCode.NOT_A_MEDIA_FILE)
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise InputError(
-            f"{path}: not a media file that can be opened ({exc.strerror or exc})", code="NOT_A_MEDIA_FILE"
+            f"{path}: not a media file that can be opened ({exc.strerror or exc})", code=ErrorCode.NOT_A_MEDIA_FILE
         ) from None
     try:
         if not container.streams.audio:
@@ -201,7 +203,7 @@ class AudioDecoder:
             if self._first_t is None:
                 raise InputError(
                     f"{self.path}: the audio stream cannot be decoded ({exc.strerror or exc})",
-                    code="AUDIO_DECODE_ERROR",
+                    code=ErrorCode.AUDIO_DECODE_ERROR,
                 ) from None
             log.warning("%s: skipped a damaged audio packet (%s)", self.path, exc)
             return
@@ -235,7 +237,7 @@ class AudioDecoder:
         if not self._chunks:
             raise InputError(
                 f"{self.path}: the audio stream cannot be decoded ({getattr(exc, 'strerror', None) or exc})",
-                code="AUDIO_DECODE_ERROR",
+                code=ErrorCode.AUDIO_DECODE_ERROR,
             ) from None
         log.warning("%s: audio truncated after %d samples (%s)", self.path, sum(map(len, self._chunks)), exc)
 
@@ -253,7 +255,7 @@ class AudioDecoder:
         samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
         self.ms += (time.perf_counter() - t) * 1e3
         if samples.size == 0:
-            raise InputError(f"{self.path}: the audio stream holds no samples", code="EMPTY_AUDIO")
+            raise InputError(f"{self.path}: the audio stream holds no samples", code=ErrorCode.EMPTY_AUDIO)
         return AudioTrack(np.clip(samples, -1.0, 1.0), self._rate, self._first_t or 0.0)
 
 
@@ -265,7 +267,7 @@ def load_wav(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_RAT
     """
     track = read_audio(path, sample_rate)
     if track is None:
-        raise InputError(f"{path}: the file holds no audio stream", code="NO_AUDIO_STREAM")
+        raise InputError(f"{path}: the file holds no audio stream", code=ErrorCode.NO_AUDIO_STREAM)
     return track
 
 
@@ -299,12 +301,12 @@ def as_samples(samples: object) -> FloatArray:
         x = np.asarray(samples, dtype=np.float32)
     except (TypeError, ValueError):
         raise InputError(
-            f"samples must be a float array of shape (M,), got {type(samples).__name__}", code="BAD_ARGUMENT"
+            f"samples must be a float array of shape (M,), got {type(samples).__name__}", code=ErrorCode.BAD_ARGUMENT
         ) from None
     if x.ndim == 0 or sum(d > 1 for d in x.shape) > 1:
         raise InputError(
             f"samples must be mono audio of shape (M,), got shape {x.shape} (mix channels down first)",
-            code="BAD_ARGUMENT",
+            code=ErrorCode.BAD_ARGUMENT,
         )
     return x.reshape(-1)
 

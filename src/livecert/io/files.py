@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mpg", ".mpeg", ".webm", ".mov", ".mkv", ".m4v"})
 
@@ -36,9 +36,9 @@ def container_kind(path: Path) -> str | None:
 def check_file(path: Path) -> Path:
     """Raise a specific :class:`InputError` for a missing, unreadable or empty file."""
     if not path.exists():
-        raise InputError(f"{path}: no such file; check the path", code="FILE_NOT_FOUND")
+        raise InputError(f"{path}: no such file; check the path", code=ErrorCode.FILE_NOT_FOUND)
     if path.is_file() and path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); record or copy it again", code="EMPTY_FILE")
+        raise InputError(f"{path}: the file is empty (0 bytes); record or copy it again", code=ErrorCode.EMPTY_FILE)
     if path.is_file() and not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied; make the file readable", code="FILE_UNREADABLE")
+        raise InputError(f"{path}: permission denied; make the file readable", code=ErrorCode.FILE_UNREADABLE)
     return path

@@ -3,7 +3,6 @@ and the checks every source applies (dtype, shape, increasing timestamps)."""
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,8 @@ from typing import SupportsFloat, cast
 import numpy as np
 
 from livecert.arrays import Image
-from livecert.errors import InputError
+from livecert.enums import StrEnum
+from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack
 
 
@@ -39,7 +39,7 @@ class Frame:
     decode_ms: float = 0.0
 
 
-class SourceKind(str, enum.Enum):
+class SourceKind(StrEnum):
     """What a frame source reads from (:attr:`SourceInfo.kind`).
 
     A ``str`` enum: ``SourceKind.FILE == "file"``, and ``str()`` gives the value.
@@ -49,9 +49,6 @@ class SourceKind(str, enum.Enum):
     CAMERA = "camera"
     IMAGES = "images"
     FRAMES = "frames"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True, init=False)
@@ -92,7 +89,7 @@ class SourceInfo:
         except ValueError:
             raise InputError(
                 f"source kind must be one of {', '.join(repr(k.value) for k in SourceKind)}, not {kind!r}",
-                code="BAD_ARGUMENT",
+                code=ErrorCode.BAD_ARGUMENT,
             ) from None
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "kind", source_kind)
@@ -113,19 +110,19 @@ def check_frame(rgb: object, where: str) -> Image:
     if not isinstance(rgb, np.ndarray):
         raise InputError(
             f"{where}: a frame must be a numpy array of shape (H, W, 3), got {type(rgb).__name__}",
-            code="BAD_FRAME",
+            code=ErrorCode.BAD_FRAME,
         )
     if rgb.dtype != np.uint8:
         raise InputError(
             f"{where}: a frame must have dtype uint8 (0-255 RGB), got {rgb.dtype}; "
             "convert with (img * 255).clip(0, 255).astype(np.uint8) if it is float in [0, 1]",
-            code="BAD_FRAME",
+            code=ErrorCode.BAD_FRAME,
         )
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 16 or rgb.shape[1] < 16:
         raise InputError(
             f"{where}: a frame must have shape (H, W, 3) with H, W >= 16, got {rgb.shape}; "
             "convert grayscale or RGBA images to RGB first",
-            code="BAD_FRAME",
+            code=ErrorCode.BAD_FRAME,
         )
     return rgb
 
@@ -141,13 +138,15 @@ class TimestampChecker:
         try:
             t = float(cast(SupportsFloat, t_s))  # anything float() refuses raises below
         except (TypeError, ValueError):
-            raise InputError(f"{self._where}: timestamp {t_s!r} is not a number", code="BAD_TIMESTAMP") from None
+            raise InputError(
+                f"{self._where}: timestamp {t_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP
+            ) from None
         if not math.isfinite(t):
-            raise InputError(f"{self._where}: timestamp {t_s!r} is not finite", code="BAD_TIMESTAMP")
+            raise InputError(f"{self._where}: timestamp {t_s!r} is not finite", code=ErrorCode.BAD_TIMESTAMP)
         if t <= self._last:
             raise InputError(
                 f"{self._where}: timestamps must increase, got {t:.6f} s after {self._last:.6f} s",
-                code="TIMESTAMP_NOT_INCREASING",
+                code=ErrorCode.TIMESTAMP_NOT_INCREASING,
             )
         self._last = t
         return t
@@ -171,7 +170,7 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[Frame]:
         if self._used:
-            raise InputError(f"{self.info.name}: a frame source can be iterated only once", code="SOURCE_USED")
+            raise InputError(f"{self.info.name}: a frame source can be iterated only once", code=ErrorCode.SOURCE_USED)
         self._used = True
         return self._frames()
 

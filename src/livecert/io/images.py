@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from livecert.arrays import Image
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.files import check_file
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Ima
 
     p = check_file(Path(path))
     if p.is_dir():
-        raise InputError(f"{p}: is a folder, expected an image file", code="NOT_AN_IMAGE")
+        raise InputError(f"{p}: is a folder, expected an image file", code=ErrorCode.NOT_AN_IMAGE)
     host_limit = PILImage.MAX_IMAGE_PIXELS  # Pillow's limit is process-wide: put the caller's back afterwards
     try:
         with warnings.catch_warnings():
@@ -64,9 +64,9 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Ima
                     img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
                 return np.asarray(img, dtype=np.uint8).copy()
     except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise InputError(f"{p}: not an image that can be read ({exc})", code="NOT_AN_IMAGE") from None
+        raise InputError(f"{p}: not an image that can be read ({exc})", code=ErrorCode.NOT_AN_IMAGE) from None
     except OSError as exc:
-        raise InputError(f"{p}: the image is truncated or damaged ({exc})", code="NOT_AN_IMAGE") from None
+        raise InputError(f"{p}: the image is truncated or damaged ({exc})", code=ErrorCode.NOT_AN_IMAGE) from None
     finally:
         PILImage.MAX_IMAGE_PIXELS = host_limit
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from livecert.arrays import AnyArray, Image
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.files import IMAGE_SUFFIXES, check_file
 from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind, TimestampChecker, check_frame
 from livecert.io.images import read_image_rgb
@@ -59,7 +59,7 @@ class ArraySource(FrameSource):
             else:
                 raise InputError(
                     f"{where}: expected a (rgb, timestamp_s) pair or a livecert.Frame, got {type(item).__name__}",
-                    code="BAD_FRAME",
+                    code=ErrorCode.BAD_FRAME,
                 )
             yield Frame(check_frame(rgb, where), check_t(t), i)
 
@@ -72,12 +72,12 @@ class ImageFolderSource(FrameSource):
 
     def __init__(self, folder: Path, fps: float = 30.0) -> None:
         if fps <= 0:
-            raise InputError(f"fps must be positive, got {fps}", code="BAD_ARGUMENT")
+            raise InputError(f"fps must be positive, got {fps}", code=ErrorCode.BAD_ARGUMENT)
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise InputError(
                 f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
-                code="NO_IMAGES",
+                code=ErrorCode.NO_IMAGES,
             )
         super().__init__(SourceInfo(name=str(folder), kind=SourceKind.IMAGES, nominal_fps=fps))
         self._files = files
@@ -114,7 +114,7 @@ class CameraSource(FrameSource):
             raise InputError(
                 f"camera {index} could not be opened: check that it is plugged in, "
                 "that no other program is using it, and that this program may use the camera",
-                code="CAMERA_UNAVAILABLE",
+                code=ErrorCode.CAMERA_UNAVAILABLE,
             )
         self._max_seconds = max_seconds
         self._read_timeout_s = read_timeout_s
@@ -134,7 +134,7 @@ class CameraSource(FrameSource):
                     raise InputError(
                         f"{self.info.name}: no picture for {self._read_timeout_s:.0f} s; "
                         "the camera was unplugged or taken by another program",
-                        code="CAMERA_LOST",
+                        code=ErrorCode.CAMERA_LOST,
                     )
                 time.sleep(0.01)
                 continue
@@ -179,7 +179,7 @@ def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> Fr
         return source
     if isinstance(source, bool):
         raise InputError(
-            "source must be a path, a camera index or an iterable of frames, not a bool", code="BAD_SOURCE"
+            "source must be a path, a camera index or an iterable of frames, not a bool", code=ErrorCode.BAD_SOURCE
         )
     if isinstance(source, int):
         return CameraSource(source)
@@ -191,18 +191,18 @@ def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> Fr
             raise InputError(
                 f"{path}: this is a single image, not a video; liveness needs a recording "
                 "(pass a folder of images to use stills as frames)",
-                code="NOT_A_VIDEO",
+                code=ErrorCode.NOT_A_VIDEO,
             )
         return VideoFileSource(path, audio=audio)
     if isinstance(source, np.ndarray):
         raise InputError(
             "source is a single array; pass an iterable of (rgb, timestamp_s) pairs instead",
-            code="BAD_SOURCE",
+            code=ErrorCode.BAD_SOURCE,
         )
     if isinstance(source, (bytes, dict)) or not isinstance(source, Iterable):
         raise InputError(
             f"source must be a path, a camera index or an iterable of (rgb, timestamp_s) pairs, "
             f"not {type(source).__name__}",
-            code="BAD_SOURCE",
+            code=ErrorCode.BAD_SOURCE,
         )
     return ArraySource(source)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 import numpy as np
 
 from livecert.arrays import Image
-from livecert.errors import InputError, SessionStateError
+from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.io.audio import AudioDecoder, AudioTrack, read_audio
 from livecert.io.files import container_kind
 from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind
@@ -56,7 +56,7 @@ class VideoFileSource(FrameSource):
         try:
             streams = self._container.streams
             if not streams.video:
-                raise InputError(f"{path}: the file has no video stream", code="NO_VIDEO_STREAM")
+                raise InputError(f"{path}: the file has no video stream", code=ErrorCode.NO_VIDEO_STREAM)
             vstream = streams.video[0]
             rate = vstream.average_rate or vstream.guessed_rate
             nominal = float(rate) if rate else None
@@ -179,7 +179,8 @@ class VideoFileSource(FrameSource):
             raise self._audio_error
         if not self._audio_done:
             raise SessionStateError(
-                f"{self.info.name}: the audio is decoded with the frames; read them all first", code="AUDIO_NOT_READY"
+                f"{self.info.name}: the audio is decoded with the frames; read them all first",
+                code=ErrorCode.AUDIO_NOT_READY,
             )
         if self._track is None:
             self._track = self._audio.finish()
@@ -200,7 +201,7 @@ class VideoFileSource(FrameSource):
             raise InputError(
                 f"{self.info.name}: frames stop at {last_t:.2f} s but the file declares {declared:.2f} s; "
                 "it is truncated: record or copy it again",
-                code="TRUNCATED_FILE",
+                code=ErrorCode.TRUNCATED_FILE,
             )
 
     def _timestamp(self, vf: VideoFrame, index: int) -> float:
@@ -210,7 +211,7 @@ class VideoFileSource(FrameSource):
             return float(vf.time) - self._t0
         raise InputError(
             f"{self.info.name}: frame {index} carries no timestamp; re-encode the file (for example to mp4)",
-            code="NO_TIMESTAMPS",
+            code=ErrorCode.NO_TIMESTAMPS,
         )
 
     def _put(self, item: Frame | BaseException | _End) -> bool:
@@ -235,7 +236,9 @@ class VideoFileSource(FrameSource):
             count += 1
             yield item
         if count == 0:
-            raise InputError(f"{self.info.name}: the video has no frames that can be decoded", code="ZERO_FRAMES")
+            raise InputError(
+                f"{self.info.name}: the video has no frames that can be decoded", code=ErrorCode.ZERO_FRAMES
+            )
 
     def close(self) -> None:
         self._stop.set()
@@ -249,11 +252,11 @@ class VideoFileSource(FrameSource):
 
 def _decode_error(path: str, exc: Exception, decoded: int, last_t: float | None) -> InputError:
     if decoded == 0:
-        return InputError(f"{path}: not a video that can be decoded ({exc})", code="NOT_A_VIDEO")
+        return InputError(f"{path}: not a video that can be decoded ({exc})", code=ErrorCode.NOT_A_VIDEO)
     return InputError(
         f"{path}: the file is truncated or damaged after {decoded} frames ({last_t or 0.0:.2f} s); "
         "record or copy it again",
-        code="TRUNCATED_FILE",
+        code=ErrorCode.TRUNCATED_FILE,
     )
 
 
@@ -269,18 +272,18 @@ def _open_container(path: Path) -> InputContainer:
             raise InputError(
                 f"{path}: starts like {kind} file but cannot be read: it is truncated or damaged "
                 f"({exc.strerror or exc}); record or copy it again",
-                code="TRUNCATED_FILE",
+                code=ErrorCode.TRUNCATED_FILE,
             ) from None
         raise InputError(
             f"{path}: not a video file that can be opened ({exc.strerror or exc}); "
             "supported are mp4, avi, mpg, webm, mov and other formats FFmpeg reads",
-            code="NOT_A_VIDEO",
+            code=ErrorCode.NOT_A_VIDEO,
         ) from None
     if container.format.name == "mpeg" and cut_short(path):
         # a program stream declares no duration: a cut copy would pass for a shorter recording
         container.close()
         raise InputError(
             f"{path}: the MPEG file ends in the middle of a packet: it is truncated; record or copy it again",
-            code="TRUNCATED_FILE",
+            code=ErrorCode.TRUNCATED_FILE,
         )
     return container

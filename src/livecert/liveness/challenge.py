@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import heapq
 import hmac
 import json
@@ -30,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from livecert.errors import ChallengeError, SessionStateError
+from livecert.enums import StrEnum
+from livecert.errors import ChallengeError, ErrorCode, SessionStateError
 from livecert.results import ReasonCode
 
 MIN_KEY_BYTES = 16
@@ -43,7 +43,7 @@ _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
 _KEY_HELP = "create one with livecert.liveness.challenge.save_key(path, generate_key())"
 
 
-class ScheduleKind(str, enum.Enum):
+class ScheduleKind(StrEnum):
     """How a challenge's digits are shown (:attr:`Challenge.schedule_kind`).
 
     A ``str`` enum: ``ScheduleKind.ALL == "all"``, ``str()`` gives the value,
@@ -54,9 +54,6 @@ class ScheduleKind(str, enum.Enum):
     ALL = "all"
     #: One digit per step, each replaced by the next after 1.2-2.0 s.
     ONE_BY_ONE = "one_by_one"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def _schedule_kind(value: object) -> ScheduleKind:
@@ -180,7 +177,7 @@ class Challenge:
         """
         _check_key(key)
         invalid = ChallengeError(
-            "the challenge token is invalid or was altered; issue a new challenge", code="CHALLENGE_INVALID"
+            "the challenge token is invalid or was altered; issue a new challenge", code=ErrorCode.CHALLENGE_INVALID
         )
         if not isinstance(token, str) or token.count(".") != 1:
             raise invalid
@@ -326,10 +323,12 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ChallengeError(f"cannot read key file {path} ({exc.strerror}); {_KEY_HELP}", code="BAD_KEY") from exc
+        raise ChallengeError(
+            f"cannot read key file {path} ({exc.strerror}); {_KEY_HELP}", code=ErrorCode.BAD_KEY
+        ) from exc
     text, key = data.strip(), data
     if not text:
-        raise ChallengeError(f"key file {path} is empty; {_KEY_HELP}", code="BAD_KEY")
+        raise ChallengeError(f"key file {path} is empty; {_KEY_HELP}", code=ErrorCode.BAD_KEY)
     if re.fullmatch(rb"(?:[0-9a-fA-F]{2})+", text):
         key = bytes.fromhex(text.decode("ascii"))
     elif re.fullmatch(rb"[A-Za-z0-9+/_-]+={0,2}", text):
@@ -340,7 +339,7 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise ChallengeError(
             f"key file {path} holds {len(key)} key bytes, at least {MIN_KEY_BYTES} are needed; {_KEY_HELP}",
-            code="BAD_KEY",
+            code=ErrorCode.BAD_KEY,
         )
     return key
 
@@ -413,7 +412,7 @@ class SQLiteNonceStore:
         except sqlite3.Error as exc:
             raise ChallengeError(
                 f"cannot open nonce database {self.path} ({exc}); check that its folder exists and is writable",
-                code="NONCE_STORE_UNAVAILABLE",
+                code=ErrorCode.NONCE_STORE_UNAVAILABLE,
             ) from exc
 
     def _connect(self) -> sqlite3.Connection:
@@ -466,14 +465,14 @@ def _is_guessable(digits: str) -> bool:
 
 def _check_digits(digits: object) -> None:
     if not isinstance(digits, str) or not _DIGITS_RE.fullmatch(digits):
-        raise ChallengeError(f"digits must be 1 to 8 ASCII digits 0-9, not {digits!r}", code="BAD_DIGITS")
+        raise ChallengeError(f"digits must be 1 to 8 ASCII digits 0-9, not {digits!r}", code=ErrorCode.BAD_DIGITS)
 
 
 def _check_key(key: object) -> None:
     if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
         raise ChallengeError(
             f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them; use generate_key() or load_key(path)",
-            code="BAD_KEY",
+            code=ErrorCode.BAD_KEY,
         )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack
 from livecert.liveness.challenge import Challenge, NonceStore
 from livecert.liveness.mouth import fits_prompt, mouth_events
@@ -67,18 +67,18 @@ class DigitsOptions:
             raise InputError(
                 "digits mode needs a challenge: a token from livecert.new_challenge(...).to_token(key), a Challenge, "
                 "or Challenge.for_known_digits('4729') for recorded test clips",
-                code="NO_CHALLENGE",
+                code=ErrorCode.NO_CHALLENGE,
             )
         if isinstance(self.challenge, str) and self.key is None:
             raise InputError(
                 "a challenge token is checked with the key it was signed with: pass DigitsOptions(token, key=key)",
-                code="NO_KEY",
+                code=ErrorCode.NO_KEY,
             )
         if self.recogniser is not None and not callable(getattr(self.recogniser, "recognise", None)):
             raise InputError(
                 "recogniser must have a recognise(samples, sample_rate, n_digits) method, "
                 f"got {type(self.recogniser).__name__}",
-                code="BAD_ARGUMENT",
+                code=ErrorCode.BAD_ARGUMENT,
             )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack, fft_length
 
 #: Audio bands (Hz) whose log energies :func:`av_sync` combines: ten
@@ -242,11 +242,13 @@ def av_sync(
     m = np.asarray(mouth, dtype=np.float64).reshape(-1)
     w = np.asarray(band_weights, dtype=np.float64).reshape(-1)
     if t.shape != m.shape:
-        raise InputError(f"times and mouth must have the same shape, got {t.shape} and {m.shape}", code="BAD_ARGUMENT")
+        raise InputError(
+            f"times and mouth must have the same shape, got {t.shape} and {m.shape}", code=ErrorCode.BAD_ARGUMENT
+        )
     if max_lag_s < 0 or lag_step_s <= 0 or lag_penalty < 0:
-        raise InputError("max_lag_s and lag_penalty must be >= 0 and lag_step_s > 0", code="BAD_ARGUMENT")
+        raise InputError("max_lag_s and lag_penalty must be >= 0 and lag_step_s > 0", code=ErrorCode.BAD_ARGUMENT)
     if len(w) != len(bands_hz) or len(w) == 0:
-        raise InputError(f"{len(w)} band weights for {len(bands_hz)} bands", code="BAD_ARGUMENT")
+        raise InputError(f"{len(w)} band weights for {len(bands_hz)} bands", code=ErrorCode.BAD_ARGUMENT)
     if len(t) < 2 or not _varies(m):
         return SyncScore(math.nan, math.nan, 0)
     frame_s = float(np.median(np.diff(t)))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from livecert.arrays import FloatArray, Image
 from livecert.config import Mode, VerifyConfig
-from livecert.errors import InputError, SessionStateError
+from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face import geometry, quality
 from livecert.face.landmarks import FaceLandmarker, RunningMode
 from livecert.identity.embedding import DlibEmbedder
@@ -88,7 +88,9 @@ class LivenessSession:
     ) -> None:
         self.mode = Mode.parse(mode)
         if config is not None and not isinstance(config, VerifyConfig):
-            raise InputError(f"config must be a livecert.VerifyConfig, not {type(config).__name__}", code="BAD_CONFIG")
+            raise InputError(
+                f"config must be a livecert.VerifyConfig, not {type(config).__name__}", code=ErrorCode.BAD_CONFIG
+            )
         self.live = live
         self.config = config or VerifyConfig()
         self._challenge, self._challenge_reason = _check_challenge(self.mode, digits, now)
@@ -165,17 +167,19 @@ class LivenessSession:
         if self._closed or self.finished:
             raise SessionStateError(
                 "push() after the session finished; call result(), or start a new LivenessSession",
-                code="SESSION_FINISHED",
+                code=ErrorCode.SESSION_FINISHED,
             )
         rgb = check_frame(frame_rgb, f"frame {len(self._recorder)}")
         try:
             t = float(timestamp_s)
         except (TypeError, ValueError):
-            raise SessionStateError(f"timestamp {timestamp_s!r} is not a number", code="BAD_TIMESTAMP") from None
+            raise SessionStateError(
+                f"timestamp {timestamp_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP
+            ) from None
         if not math.isfinite(t) or t <= self._last_t:
             raise SessionStateError(
                 f"timestamps must increase: got {timestamp_s} s after {self._last_t} s",
-                code="TIMESTAMP_NOT_INCREASING",
+                code=ErrorCode.TIMESTAMP_NOT_INCREASING,
             )
         self._last_t = t
         self._decode_ms += decode_ms
@@ -362,14 +366,14 @@ def _check_challenge(
 ) -> tuple[Challenge | None, ReasonCode | None]:
     if mode is not Mode.DIGITS:
         if digits is not None:
-            raise InputError("digits options are only used in mode='digits'", code="BAD_ARGUMENT")
+            raise InputError("digits options are only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
         return None, None
     if digits is None:
         raise InputError(
             "digits mode needs digits=DigitsOptions(challenge, key=..., nonce_store=...): the challenge is a token "
             "from livecert.new_challenge(...).to_token(key), a Challenge, or Challenge.for_known_digits('4729') "
             "for recorded test clips",
-            code="NO_CHALLENGE",
+            code=ErrorCode.NO_CHALLENGE,
         )
     # Signature and expiry are checked now; the nonce is spent by LivenessSession._spend_nonce.
     return check_challenge(digits.challenge, key=digits.key, store=None, now=now)
@@ -393,7 +397,7 @@ def _load_enrollment(enrolled: object, config: VerifyConfig, embedder: DlibEmbed
         return enroll(path, config=config.match, embedder=embedder, landmark_config=config.landmarks)
     raise InputError(
         f"enrolled must be an Enrollment, an enrollment .npz file or a photo path, not {type(enrolled).__name__}",
-        code="BAD_ARGUMENT",
+        code=ErrorCode.BAD_ARGUMENT,
     )
 
 

@@ -3,17 +3,17 @@ time limits, retries and what to tell the person at each frame."""
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from livecert.arrays import FloatArray
 from livecert.config import Mode, SessionConfig
+from livecert.enums import StrEnum
 from livecert.results import QualityFlag, ReasonCode
 
 
-class Step(str, enum.Enum):
+class Step(StrEnum):
     """Where a session is."""
 
     FACE = "face"
@@ -21,7 +21,7 @@ class Step(str, enum.Enum):
     DONE = "done"
 
 
-class Guidance(str, enum.Enum):
+class Guidance(StrEnum):
     """What the person is asked to do; quality problems use their :class:`ReasonCode` instead."""
 
     HOLD_STILL = "HOLD_STILL"

@@ -41,7 +41,7 @@ from typing import Protocol, TypeAlias, Union, runtime_checkable
 import numpy as np
 
 from livecert.arrays import FloatArray
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import fft_length
 
 #: English digit words and the digit each stands for ("oh" is a spoken zero).
@@ -165,7 +165,9 @@ class DigitRecogniser(Protocol):
 def check_n_digits(n_digits: object) -> None:
     """Raise ``InputError`` (``BAD_ARGUMENT``) unless ``n_digits`` is an integer in 1-:data:`MAX_DIGITS`."""
     if isinstance(n_digits, bool) or not isinstance(n_digits, (int, np.integer)) or not 1 <= n_digits <= MAX_DIGITS:
-        raise InputError(f"n_digits must be an integer in [1, {MAX_DIGITS}], got {n_digits!r}", code="BAD_ARGUMENT")
+        raise InputError(
+            f"n_digits must be an integer in [1, {MAX_DIGITS}], got {n_digits!r}", code=ErrorCode.BAD_ARGUMENT
+        )
 
 
 def digit_grammar(n_digits: int, words: dict[str, str] = DIGIT_WORDS) -> str:

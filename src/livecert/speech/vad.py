@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecert.errors import InputError, ModelError
+from livecert.errors import ErrorCode, InputError, ModelError
 from livecert.io.audio import DEFAULT_SAMPLE_RATE, AudioTrack, resample, to_pcm16
 
 
@@ -54,7 +54,7 @@ def voice_activity(
         raise ModelError(f"pocketsphinx is not installed or does not load ({exc}); pip install pocketsphinx") from None
 
     if aggressiveness not in (0, 1, 2, 3):
-        raise InputError(f"aggressiveness must be 0, 1, 2 or 3, got {aggressiveness!r}", code="BAD_ARGUMENT")
+        raise InputError(f"aggressiveness must be 0, 1, 2 or 3, got {aggressiveness!r}", code=ErrorCode.BAD_ARGUMENT)
     x, rate = track.samples, track.sample_rate
     if rate not in (8000, 16000, 32000, 48000):
         x, rate = resample(x, rate, DEFAULT_SAMPLE_RATE), DEFAULT_SAMPLE_RATE
