@@ -79,22 +79,11 @@ class PocketSphinxDigitRecogniser:
     Measured on real recordings (see ``tests/realdata/test_audio_real.py``):
     single GRID digits cut from continuous 16 kHz speech are recognised well
     (27/30); 8 kHz telephone-band audio (FSDD) much less so, because the
-    acoustic model expects energy up to 6.8 kHz.  On four-digit FSDD strings
-    the defaults were chosen on speakers george and jackson, takes 0-2 (60
-    strings): 0.22 strings / 0.65 digits with the earlier settings ("oh" in
-    the grammar, ``noise_rms`` 1e-3, no extra pronunciations, ``topn`` 4),
-    0.57 / 0.86 with these.  The test's strings (40 per group, each
-    recording decoded from a fresh front end): tuning 0.38 / 0.79; held out,
-    their takes 3-4 0.35 / 0.72 and speaker theo 0.95 / 0.99.  With 40-60
-    strings a figure moves by about 0.1 with the random draw of digits and
-    dither.  The remaining errors
-    are mostly "six" heard as "eight" and "three"/"eight" swaps.  Tried and
-    not kept (no gain on the tuning strings): filling 4-8 kHz by shifting or
-    mirroring the 2-4 kHz band or with shaped noise, wider beams, ``lw``,
-    ``wip``, ``silprob``, ``bestpath``, and (through a modified copy of the
-    model's ``feat.params``) ``cmn live``, ``remove_noise no``, lower
-    ``upperf``.  Without the dither, exact digital silence in the padding
-    makes the grammar search fail more often (empty results).
+    acoustic model expects energy up to 6.8 kHz.  The defaults were chosen
+    on four-digit FSDD strings of speakers george and jackson, takes 0-2;
+    the test's strings (40 per group, strings / digits): tuning 0.38 / 0.79;
+    held out, their takes 3-4 0.35 / 0.72 and speaker theo 0.95 / 0.99.
+    How the settings were chosen: ``benchmarks/notes/speech.md``.
     """
 
     def __init__(
