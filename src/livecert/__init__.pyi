@@ -7,6 +7,7 @@ from livecert.config import (
     Mode as Mode,
     QualityConfig as QualityConfig,
     SessionConfig as SessionConfig,
+    SpoofConfig as SpoofConfig,
     VerifyConfig as VerifyConfig,
 )
 from livecert.errors import (

@@ -399,6 +399,21 @@ class MatchConfig:
 
 
 @dataclass(frozen=True)
+class SpoofConfig:
+    """The presentation-attack check (:mod:`livecert.liveness.spoof`).
+
+    Attributes
+    ----------
+    enabled : bool
+        Run the check (default).  Switching it off leaves a photo animated
+        with an app, a screen replay or a generated face to the blink and
+        read-digits checks alone, which they do not stop.
+    """
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class VerifyConfig:
     """Everything :func:`livecert.verify` needs, one field per stage."""
 
@@ -408,3 +423,4 @@ class VerifyConfig:
     digits: DigitsConfig = field(default_factory=DigitsConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     match: MatchConfig = field(default_factory=MatchConfig)
+    spoof: SpoofConfig = field(default_factory=SpoofConfig)
