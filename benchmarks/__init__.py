@@ -1,6 +1,8 @@
-"""livecert benchmark suite: speed and accuracy of :func:`livecert.verify` on
-recorded videos listed in a manifest, beside the tutorial blink rule.
+"""livecert benchmarks: ``python -m benchmarks COMMAND`` (``suite``, ``blink``,
+``session``, ``digits``, ``match-threshold``, ``manifest``).
 
-Run ``python -m benchmarks DATA_DIR --help``; the manifest format is in
-``benchmarks/README.md``.  Only livecert's public API is benchmarked.
+Run ``python -m benchmarks --help``; the suite's manifest format is in
+``benchmarks/README.md``.  The suite benchmarks only livecert's public API;
+shared metrics are in :mod:`livecert.evaluation.metrics`, the data folder and
+the result files' metadata in :mod:`benchmarks.common`.
 """

@@ -1,223 +1,78 @@
-"""Benchmark livecert on recorded videos: speed, accuracy and liveness errors.
+"""Benchmarks of livecert: ``python -m benchmarks COMMAND [options]``.
 
-    python -m benchmarks DATA_DIR [--manifest FILE] [--out results.json]
-                         [--plot report.png] [--repeats N] [--workers N] [--scaling]
-
-Without --manifest, DATA_DIR must be the shared data folder and the manifest
-of ``python -m benchmarks.make_manifest`` is used.  Exit codes: 0 the run
-finished (clips that could not be processed are error rows in the JSON),
-2 a usage or manifest problem (one line on stderr).
+``python -m benchmarks COMMAND --help`` gives a command's options.  Every
+command but ``manifest`` (which writes the suite's CSV manifest) writes JSON
+results whose ``metadata`` holds the git commit, machine, Python and library
+versions and the date.  ``python -m benchmarks DATA_DIR ...`` (no command)
+still runs ``suite``.  Exit codes: 0 done, 2 a usage or data problem (one
+line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import logging
-import math
-import os
-import subprocess
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
-from benchmarks.manifest import ManifestError, load_manifest, parse_manifest
-
-log = logging.getLogger("benchmarks")
-ROOT = Path(__file__).resolve().parents[1]
-EXIT_OK, EXIT_USAGE = 0, 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "suite": ("benchmarks.suite", "speed and accuracy of verify() on the clips of a manifest"),
+    "blink": ("benchmarks.blink", "blink pipeline speed and event accuracy on the ZJU clips"),
+    "session": ("benchmarks.session", "live-session push() latency and headless demo fps"),
+    "digits": ("benchmarks.digits", "read-digits cost over blink mode"),
+    "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),
+    "manifest": ("benchmarks.make_manifest", "write the manifest of the shared data folder"),
+}
 
 
-def _lengths(text: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seconds") from None
-    if not values or any(not 0 < v <= 600 for v in values):
-        raise argparse.ArgumentTypeError("lengths must be between 0 and 600 seconds")
-    return values
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser: one subcommand per benchmark module.
 
+    Each module provides ``add_arguments(parser)`` and ``run(args) -> int``.
 
-def parser() -> argparse.ArgumentParser:
-    """The command-line parser (``livecert bench`` can reuse it)."""
+    Parameters
+    ----------
+    command : str, optional
+        Import only this subcommand's module (the others keep their one-line
+        help); default all of them.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("data_dir", type=Path, help="folder the manifest's relative paths start from")
-    ap.add_argument("--manifest", type=Path, help="manifest CSV (default: the shared-data manifest)")
-    ap.add_argument("--out", type=Path, default=Path("results.json"), help="JSON to write (default results.json)")
-    ap.add_argument("--plot", type=Path, help="PNG report to write")
-    ap.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per clip (default 3)")
-    ap.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
-    ap.add_argument("--scaling", action="store_true", help="also measure 1 vs 2 workers and speed vs clip length")
-    ap.add_argument(
-        "--scaling-lengths",
-        type=_lengths,
-        default=[5.0, 10.0, 20.0],
-        metavar="S,S,...",
-        help="clip lengths for --scaling, seconds (default 5,10,20)",
-    )
-    ap.add_argument(
-        "--scaling-clips", type=_positive_int, default=8, help="clips for the worker throughput (default 8)"
-    )
-    ap.add_argument("--no-baseline", action="store_true", help="skip the tutorial EAR<0.3 x3 baseline")
-    ap.add_argument("--no-cold-start", action="store_true", help="skip the cold-start subprocess")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text, parents=[common])
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=module.__doc__,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
     return ap
 
 
-def load_specs(args: argparse.Namespace) -> list:
-    """The validated manifest rows (raises ManifestError)."""
-    if not args.data_dir.is_dir():
-        raise ManifestError(f"{args.data_dir}: DATA_DIR is not a folder")
-    args.data_dir = args.data_dir.resolve()  # workers and the cold-start process may run elsewhere
-    if args.manifest is not None:
-        return load_manifest(args.manifest, args.data_dir)
-    from benchmarks.make_manifest import build_rows, looks_like_shared_data, manifest_text
-
-    if not looks_like_shared_data(args.data_dir):
-        raise ManifestError(
-            f"{args.data_dir} is not the shared data folder; pass --manifest FILE (format: benchmarks/README.md)"
-        )
-    return parse_manifest(manifest_text(build_rows(args.data_dir)), args.data_dir, name="built-in manifest")
-
-
-def _finite(obj: Any) -> Any:
-    """The report with nan/inf replaced by None (strict JSON)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def metadata(args: argparse.Namespace, n_rows: int) -> dict[str, Any]:
-    """bench_blink's metadata plus more library versions and this run's settings."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from benchmarks.bench_blink import metadata as base_metadata
-
-    meta = base_metadata()
-    for name in ("dlib-bin", "pocketsphinx", "face_recognition_models", "matplotlib", "scikit-image"):
-        try:
-            meta["libraries"][name] = version(name)
-        except PackageNotFoundError:
-            meta["libraries"][name] = "not installed"
-    meta["run"] = {
-        "argv": sys.argv[1:],
-        "data_dir": str(args.data_dir.resolve()),
-        "manifest": str(args.manifest) if args.manifest else "built-in (benchmarks.make_manifest)",
-        "rows": n_rows,
-        "repeats": args.repeats,
-        "workers": args.workers,
-        "baseline": not args.no_baseline,
-        "still_photo_video": "5 s at 25 fps (tests/realdata/attacks.py photo_video)",
-    }
-    try:  # uncommitted changes to the code being measured
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True, text=True, check=False
-        )
-        meta["git_uncommitted_src"] = status.stdout.splitlines()
-    except OSError:
-        meta["git_uncommitted_src"] = None
-    meta["load_average_1_5_15min"] = {"start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
-    return meta
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; see the module docstring."""
-    args = parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="benchmarks: %(message)s", stream=sys.stderr)
-    try:
-        specs = load_specs(args)
-        for out in (args.out, args.plot):
-            if out is not None and not out.resolve().parent.is_dir():
-                raise ManifestError(f"{out}: the folder {out.resolve().parent} does not exist")
-    except ManifestError as exc:
-        print(f"benchmarks: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-    from benchmarks import coldstart, metrics, report
-    from benchmarks.pool import run_specs
-    from benchmarks.worker import RunConfig, peak_rss_mb
-
-    t_start = time.time()
-    meta = metadata(args, len(specs))  # load average before the run starts
-    load, cpus = meta["load_average_1_5_15min"]["start"], os.cpu_count() or 1
-    if load and load[0] >= 0.75 * cpus:
-        log.warning(
-            "the machine is busy (load %.1f on %d CPUs): speed figures will be slower and noisier than when idle",
-            load[0],
-            cpus,
-        )
-    log.info("%d rows, %d repeat(s), %d worker(s)", len(specs), args.repeats, args.workers)
-    cold = None
-    if not args.no_cold_start:
-        log.info("cold start on %s ...", specs[0].clip)
-        cold = coldstart.measure(specs[0])
-    warmup = tuple({s.mode: s for s in reversed(specs)}.values())  # first row of each mode
-    config = RunConfig(repeats=args.repeats, baseline=not args.no_baseline, warmup=warmup, log_level=level)
-    rows, run = run_specs(specs, workers=args.workers, config=config, progress=not args.no_progress)
-    scaling = None
-    if args.scaling:
-        log.info("scaling: 1 and 2 workers, clip lengths %s s ...", ", ".join(f"{x:g}" for x in args.scaling_lengths))
-        scaling = run_scaling_safe(specs, rows, args)
-    result: dict[str, Any] = {"metadata": meta, "results": rows}
-    if hasattr(os, "getloadavg"):
-        meta["load_average_1_5_15min"]["end"] = list(os.getloadavg())
-    summary = metrics.summarize(rows)
-    summary["run"] = run | {
-        "repeats": args.repeats,
-        "baseline": not args.no_baseline,
-        "note": "wall_s covers every repeat and the baseline; see scaling for livecert-only throughput",
-    }
-    summary["memory"]["main_process_peak_rss_mb"] = peak_rss_mb()
-    summary["cold_start"] = cold
-    summary["scaling"] = scaling
-    summary["elapsed_s"] = time.time() - t_start
-    result["summary"] = summary
-    result = _finite(result)
-    args.out.write_text(json.dumps(result, indent=1, allow_nan=False), encoding="utf-8")
-    log.info("wrote %s", args.out)
-    view = {"metadata": result["metadata"], "summary": result["summary"], "cold_start": cold, "scaling": scaling}
-    if args.plot is not None:
-        report.write_plot(view, args.plot)
-        log.info("wrote %s", args.plot)
-    print(report.summary_table(view))
-    return EXIT_OK
-
-
-def run_scaling_safe(specs: list, rows: list, args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`benchmarks.scaling.run_scaling`, its failure recorded instead of raised."""
-    from benchmarks.scaling import run_scaling
-
-    try:
-        return run_scaling(
-            specs,
-            rows,
-            args.scaling_lengths,
-            repeats=args.repeats,
-            n_clips=args.scaling_clips,
-            progress=not args.no_progress,
-        )
-    except Exception as exc:  # noqa: BLE001 - the main results are still written
-        log.warning("scaling failed: %s", exc)
-        return {"error": f"{type(exc).__name__}: {exc}"}
+    """Parse the command line and run the subcommand; its exit code."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in and args_in[0] not in COMMANDS and not args_in[0].startswith("-"):
+        args_in.insert(0, "suite")  # the form before subcommands: python -m benchmarks DATA_DIR ...
+    command = args_in[0] if args_in and args_in[0] in COMMANDS else None
+    args = parser(command).parse_args(args_in)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format=f"benchmarks {args.command}: %(message)s",
+        stream=sys.stderr,
+    )
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ equivalents of dlib's 68-point eye landmarks) below a fixed 0.3 for at least
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 
 # p1..p6 per eye: outer corner, two upper-lid points, inner corner, two lower-lid points.
@@ -15,6 +18,7 @@ LEFT_EYE_6 = (362, 385, 387, 263, 373, 380)
 
 
 def ear(points: np.ndarray, idx: tuple[int, ...]) -> float:
+    """Eye aspect ratio of one eye from its six mesh points ``idx``; nan for a degenerate eye."""
     p = points[list(idx), :2]
     vertical = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
     horizontal = 2.0 * np.linalg.norm(p[0] - p[3])
@@ -37,3 +41,37 @@ def tutorial_blinks(
                 events.append((float(t[run_start]), float(t[end])))
             run_start = None
     return events
+
+
+def tutorial_run(source: Any) -> tuple[list[tuple[float, float]], int, float]:
+    """Decode, face mesh and the tutorial rule on one source.
+
+    Parameters
+    ----------
+    source : str, Path or iterable of (rgb, t_s)
+        Anything :func:`livecert.open_source` accepts.
+
+    Returns
+    -------
+    events : list of (float, float)
+        Blink intervals, seconds.
+    frames : int
+        Frames decoded.
+    seconds : float
+        Wall time of the whole run, model loading included.
+    """
+    from livecert.face.landmarks import FaceLandmarker
+    from livecert.io.sources import open_source
+
+    t0 = time.perf_counter()
+    times, ears = [], []
+    with open_source(source) as src, FaceLandmarker() as lm:
+        for frame in src:
+            obs = lm.process(frame.rgb, frame.t_s)
+            times.append(frame.t_s)
+            if obs.points is None:
+                ears.append(np.nan)
+            else:
+                ears.append((ear(obs.points, LEFT_EYE_6) + ear(obs.points, RIGHT_EYE_6)) / 2)
+    events = tutorial_blinks(np.array(times), np.array(ears))
+    return events, len(times), time.perf_counter() - t0

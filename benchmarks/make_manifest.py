@@ -1,8 +1,8 @@
 """Write the benchmark manifest that describes the shared data folder.
 
-    python -m benchmarks.make_manifest DATA_DIR --out manifest.csv
+    python -m benchmarks manifest DATA_DIR [--out manifest.csv]
 
-``python -m benchmarks DATA_DIR`` without ``--manifest`` uses the same rows.
+``python -m benchmarks suite DATA_DIR`` without ``--manifest`` uses the same rows.
 What is listed (only files that exist; missing ones are logged):
 
 * the 40 ZJU Eyeblink clips, blink mode, live, ``blink_labels=zju``; the
@@ -164,26 +164,23 @@ def looks_like_shared_data(data_dir: Path) -> bool:
     return (Path(data_dir) / "videos" / "zju_eyeblink" / "zju_blink_intervals.csv").is_file()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: write the manifest; exit 2 if DATA_DIR is not the shared layout."""
-    logging.basicConfig(level=logging.INFO, format="make_manifest: %(message)s", stream=sys.stderr)
-    ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.make_manifest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The ``manifest`` subcommand's options."""
     ap.add_argument("data_dir", type=Path, help="the shared data folder (LIVECERT_DATA)")
     ap.add_argument("--out", type=Path, help="manifest CSV to write (default: stdout)")
-    args = ap.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the manifest; 2 if DATA_DIR is not the shared layout."""
     if not looks_like_shared_data(args.data_dir):
         print(
-            f"make_manifest: {args.data_dir} does not have the shared data layout "
+            f"benchmarks manifest: {args.data_dir} does not have the shared data layout "
             "(videos/zju_eyeblink/zju_blink_intervals.csv is missing)",
             file=sys.stderr,
         )
         return 2
     rows = build_rows(args.data_dir)
-    text = manifest_text(rows, "made by python -m benchmarks.make_manifest; paths relative to DATA_DIR")
+    text = manifest_text(rows, "made by python -m benchmarks manifest; paths relative to DATA_DIR")
     if args.out is None:
         sys.stdout.write(text)
     else:
@@ -195,7 +192,3 @@ def main(argv: list[str] | None = None) -> int:
         counts[key] = counts.get(key, 0) + 1
     log.info("%d rows: %s", len(rows), ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,113 +1,84 @@
 """Choose and report the face-match threshold (``MatchConfig.threshold``) from real data.
 
-Run::
+    python -m benchmarks match-threshold [--data DIR] [--workers N] [--out FILE]
+    python -m benchmarks match-threshold --calibrate-points   # mesh vs dlib 5-point positions
 
-    python benchmarks/match_threshold.py [--data DIR] [--compare-dlib5] [--json out.json]
-    python benchmarks/match_threshold.py --calibrate-points   # mesh vs dlib 5-point positions
+The live side of every video/photo pair is what :func:`livecert.verify`
+itself computes: each video runs once through
+``livecert.verify(video, enrolled=<an enrollment>, mode="blink")``, and its
+``result.match.probe_descriptors`` (the descriptors of the frames the
+session chose for matching) are kept.  Each photo is enrolled once with
+:func:`livecert.enroll` (a refusal is recorded with its code).  Every pair
+is then scored with :func:`livecert.identity.embedding.template_distance`,
+the function :func:`~livecert.identity.matching.match_faces` uses, so a
+pair's distance is the one ``verify(video, enrolled=photo)`` would report.
 
-What it measures (data in ``LIVECERT_DATA``, default ``../shared/data``):
+Data (``LIVECERT_DATA``, default ``../shared/data``):
 
 * **Photo pairs**: ``pairs/deepface/master.csv`` (columns ``file_x, file_y,
-  Decision``; 300 pairs, 38 "Yes"): distance between the two enrollments.
-* **Video/photo pairs**: each video runs as a live session runs it (PyAV
-  decode via ``open_source``, MediaPipe mesh in VIDEO mode on every
-  ``stride``-th frame of the first ``max_seconds``; frames without quality
-  flags go through ``frame_score`` into a ``FramePool`` of
-  ``MatchConfig.max_frames``); the score is ``template_distance`` of those
-  frames to each enrollment photo, as in ``match_faces``.  Genuine pairs:
-  ``photos/video_photo_identity_map.tsv`` (rows naming missing files are
-  reported: ``pairs/face_recognition/obama/obama1.jpg`` and ``obama3.jpg``)
-  plus GRID s1's 30 videos against ``derived_frames/grid_s1_*.png`` (named
-  in README / MANIFEST, not in the TSV).  ZJU FNN clips are the source of
-  the ZJU stills, so they are never genuine probes; with LivePortrait
-  d0/d3/d6 they are impostor probes only.  Impostor pairs: every video
-  against every photo of another identity (deepface, ``photos/impostors``
-  and the other videos' photos; ``two_people.jpg`` is refused at enrollment).
+  Decision``): distance between the two enrollments.
+* **Video/photo pairs**.  Genuine: ``photos/video_photo_identity_map.tsv``
+  (rows naming missing files are reported) plus GRID s1's videos against
+  ``derived_frames/grid_s1_*.png`` (named in the data's README, not in the
+  TSV).  ZJU FNN clips are the source of the ZJU stills, so they are never
+  genuine probes; with LivePortrait d0/d3/d6 they are impostor probes only.
+  Impostor: every video against every photo of another identity (deepface,
+  ``photos/impostors`` and the other videos' photos; ``two_people.jpg`` is
+  left out, it has two faces).
 
-Split: **tuning** = the deepface photo pairs + video/photo pairs whose two
-identities are both in {ZJU 000001M, 000005M, 000009M, 000013F, 000017F,
-Obama, LivePortrait d18 man, LivePortrait d0, deepface people};
-**report** = pairs whose two identities are both in {ZJU 000003M, 000007M,
-000011M, 000015F, 000019F, GRID s1, Lin-Manuel Miranda, LivePortrait d3, d6,
-``photos/impostors``}.  Rule (:func:`choose_threshold`): 0.04 below the
-closest tuning impostor, rounded down to 0.005.
+Split by identity: **tuning** = the deepface photo pairs + video/photo pairs
+whose two identities are both in :data:`TUNE_IDENTITIES` (or deepface
+people); **report** = pairs whose two identities are both outside it.  The
+rule (:func:`choose_threshold`): 0.04 below the closest tuning impostor,
+rounded down to 0.005.  The report gives, for the chosen and the shipped
+threshold, FRR and FAR on every part, EER and FRR at FAR 0 / 0.1 %, genuine
+distances per condition, and the closest impostors and farthest genuine pairs.
 
-Results (mesh 5-point alignment, dlib ResNet, 5 frames, mean descriptor):
-
-=====================  =======  ========  =======  =====================  ===============
-pairs                  genuine  impostor  EER      FRR at FAR<=0.1 %      at 0.365 FRR/FAR
-=====================  =======  ========  =======  =====================  ===============
-deepface photo pairs   38       262       0.0      n/a (<1000 impostors)  0.447 / 0
-video/photo, all       65       3193      0.0009   0.015                  0.046 / 0
-tuning part            57       1020      0.018    0.193                  0.351 / 0
-report part            46       426       0.0      n/a (<1000 impostors)  0 / 0
-=====================  =======  ========  =======  =====================  ===============
-
-Closest tuning impostor 0.4085 -> threshold 0.365.  Closest impostor of all:
-0.369 (ZJU 000017F's FNN clip vs 000019F's still: same webcam, same room);
-every impostor not ZJU-vs-ZJU is >= 0.451.  Rejected genuine pairs at 0.365:
-Obama's address vs ``obama2.jpg`` (0.417) and ``obama_small.jpg`` (0.375),
-ZJU 000013F looking up (0.403).  Genuine photo pairs years apart reach 0.61,
-so an old enrollment photo is often refused.  FAR of video pairs at 0.4 /
-0.5 / 0.6: 0.09 % / 1.9 % / 8.9 %.
-
-Glasses and looking up (30 ZJU probes against the FNN still, 10 each):
-thin glasses FTN median 0.273 (max 0.293), black glasses FBN median 0.290
-(max 0.324), none rejected; looking up UNN median 0.303 (max 0.403), 1 of
-10 rejected.  GRID s1 (same speaker, other clip) median 0.197.
-
-Alignment: mesh-derived 5 points vs dlib's HOG detector + 5-point predictor
-move a descriptor by 0.076 median (0.04-0.12 for 90 %, max 0.17, 418
-faces); both reject 3 of 65 genuine pairs at FAR = 0 (closest impostor
-0.369 mesh, 0.378 dlib).  Mesh points are used: no second detector (HOG
-missed ``liveportrait_d8.jpg``), the same landmarks as liveness.
-
-Descriptor time: 82 ms per face on one core (``taskset -c 0``).
-
-Embeddings are cached in ``LIVECERT_MATCH_CACHE`` (default
-``/tmp/livecert-match-cache``), keyed by file, settings and the syntax tree
-of the code that makes them.
+Descriptors are cached in ``LIVECERT_MATCH_CACHE`` (default
+``/tmp/livecert-match-cache``; ``off`` disables it), keyed by the file, the
+syntax tree of the livecert code that produces them (docstrings and type
+annotations left out) and the versions of the libraries it runs on.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import hashlib
-import json
 import logging
 import math
 import os
 import re
-import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-log = logging.getLogger("match_threshold")
+from benchmarks.common import default_data_dir, default_out, metadata, write_json
+from livecert.evaluation.metrics import eer, frr_at_far, median_iqr, rates
 
-PROJECT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = PROJECT.parent / "shared" / "data"
-CACHE_VERSION = 2
+log = logging.getLogger("benchmarks.match_threshold")
 
+CACHE_VERSION = 3
 TUNE_IDENTITIES = frozenset(
     {
         "zju_000001M", "zju_000005M", "zju_000009M", "zju_000013F", "zju_000017F",
         "obama", "liveportrait_d18_man", "liveportrait_d0",
     }
 )  # fmt: skip
-# deepface people are all tuning identities (prefix "deepface_").
+"""Identities of the tuning half; deepface people (prefix ``deepface_``) are all tuning identities."""
 FAR_TARGET = 0.001
-
-
-def data_root(arg: str | None = None) -> Path:
-    return Path(arg or os.environ.get("LIVECERT_DATA") or DEFAULT_DATA)
+# livecert code on verify()'s path to the probe descriptors and enroll()'s to the photo's (hashed for the cache key).
+CODE_PACKAGES = ("config", "arrays", "errors", "results", "io", "face", "liveness", "identity", "session")
+CODE_LIBRARIES = ("numpy", "mediapipe", "opencv-contrib-python", "opencv-python", "dlib-bin", "dlib", "av")
 
 
 def in_tuning(identity: str) -> bool:
+    """Whether an identity belongs to the tuning half."""
     return identity in TUNE_IDENTITIES or identity.startswith("deepface_")
 
 
@@ -117,11 +88,26 @@ def in_tuning(identity: str) -> bool:
 
 @dataclass
 class Labels:
-    """Identities of photos and videos, and the genuine video/photo pairs."""
+    """Identities of photos and videos, and the genuine video/photo pairs.
 
-    photos: dict[str, str] = field(default_factory=dict)  # rel path -> identity
-    videos: dict[str, tuple[str, str]] = field(default_factory=dict)  # rel -> (identity, condition)
-    genuine: set[tuple[str, str]] = field(default_factory=set)  # (video rel, photo rel)
+    Attributes
+    ----------
+    photos : dict of str to str
+        Photo path (relative to the data folder) -> identity.
+    videos : dict of str to (str, str)
+        Video path -> (identity, condition: ``FBN``/``FTN``/``UNN``/``FNN``
+        for ZJU, ``grid`` or the file stem).
+    genuine : set of (str, str)
+        (video, photo) pairs of one person.
+    missing : list of str
+        Files the labels name that are not in the data.
+    deepface_pairs : list of (str, str, bool)
+        (photo, photo, same person).
+    """
+
+    photos: dict[str, str] = field(default_factory=dict)
+    videos: dict[str, tuple[str, str]] = field(default_factory=dict)
+    genuine: set[tuple[str, str]] = field(default_factory=set)
     missing: list[str] = field(default_factory=list)
     deepface_pairs: list[tuple[str, str, bool]] = field(default_factory=list)
 
@@ -149,7 +135,17 @@ def _condition(rel: str) -> str:
 
 
 def load_labels(data: Path) -> Labels:
-    """Read the identity map, the deepface pair list and the folder layout."""
+    """Read the identity map, the deepface pair list and the folder layout.
+
+    Parameters
+    ----------
+    data : Path
+        The shared data folder.
+
+    Returns
+    -------
+    Labels
+    """
     lab = Labels()
 
     def exists(rel: str, what: str) -> bool:
@@ -169,7 +165,7 @@ def load_labels(data: Path) -> Labels:
             for p in photos:
                 lab.photos[p] = ident
             lab.genuine.update((v, p) for v in vids for p in photos)
-    # GRID s1: not in the TSV; README and MANIFEST name the s1 still.
+    # GRID s1: not in the TSV; the data's README and MANIFEST name the s1 still.
     grid_photos = sorted(
         str(p.relative_to(data)) for p in (data / "photos/same_person/derived_frames").glob("grid_s1_*")
     )
@@ -214,42 +210,73 @@ def load_labels(data: Path) -> Labels:
 
 
 # ----------------------------------------------------------------------------
-# embeddings (cached)
+# descriptors (cached)
 
 
 def cache_dir() -> Path | None:
+    """``LIVECERT_MATCH_CACHE`` (default ``/tmp/livecert-match-cache``), None when turned off."""
     value = os.environ.get("LIVECERT_MATCH_CACHE", "/tmp/livecert-match-cache")
     if value.lower() in ("", "0", "off", "none"):
         return None
     return Path(value)
 
 
-def _code_hash() -> str:
-    """Hash of the code that cached embeddings depend on: its syntax tree without
-    docstrings, so that reformatting or documenting it keeps the cache."""
-    import ast
-    import inspect
+def _behaviour(tree: ast.AST) -> ast.AST:
+    """The syntax tree without docstrings and type annotations (which do not
+    change what the code computes)."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant(None)
+    return tree
 
-    from livecert.identity import embedding, matching
 
+_CODE_HASH: str | None = None
+
+
+def code_hash() -> str:
+    """Hash of what the cached descriptors depend on: the syntax tree (without
+    docstrings and type annotations, so documenting, annotating or reformatting
+    keeps the cache) of livecert's modules on ``verify()``'s and ``enroll()``'s
+    path (:data:`CODE_PACKAGES`) and the versions of the libraries they run on."""
+    global _CODE_HASH
+    if _CODE_HASH is not None:
+        return _CODE_HASH
+    from importlib.metadata import PackageNotFoundError, version
+
+    import livecert
+
+    package = Path(livecert.__file__).parent
     h = hashlib.sha1(str(CACHE_VERSION).encode())
-    for obj in (embedding, matching.enroll, matching.frame_score, matching.FramePool):
-        tree = ast.parse(inspect.getsource(obj))
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
-                if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-        h.update(ast.dump(tree).encode())
-    return h.hexdigest()[:12]
+    files = [package / "__init__.py"]
+    for name in CODE_PACKAGES:
+        path = package / name
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+    for path in files:
+        h.update(str(path.relative_to(package)).encode())
+        h.update(ast.dump(_behaviour(ast.parse(path.read_text(encoding="utf-8")))).encode())
+    for dist in CODE_LIBRARIES:
+        try:
+            h.update(f"{dist}={version(dist)}".encode())
+        except PackageNotFoundError:
+            pass
+    _CODE_HASH = h.hexdigest()[:12]
+    return _CODE_HASH
 
 
-def _cache_path(kind: str, path: Path, settings: str) -> Path | None:
+def _cache_path(kind: str, path: Path) -> Path | None:
     root = cache_dir()
     if root is None:
         return None
     st = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{settings}|{_code_hash()}".encode())
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{code_hash()}".encode())
     return root / f"{kind}-{path.stem}-{key.hexdigest()[:16]}.npz"
 
 
@@ -264,7 +291,7 @@ def _cached(cpath: Path | None) -> dict[str, np.ndarray] | None:
         return None
 
 
-def _store(cpath: Path | None, **arrays: np.ndarray) -> None:
+def _store(cpath: Path | None, arrays: dict[str, np.ndarray]) -> None:
     if cpath is None:
         return
     tmp = cpath.with_name(cpath.name + f".{os.getpid()}.tmp")
@@ -278,102 +305,76 @@ def _store(cpath: Path | None, **arrays: np.ndarray) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def photo_embedding(path: Path, embedder: object, *, dlib5: object | None = None) -> dict[str, np.ndarray]:
-    """Enroll one photo; returns ``mesh`` (128,) (nan if refused), ``code`` and optionally ``dlib5`` (128,)."""
-    from livecert.identity.embedding import align_face
-    from livecert.identity.enrollment import EnrollmentError, enroll
-    from livecert.io.images import read_image_rgb
+def photo_embedding(path: Path, embedder: Any = None) -> dict[str, np.ndarray]:
+    """Enroll one photo with :func:`livecert.enroll`.
 
-    cpath = _cache_path("photo", path, "")
+    Parameters
+    ----------
+    path : Path
+    embedder : Embedder, optional
+        Passed to ``enroll`` (one model load for all photos).
+
+    Returns
+    -------
+    dict
+        ``embedding`` (128,) float32, nan when refused; ``code`` the
+        refusal's reason code ("" when enrolled).
+    """
+    import livecert
+
+    cpath = _cache_path("photo", path)
     hit = _cached(cpath)
-    if hit is not None and (dlib5 is None or bool(hit.get("dlib5_done", False))):
+    if hit is not None:
         return hit
-    nan = np.full(128, np.nan, np.float32)
-    out = {"mesh": nan, "dlib5": nan, "code": np.array(""), "dlib5_done": np.array(dlib5 is not None)}
+    out = {"embedding": np.full(128, np.nan, np.float32), "code": np.array("")}
     try:
-        out["mesh"] = enroll(path, embedder=embedder).embedding  # type: ignore[arg-type]
-    except EnrollmentError as exc:
+        out["embedding"] = np.asarray(livecert.enroll(path, embedder=embedder).embedding)
+    except livecert.EnrollmentError as exc:
         out["code"] = np.array(exc.code.value)
-    if dlib5 is not None:
-        rgb = read_image_rgb(path)
-        five = dlib5(rgb)  # type: ignore[operator]
-        if five is not None:
-            out["dlib5"] = embedder.embed(align_face(rgb, five))  # type: ignore[attr-defined]
-    _store(cpath, **out)
+    _store(cpath, out)
     return out
 
 
-@dataclass(frozen=True)
-class VideoSettings:
-    stride: int = 2
-    max_seconds: float = 6.0
-    max_frames: int = 5
-    min_gap_s: float = 0.3
+def video_descriptors(path: Path, enrollment: Any) -> dict[str, np.ndarray]:
+    """Run a video through :func:`livecert.verify` and keep its probe descriptors.
 
-    def key(self) -> str:
-        return f"{self.stride}|{self.max_seconds}|{self.max_frames}|{self.min_gap_s}"
+    Parameters
+    ----------
+    path : Path
+    enrollment : Enrollment
+        Any enrollment: the frames verify() chooses and their descriptors do
+        not depend on it.
 
-
-def video_embeddings(
-    path: Path, embedder: object, settings: VideoSettings, *, dlib5: object | None = None
-) -> dict[str, np.ndarray]:
-    """Run a video as a live session would and embed its pooled frames.
-
-    Returns ``mesh`` (k, 128), ``dlib5`` (k, 128; nan rows where dlib found
-    no face or not computed), ``times`` (k,), ``scores`` (k,), ``frames``
-    (frames decoded), ``with_face`` (frames with a mesh), ``ms`` (time spent).
+    Returns
+    -------
+    dict
+        ``probe`` (frames_used, 128) float32 (0 rows when no frame was usable
+        or verify raised), ``frames`` (frames decoded), ``ms`` (verify's wall
+        time) and ``error`` ("" or the exception's code or type and message).
     """
-    from livecert.config import QualityConfig
-    from livecert.face import geometry
-    from livecert.face.landmarks import FaceLandmarker, RunningMode
-    from livecert.face.quality import measure
-    from livecert.identity.embedding import align_face, embed_faces
-    from livecert.identity.matching import FramePool
-    from livecert.io.sources import open_source
+    import livecert
 
-    cpath = _video_cache_path(path, settings)
+    cpath = _cache_path("verify", path)
     hit = _cached(cpath)
-    if hit is not None and (dlib5 is None or bool(hit.get("dlib5_done", False))):
+    if hit is not None:
         return hit
     t0 = time.perf_counter()
-    pool = FramePool(settings.max_frames, settings.min_gap_s)
-    qcfg = QualityConfig()
-    n = n_face = 0
-    with open_source(path) as src, FaceLandmarker(mode=RunningMode.VIDEO) as lm:
-        for frame in src:
-            if frame.t_s > settings.max_seconds:
-                break
-            n += 1
-            if frame.index % settings.stride:
-                continue
-            obs = lm.process(frame.rgb, frame.t_s)
-            if obs.points is None:
-                continue
-            n_face += 1
-            q = measure(frame.rgb, obs.points, obs.n_faces, qcfg)
-            left, right = geometry.eye_apertures(obs.points)
-            pool.offer_frame(frame.rgb, obs.points, frame.t_s, q, (left + right) / 2)  # as LivenessSession
-    cands = pool.candidates()
-    mesh = embed_faces(cands, embedder)  # type: ignore[arg-type]
-    d5 = np.full_like(mesh, np.nan)
-    if dlib5 is not None:
-        for i, (rgb, _) in enumerate(cands):
-            five = dlib5(rgb)  # type: ignore[operator]
-            if five is not None:
-                d5[i] = embedder.embed(align_face(rgb, five))  # type: ignore[attr-defined]
-    scores = sorted((s for s, *_ in pool._items), reverse=True)  # noqa: SLF001 - benchmark introspection
-    out = {
-        "mesh": mesh,
-        "dlib5": d5,
-        "times": np.array(pool.times(), np.float64),
-        "scores": np.array(scores, np.float64),
-        "frames": np.array(n),
-        "with_face": np.array(n_face),
-        "ms": np.array((time.perf_counter() - t0) * 1e3),
-        "dlib5_done": np.array(dlib5 is not None),
-    }
-    _store(cpath, **out)
+    out = {"probe": np.zeros((0, 128), np.float32), "frames": np.array(0), "error": np.array("")}
+    try:
+        result = livecert.verify(path, enrolled=enrollment, mode="blink")
+    except livecert.LivecertError as exc:
+        out["error"] = np.array(f"{getattr(exc, 'code', None) or type(exc).__name__}: {exc}")
+    else:
+        out["frames"] = np.array(result.frames_total)
+        if result.match is not None and result.match.frames_used:
+            out["probe"] = np.asarray(result.match.probe_descriptors, np.float32)
+    out["ms"] = np.array((time.perf_counter() - t0) * 1e3)
+    _store(cpath, out)
     return out
+
+
+def _video_worker(path: str, enrollment: Any) -> dict[str, np.ndarray]:
+    return video_descriptors(Path(path), enrollment)
 
 
 # ----------------------------------------------------------------------------
@@ -382,73 +383,64 @@ def video_embeddings(
 
 @dataclass
 class PairSet:
-    """Distances of labelled pairs."""
+    """Distances of labelled pairs: ``genuine`` and ``impostor`` lists of (a, b, distance)."""
 
     genuine: list[tuple[str, str, float]] = field(default_factory=list)
     impostor: list[tuple[str, str, float]] = field(default_factory=list)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The genuine and the impostor distances."""
         return np.array([d for *_, d in self.genuine]), np.array([d for *_, d in self.impostor])
 
     def extend(self, other: PairSet) -> PairSet:
+        """Both sets' pairs."""
         return PairSet(self.genuine + other.genuine, self.impostor + other.impostor)
 
 
-def rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(FRR, FAR) at a threshold: genuine above it, impostors at or below it."""
-    frr = float(np.mean(genuine > threshold)) if genuine.size else math.nan
-    far = float(np.mean(impostor <= threshold)) if impostor.size else math.nan
-    return frr, far
-
-
 def roc_summary(genuine: np.ndarray, impostor: np.ndarray) -> dict[str, float | int | None]:
-    """EER (and its threshold), FRR at FAR <= 0.1 % where >= 1000 impostor pairs, and FRR at FAR = 0."""
+    """Counts, EER and its threshold, FRR at FAR 0 and its threshold, FRR at FAR
+    <= 0.1 % (None below 1000 impostor pairs: too few to measure it), the
+    largest genuine and the smallest impostor distance."""
     out: dict[str, float | int | None] = {"n_genuine": int(genuine.size), "n_impostor": int(impostor.size)}
     if not genuine.size or not impostor.size:
         return out
-    ts = np.unique(np.concatenate([genuine, impostor, [0.0, 2.0]]))
-    frr = np.array([np.mean(genuine > t) for t in ts])
-    far = np.array([np.mean(impostor <= t) for t in ts])
-    i = int(np.argmin(np.abs(frr - far)))
-    out["eer"] = float((frr[i] + far[i]) / 2)
-    out["eer_threshold"] = float(ts[i])
-    ok0 = far == 0
-    out["frr_at_far0"] = float(frr[ok0].min())
-    out["far0_threshold"] = float(ts[ok0].max())
-    if impostor.size >= 1000:
-        ok = far <= FAR_TARGET
-        out["frr_at_far_0.1pct"] = float(frr[ok].min())
-    else:
-        out["frr_at_far_0.1pct"] = None  # too few impostor pairs to measure
+    out["eer"], out["eer_threshold"] = eer(genuine, impostor)
+    at0 = frr_at_far(genuine, impostor, 0.0)
+    out["frr_at_far0"], out["far0_threshold"] = at0["frr"], at0["threshold"]
+    out["frr_at_far_0.1pct"] = frr_at_far(genuine, impostor, FAR_TARGET)["frr"] if impostor.size >= 1000 else None
     out["max_genuine"] = float(genuine.max())
     out["min_impostor"] = float(impostor.min())
     return out
 
 
-def photo_pairs(lab: Labels, photos: dict[str, dict[str, np.ndarray]], kind: str = "mesh") -> PairSet:
+def photo_pairs(lab: Labels, photos: dict[str, dict[str, np.ndarray]]) -> PairSet:
+    """Distances of the deepface photo pairs whose two photos were enrolled."""
     ps = PairSet()
     for a, b, same in lab.deepface_pairs:
-        d = float(np.linalg.norm(photos[a][kind].astype(np.float64) - photos[b][kind]))
+        d = float(np.linalg.norm(photos[a]["embedding"].astype(np.float64) - photos[b]["embedding"]))
         if math.isfinite(d):
             (ps.genuine if same else ps.impostor).append((a, b, d))
     return ps
 
 
 def video_pairs(
-    lab: Labels, videos: dict[str, dict[str, np.ndarray]], photos: dict[str, dict[str, np.ndarray]], kind: str = "mesh"
+    lab: Labels, videos: dict[str, dict[str, np.ndarray]], photos: dict[str, dict[str, np.ndarray]]
 ) -> PairSet:
-    """Distance of every video's live template to every usable photo (as ``match_faces`` does)."""
+    """Distance of every video's probe descriptors to every enrolled photo, by
+    :func:`~livecert.identity.embedding.template_distance` as ``match_faces``
+    computes it; pairs of one identity that are not labelled genuine are left out."""
     from livecert.identity.embedding import template_distance
 
     ps = PairSet()
     for v, ve in videos.items():
         vid_ident = lab.videos[v][0]
-        emb = ve[kind]
-        emb = emb[np.all(np.isfinite(emb), axis=1)]
+        probe = ve["probe"]
+        if not probe.shape[0]:
+            continue
         for p, pe in photos.items():
-            if not np.all(np.isfinite(pe[kind])) or not emb.shape[0]:
+            if str(pe["code"]):
                 continue
-            d = template_distance(emb, pe[kind])[0]
+            d = float(template_distance(probe, pe["embedding"])[0])
             if (v, p) in lab.genuine:
                 ps.genuine.append((v, p, d))
             elif lab.photos[p] != vid_ident:
@@ -457,6 +449,8 @@ def video_pairs(
 
 
 def split(lab: Labels, ps: PairSet, tuning: bool) -> PairSet:
+    """The pairs whose two identities are both in the tuning half (or both outside it)."""
+
     def keep(v: str, p: str) -> bool:
         a, b = lab.videos[v][0], lab.photos[p]
         return in_tuning(a) == tuning and in_tuning(b) == tuning
@@ -468,8 +462,7 @@ def choose_threshold(impostor: np.ndarray, margin: float = 0.04, step: float = 0
     """The threshold rule: ``margin`` below the closest impostor, rounded down to ``step``.
 
     ``margin`` (0.04) is twice the spread of one pair's distance between
-    equally reasonable pipelines (frame choice, mesh or dlib alignment,
-    median or mean aggregation moved single pairs by up to 0.02).
+    equally reasonable pipelines (frame choice, alignment, aggregation).
     """
     top = float(impostor.min()) - margin
     return round(math.floor(top / step + 1e-9) * step, 3)
@@ -481,87 +474,70 @@ def choose_threshold(impostor: np.ndarray, margin: float = 0.04, step: float = 0
 
 @dataclass
 class Measured:
+    """Labels and the descriptors of every photo (:func:`photo_embedding`) and video (:func:`video_descriptors`)."""
+
     labels: Labels
     photos: dict[str, dict[str, np.ndarray]]
     videos: dict[str, dict[str, np.ndarray]]
 
 
-def measure_all(
-    data: Path,
-    *,
-    settings: VideoSettings | None = None,
-    compare_dlib5: bool = False,
-    videos: Iterable[str] | None = None,
-    workers: int = 1,
-) -> Measured:
-    """Embed every labelled photo and video (or the listed videos), videos in ``workers`` processes."""
-    from livecert.identity.detection import DlibFivePoints
+def measure_all(data: Path, *, videos: Iterable[str] | None = None, workers: int = 1) -> Measured:
+    """Enroll every labelled photo and run every labelled video (or the listed
+    ones) through ``verify()``, videos in ``workers`` spawned processes.
+
+    Parameters
+    ----------
+    data : Path
+    videos : iterable of str, optional
+        Video paths relative to ``data``; default all labelled videos.
+    workers : int
+
+    Returns
+    -------
+    Measured
+    """
     from livecert.identity.embedding import DlibEmbedder
 
-    settings = settings or VideoSettings()
     lab = load_labels(data)
     embedder = DlibEmbedder()
-    dlib5 = DlibFivePoints() if compare_dlib5 else None
-    photos = {p: photo_embedding(data / p, embedder, dlib5=dlib5) for p in sorted(lab.photos)}
+    photos = {p: photo_embedding(data / p, embedder) for p in sorted(lab.photos)}
     for p, e in photos.items():
         if str(e["code"]):
             log.warning("enrollment refused %s: %s", p, e["code"])
     wanted = sorted(lab.videos) if videos is None else list(videos)
+    todo = [v for v in wanted if _cached(_cache_path("verify", data / v)) is None]
+    enrollment = None
+    if todo:
+        import livecert
+
+        first = next(p for p in sorted(photos) if not str(photos[p]["code"]))
+        enrollment = livecert.enroll(data / first, embedder=embedder)
     vids: dict[str, dict[str, np.ndarray]] = {}
-    todo = [v for v in wanted if _needs_run(data / v, settings, compare_dlib5)]
     if workers > 1 and len(todo) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=exec, initargs=(_boot_source(), {})) as ex:
-            for v, out in zip(todo, ex.map(_worker_video, [str(data / v) for v in todo], [settings] * len(todo),
-                                           [compare_dlib5] * len(todo))):  # fmt: skip
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+            paths = [str(data / v) for v in todo]
+            for v, out in zip(todo, ex.map(_video_worker, paths, [enrollment] * len(todo))):
                 vids[v] = out
     for i, v in enumerate(wanted):
         if v not in vids:
-            vids[v] = video_embeddings(data / v, embedder, settings, dlib5=dlib5)
-        log.info("[%d/%d] %s: %d frames used, %.0f ms", i + 1, len(wanted), v, vids[v]["mesh"].shape[0], vids[v]["ms"])
+            vids[v] = video_descriptors(data / v, enrollment)
+        e = vids[v]
+        log.info("[%d/%d] %s: %d frames used, %.0f ms%s", i + 1, len(wanted), v, e["probe"].shape[0], e["ms"],
+                 f" ({e['error']})" if str(e["error"]) else "")  # fmt: skip
     return Measured(lab, photos, {v: vids[v] for v in wanted})
 
 
-def _video_cache_path(path: Path, settings: VideoSettings) -> Path | None:
-    return _cache_path("video", path, settings.key())
+def descriptor_ms(data: Path, n: int = 40) -> dict[str, float]:
+    """Milliseconds per descriptor of one aligned chip (this process, after one warm-up).
 
-
-def _needs_run(path: Path, settings: VideoSettings, compare_dlib5: bool) -> bool:
-    hit = _cached(_video_cache_path(path, settings))
-    return hit is None or (compare_dlib5 and not bool(hit.get("dlib5_done", False)))
-
-
-def _boot_source() -> str:
-    """Code a spawned worker runs first so that this module (perhaps loaded from a
-    file under any name, as the tests do) can be found by the name it has here."""
-    return (
-        "import importlib.util, sys\n"
-        f"if {__name__!r} not in sys.modules:\n"
-        f"    spec = importlib.util.spec_from_file_location({__name__!r}, {str(Path(__file__).resolve())!r})\n"
-        "    module = importlib.util.module_from_spec(spec)\n"
-        f"    sys.modules[{__name__!r}] = module\n"
-        "    spec.loader.exec_module(module)\n"
-    )
-
-
-_WORKER_STATE: dict[str, object] = {}
-
-
-def _worker_video(path: str, settings: VideoSettings, compare_dlib5: bool) -> dict[str, np.ndarray]:
-    from livecert.identity.detection import DlibFivePoints
-    from livecert.identity.embedding import DlibEmbedder
-
-    if "embedder" not in _WORKER_STATE:
-        _WORKER_STATE["embedder"] = DlibEmbedder()
-        _WORKER_STATE["dlib5"] = DlibFivePoints() if compare_dlib5 else None
-    return video_embeddings(Path(path), _WORKER_STATE["embedder"], settings, dlib5=_WORKER_STATE["dlib5"])
-
-
-def descriptor_ms(data: Path, n: int = 40) -> float:
-    """Milliseconds per descriptor on one aligned chip (single process, one core)."""
+    Returns
+    -------
+    dict
+        :func:`~livecert.evaluation.metrics.median_iqr` of ``n`` single runs.
+    """
     from livecert.face.landmarks import FaceLandmarker, RunningMode
     from livecert.identity.embedding import DlibEmbedder, align_face, mesh_to_five
     from livecert.io.images import read_image_rgb
@@ -571,17 +547,22 @@ def descriptor_ms(data: Path, n: int = 40) -> float:
         chip = align_face(rgb, mesh_to_five(lm.process(rgb).points))
     emb = DlibEmbedder()
     emb.embed(chip)
-    t0 = time.perf_counter()
+    times = []
     for _ in range(n):
+        t0 = time.perf_counter()
         emb.embed(chip)
-    return (time.perf_counter() - t0) * 1e3 / n
+        times.append((time.perf_counter() - t0) * 1e3)
+    return median_iqr(times, extremes=True)
 
 
 def calibrate_points(data: Path) -> dict[str, list[float]]:
     """Error of ``mesh_to_five`` against dlib's own 5-point predictor on the photos.
 
-    Per dlib point: mean offset (x, y) and rms distance, in units of the
-    inter-ocular distance.
+    Returns
+    -------
+    dict of str to list of float
+        Per dlib point: mean offset (x, y) and rms distance, in units of the
+        inter-ocular distance.
     """
     from livecert.face.landmarks import FaceLandmarker, RunningMode
     from livecert.identity.detection import DlibFivePoints
@@ -607,28 +588,51 @@ def calibrate_points(data: Path) -> dict[str, list[float]]:
     return out
 
 
-def _fmt(summary: dict[str, float | int | None]) -> str:
-    parts = []
-    for k, v in summary.items():
-        parts.append(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}")
-    return ", ".join(parts)
+def _fmt(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
 
 
-def report(m: Measured, kind: str = "mesh") -> dict[str, object]:
+def report(m: Measured) -> dict[str, Any]:
+    """The tuning rule's threshold and the figures at it and at the shipped one.
+
+    Returns
+    -------
+    dict
+        ``threshold`` (chosen on the tuning part), ``shipped_threshold``
+        (``MatchConfig().threshold``), ``missing`` files, ``videos_without_probe``,
+        ``refused_photos``; per part (``photo_pairs``, ``video_all``,
+        ``tuning``, ``report``) :func:`roc_summary` plus FRR/FAR at both
+        thresholds; ``genuine_by_condition``; ``closest_impostors``,
+        ``farthest_genuine``; ``verify_ms_per_video``.
+    """
+    from livecert.config import MatchConfig
+
     lab = m.labels
-    pp = photo_pairs(lab, m.photos, kind)
-    vp = video_pairs(lab, m.videos, m.photos, kind)
+    shipped = MatchConfig().threshold
+    pp = photo_pairs(lab, m.photos)
+    vp = video_pairs(lab, m.videos, m.photos)
     tune = pp.extend(split(lab, vp, True))
     rep = split(lab, vp, False)
-    tg, ti = tune.arrays()
-    threshold = choose_threshold(ti)
-    out: dict[str, object] = {"kind": kind, "threshold": threshold, "missing": lab.missing}
+    threshold = choose_threshold(tune.arrays()[1])
+    out: dict[str, Any] = {
+        "threshold": threshold,
+        "shipped_threshold": shipped,
+        "missing": lab.missing,
+        "videos_without_probe": {
+            v: str(e["error"]) or "no usable frame" for v, e in m.videos.items() if not len(e["probe"])
+        },
+        "refused_photos": {p: str(e["code"]) for p, e in m.photos.items() if str(e["code"])},
+    }
+    log.info("threshold by the tuning rule %.3f (shipped %.3f)", threshold, shipped)
     for name, ps in (("photo_pairs", pp), ("video_all", vp), ("tuning", tune), ("report", rep)):
         g, i = ps.arrays()
         s = roc_summary(g, i)
         s["frr_at_threshold"], s["far_at_threshold"] = rates(g, i, threshold)
+        s["frr_at_shipped"], s["far_at_shipped"] = rates(g, i, shipped)
+        s["genuine_accepted_at_shipped"] = int(np.sum(g <= shipped))
+        s["impostor_accepted_at_shipped"] = int(np.sum(i <= shipped))
         out[name] = s
-        log.info("[%s] %s: %s", kind, name, _fmt(s))
+        log.info("%s: %s", name, _fmt(s))
     by_cond: dict[str, list[float]] = {}
     for v, _, d in vp.genuine:
         by_cond.setdefault(lab.videos[v][1] if "zju" in v else lab.videos[v][0], []).append(d)
@@ -638,60 +642,50 @@ def report(m: Measured, kind: str = "mesh") -> dict[str, object]:
             "median": float(np.median(ds)),
             "max": float(max(ds)),
             "rejected": int(sum(d > threshold for d in ds)),
+            "rejected_at_shipped": int(sum(d > shipped for d in ds)),
         }
         for c, ds in sorted(by_cond.items())
     }
-    for c, s in out["genuine_by_condition"].items():  # type: ignore[union-attr]
-        log.info("[%s] genuine %-22s %s", kind, c, s)
-    worst = sorted(vp.impostor, key=lambda x: x[2])[:5]
-    out["closest_impostors"] = [(v, p, round(d, 4)) for v, p, d in worst]
+    for c, s in out["genuine_by_condition"].items():
+        log.info("genuine %-22s %s", c, s)
+    out["closest_impostors"] = [(v, p, round(d, 4)) for v, p, d in sorted(vp.impostor, key=lambda x: x[2])[:5]]
     out["farthest_genuine"] = [(v, p, round(d, 4)) for v, p, d in sorted(vp.genuine, key=lambda x: -x[2])[:5]]
-    log.info("[%s] closest impostors: %s", kind, out["closest_impostors"])
-    log.info("[%s] farthest genuine: %s", kind, out["farthest_genuine"])
+    log.info("closest impostors: %s", out["closest_impostors"])
+    log.info("farthest genuine: %s", out["farthest_genuine"])
+    ms = [float(e["ms"]) for e in m.videos.values()]
+    out["verify_ms_per_video"] = median_iqr(ms, extremes=True) if ms else None
     return out
 
 
-def mesh_vs_dlib5(m: Measured) -> dict[str, float]:
-    d = [np.linalg.norm(e["mesh"].astype(np.float64) - e["dlib5"]) for e in m.photos.values()]
-    for e in m.videos.values():
-        d.extend(np.linalg.norm(e["mesh"].astype(np.float64) - e["dlib5"], axis=1))
-    arr = np.array([x for x in d if math.isfinite(x)])
-    return {"n": int(arr.size), "median": float(np.median(arr)), "p05": float(np.percentile(arr, 5)),
-            "p95": float(np.percentile(arr, 95)), "max": float(arr.max())}  # fmt: skip
+# ----------------------------------------------------------------------------
+# command line
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", help="data folder (default LIVECERT_DATA or ../shared/data)")
-    ap.add_argument("--compare-dlib5", action="store_true", help="also align with dlib's detector + 5-point model")
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The ``match-threshold`` subcommand's options."""
+    ap.add_argument("--data", type=Path, default=None, help="data folder (default LIVECERT_DATA or ../shared/data)")
     ap.add_argument("--calibrate-points", action="store_true", help="only compare mesh_to_five with dlib's predictor")
-    ap.add_argument("--stride", type=int, default=VideoSettings.stride)
-    ap.add_argument("--max-seconds", type=float, default=VideoSettings.max_seconds)
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for the videos")
-    ap.add_argument("--json", help="write the figures to this file")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    data = data_root(args.data)
-    if not (data / "README.md").is_file():
-        log.error("no data at %s (set LIVECERT_DATA)", data)
+    ap.add_argument(
+        "--out", type=Path, help="JSON to write (default benchmarks/results/match-threshold-DATE-HOST.json)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``match-threshold`` subcommand; 2 when the data is missing."""
+    data = args.data or default_data_dir()
+    if not (data / "photos" / "video_photo_identity_map.tsv").is_file():
+        log.error("no data at %s (set LIVECERT_DATA or --data)", data)
         return 2
+    meta = metadata(data_dir=str(data.resolve()), workers=args.workers, cache=str(cache_dir()), code_hash=code_hash())
     if args.calibrate_points:
-        calibrate_points(data)
-        return 0
-    t0 = time.perf_counter()
-    settings = VideoSettings(args.stride, args.max_seconds)
-    m = measure_all(data, settings=settings, compare_dlib5=args.compare_dlib5, workers=args.workers)
-    out: dict[str, object] = {"mesh": report(m, "mesh")}
-    if args.compare_dlib5:
-        out["dlib5"] = report(m, "dlib5")
-        out["mesh_vs_dlib5_distance"] = mesh_vs_dlib5(m)
-        log.info("distance between mesh- and dlib-aligned descriptors: %s", out["mesh_vs_dlib5_distance"])
-    out["ms_per_descriptor"] = descriptor_ms(data)
-    log.info("ms per descriptor (one core): %.1f; total %.0f s", out["ms_per_descriptor"], time.perf_counter() - t0)
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+        result: dict[str, Any] = {"metadata": meta, "calibrate_points": calibrate_points(data)}
+    else:
+        t0 = time.perf_counter()
+        m = measure_all(data, workers=args.workers)
+        result = {"metadata": meta, "report": report(m), "ms_per_descriptor": descriptor_ms(data)}
+        result["elapsed_s"] = time.perf_counter() - t0
+        log.info("ms per descriptor %.1f; total %.0f s", result["ms_per_descriptor"]["median"], result["elapsed_s"])
+    path = write_json(result, args.out or default_out("match-threshold"))
+    log.info("wrote %s", path)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,24 +15,15 @@ Counting rules (also in ``benchmarks/README.md``):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from livecert.evaluation.events import EventScore
+from livecert.evaluation.metrics import apcer, bpcer, det_curve, eer, frr_at_far, median_iqr
 
 Row = dict[str, Any]
 FAR_TARGETS = (0.1, 0.01, 0.001)
-
-
-def med_iqr(values: Iterable[float]) -> dict[str, float] | None:
-    """``{"median", "iqr"}``, or None for no values."""
-    v = np.asarray(list(values), dtype=np.float64)
-    if v.size == 0:
-        return None
-    q25, q50, q75 = np.percentile(v, [25, 50, 75])
-    return {"median": float(q50), "iqr": float(q75 - q25)}
 
 
 def ok_rows(rows: list[Row]) -> list[Row]:
@@ -64,14 +55,14 @@ def _speed(rows: list[Row]) -> dict[str, Any] | None:
         having = [r for r in rows if k in r["timing"]["runs"][0]["stages_ms"]]
         nf = sum(r["frames"] for r in having)
         per_run = [sum(r["timing"]["runs"][i]["stages_ms"][k] for r in having) / nf for i in range(n_runs)]
-        stages[k] = med_iqr(per_run) | {"rows": len(having)}
+        stages[k] = median_iqr(per_run) | {"rows": len(having)}
     clip_fps = [r["timing"]["fps"] for r in rows if r["timing"]["fps"]]
     return {
         "rows": len(rows),
         "frames": frames,
         "video_s": video_s,
-        "fps": med_iqr(frames / w for w in walls),
-        "rtf": med_iqr(w / video_s for w in walls),
+        "fps": median_iqr(frames / w for w in walls),
+        "rtf": median_iqr(w / video_s for w in walls),
         "ms_per_frame": stages,
         "clip_fps": {"median": float(np.median(clip_fps)), "min": float(min(clip_fps)), "max": float(max(clip_fps))},
     }
@@ -95,8 +86,8 @@ def speed_summary(rows: list[Row]) -> dict[str, Any]:
         base = {
             "rows": len(both),
             "frames": frames,
-            "fps": med_iqr(frames / w for w in walls),
-            "rtf": med_iqr(w / video_s for w in walls),
+            "fps": median_iqr(frames / w for w in walls),
+            "rtf": median_iqr(w / video_s for w in walls),
         }
         out["baseline"] = base
         out["livecert_same_rows"] = ours
@@ -151,29 +142,6 @@ def digits_summary(rows: list[Row]) -> dict[str, Any]:
     }
 
 
-def eer(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
-    """Equal error rate of distance scores (accept when ``distance <= t``).
-
-    Returns
-    -------
-    eer, threshold : float
-        Where FAR and FRR cross (their mean at the closest threshold).
-    """
-    best = (np.inf, np.nan, np.nan)
-    for t in np.unique(np.concatenate([genuine, impostor, [-np.inf]])):
-        far, frr = float(np.mean(impostor <= t)), float(np.mean(genuine > t))
-        best = min(best, (abs(far - frr), (far + frr) / 2, float(t)))
-    return best[1], best[2]
-
-
-def frr_at_far(genuine: np.ndarray, impostor: np.ndarray, target: float) -> dict[str, float]:
-    """FRR at the largest threshold whose FAR is at most ``target``."""
-    thresholds = np.unique(np.concatenate([genuine, impostor, [-np.inf]]))
-    ok = [t for t in thresholds if np.mean(impostor <= t) <= target]
-    t = max(ok)
-    return {"threshold": float(t), "far": float(np.mean(impostor <= t)), "frr": float(np.mean(genuine > t))}
-
-
 def matching_summary(rows: list[Row]) -> dict[str, Any]:
     """EER, FRR at fixed FAR, the configured threshold's FAR/FRR and the DET
     points, over genuine and impostor rows with a match distance."""
@@ -204,13 +172,8 @@ def matching_summary(rows: list[Row]) -> dict[str, Any]:
         "far": sum(r["match"]["passed"] for r in i_rows) / len(i_rows),
         "frr": sum(not r["match"]["passed"] for r in g_rows) / len(g_rows),
     }
-    ts = np.unique(np.concatenate([gen, imp]))
-    out["det"] = [[float(x), float(np.mean(imp <= x)), float(np.mean(gen > x))] for x in ts]
+    out["det"] = [[p["threshold"], p["far"], p["frr"]] for p in det_curve(gen, imp)]
     return out
-
-
-def _rate(bad: int, total: int) -> dict[str, Any]:
-    return {"rate": bad / total if total else None, "errors": bad, "total": total}
 
 
 def liveness_summary(rows: list[Row], who: str = "livecert") -> dict[str, Any]:
@@ -227,21 +190,21 @@ def liveness_summary(rows: list[Row], who: str = "livecert") -> dict[str, Any]:
     decided = [(r, decision(r)) for r in pres]
     attacks = [(r, d) for r, d in decided if r["expected"] == "attack" and d is not None]
     bona = [(r, d) for r, d in decided if r["expected"] == "live" and d is not None]
-    apcer = {}
-    for kind in sorted({r["attack_type"] for r, _ in attacks}):
-        these = [d for r, d in attacks if r["attack_type"] == kind]
-        apcer[kind] = _rate(sum(these), len(these))
+    by_class: dict[str, list[bool]] = defaultdict(list)
+    for r, d in attacks:
+        by_class[r["attack_type"]].append(d)
+    per_class = apcer(by_class)
     groups: dict[str, dict[str, list[bool]]] = {"mode": defaultdict(list), "dataset": defaultdict(list)}
     for r, d in bona:
-        groups["mode"][r["mode"]].append(not d)
-        groups["dataset"][r["dataset"]].append(not d)
-    rates = [v["rate"] for v in apcer.values() if v["rate"] is not None]
+        groups["mode"][r["mode"]].append(d)
+        groups["dataset"][r["dataset"]].append(d)
+    rates = [v["rate"] for v in per_class.values() if v["rate"] is not None]
     return {
-        "apcer": apcer,
+        "apcer": per_class,
         "apcer_max": max(rates) if rates else None,
-        "bpcer": _rate(sum(not d for _, d in bona), len(bona)),
-        "bpcer_by_mode": {k: _rate(sum(v), len(v)) for k, v in sorted(groups["mode"].items())},
-        "bpcer_by_dataset": {k: _rate(sum(v), len(v)) for k, v in sorted(groups["dataset"].items())},
+        "bpcer": bpcer(d for _, d in bona),
+        "bpcer_by_mode": {k: bpcer(v) for k, v in sorted(groups["mode"].items())},
+        "bpcer_by_dataset": {k: bpcer(v) for k, v in sorted(groups["dataset"].items())},
         "non_responses": {
             "attack": sum(d is None for r, d in decided if r["expected"] == "attack"),
             "bona_fide": sum(d is None for r, d in decided if r["expected"] == "live"),

@@ -23,7 +23,8 @@ import numpy as np
 
 from benchmarks.manifest import ClipSpec
 from benchmarks.pool import run_specs
-from benchmarks.worker import RunConfig, init_worker, med_iqr
+from benchmarks.worker import RunConfig, init_worker
+from livecert.evaluation.metrics import median_iqr
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def length_scaling(spec: ClipSpec, lengths: Sequence[float], repeats: int) -> di
             result = livecert.verify(looped(frames, times, seconds), mode="blink")
             walls.append(time.perf_counter() - t0)
             stages.append(result.timings.to_dict())
-        wall = med_iqr(walls)
+        wall = median_iqr(walls)
         n = result.frames_total
         out.append(
             {

@@ -9,23 +9,20 @@ type, so every run, worker and repeat sees the same frames.
 
 from __future__ import annotations
 
-import sys
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from benchmarks.manifest import ClipSpec
 
-ROOT = Path(__file__).resolve().parents[1]
 STILL_SECONDS = 5.0
 STILL_FPS = 25.0
 
 
 def _attacks() -> Any:
-    """``tests/realdata/attacks.py``, imported from the project (not copied)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    """``tests/realdata/attacks.py``, imported from the project (not copied): the
+    ``tests`` package sits beside ``benchmarks``, so it is importable wherever
+    ``benchmarks`` is."""
     from tests.realdata import attacks
 
     return attacks
@@ -65,12 +62,12 @@ def make_source(spec: ClipSpec) -> str | Iterator[tuple[Any, float]]:
 
 def verify_kwargs(spec: ClipSpec) -> dict[str, Any]:
     """Keyword arguments of ``livecert.verify`` for the row: mode, enrolled
-    photo, and in digits mode ``Challenge.for_known_digits(expected_digits)``."""
+    photo, and in digits mode ``digits=DigitsOptions(Challenge.for_known_digits(expected_digits))``."""
     kwargs: dict[str, Any] = {"mode": spec.mode}
     if spec.enrolled_path:
         kwargs["enrolled"] = spec.enrolled_path
     if spec.mode == "digits":
-        from livecert.liveness.challenge import Challenge
+        from livecert import Challenge, DigitsOptions
 
-        kwargs["challenge"] = Challenge.for_known_digits(spec.expected_digits)
+        kwargs["digits"] = DigitsOptions(challenge=Challenge.for_known_digits(spec.expected_digits))
     return kwargs

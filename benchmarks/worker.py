@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmarks.manifest import ClipSpec
 from benchmarks.sources import make_source, verify_kwargs
+from livecert.evaluation.metrics import median_iqr
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,6 @@ def init_worker(config: RunConfig, barrier: Any = None) -> None:
             barrier.wait(timeout=BARRIER_TIMEOUT_S)
         except threading.BrokenBarrierError:
             log.warning("not every worker started; timing goes on without them")
-
-
-def med_iqr(values: list[float]) -> dict[str, float]:
-    """``{"median", "iqr"}`` of a list of numbers (IQR 0 for one value)."""
-    q25, q50, q75 = np.percentile(np.asarray(values, dtype=np.float64), [25, 50, 75])
-    return {"median": float(q50), "iqr": float(q75 - q25)}
 
 
 def peak_rss_mb() -> float:
@@ -151,8 +146,8 @@ def run_livecert(spec: ClipSpec, repeats: int) -> tuple[dict[str, Any], np.ndarr
     frames, duration = first.frames_total, first.duration_s
     runs = [{"wall_s": w, "stages_ms": r.timings.to_dict()} for r, w in zip(results, walls)]
     stages = sorted({k for run in runs for k in run["stages_ms"]})
-    stage_stats = {k: med_iqr([run["stages_ms"][k] for run in runs if k in run["stages_ms"]]) for k in stages}
-    wall = med_iqr(walls)
+    stage_stats = {k: median_iqr([run["stages_ms"][k] for run in runs if k in run["stages_ms"]]) for k in stages}
+    wall = median_iqr(walls)
     digits = match = None
     if first.digits is not None:
         heard = getattr(first.digits, "heard", None)
@@ -200,7 +195,7 @@ def run_livecert(spec: ClipSpec, repeats: int) -> tuple[dict[str, Any], np.ndarr
 def run_baseline(spec: ClipSpec, repeats: int, t: np.ndarray | None, duration: float | None) -> dict[str, Any]:
     """The tutorial rule (EAR < 0.3 for 3 frames) on the same source, timed the
     same way; it accepts a clip as live when it finds at least one blink."""
-    from benchmarks.bench_blink import tutorial_run
+    from benchmarks.baseline import tutorial_run
 
     events, walls, frames = [], [], 0
     try:
@@ -210,7 +205,7 @@ def run_baseline(spec: ClipSpec, repeats: int, t: np.ndarray | None, duration: f
             events = ev if i == 0 else events
     except Exception as exc:  # noqa: BLE001 - the baseline failing must not stop the run
         return {"status": "error", "error": error_info(exc)}
-    wall = med_iqr(walls)
+    wall = median_iqr(walls)
     return {
         "status": "ok",
         "events": [[a, b] for a, b in events],

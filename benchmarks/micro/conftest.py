@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
+from benchmarks.common import default_data_dir
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """LIVECERT_DATA (default ../shared/data); skip when it is absent."""
-    root = Path(os.environ.get("LIVECERT_DATA", str(DEFAULT_DATA)))
+    root = default_data_dir()
     if not (root / "README.md").is_file():
         pytest.skip(f"real data not found at {root} (set LIVECERT_DATA to the shared data folder)")
     return root

@@ -13,6 +13,7 @@ import pytest
 from benchmarks import metrics, worker
 from benchmarks.make_manifest import build_rows, manifest_text
 from benchmarks.manifest import ClipSpec, parse_manifest
+from livecert.evaluation import metrics as shared
 
 
 def test_shared_data_manifest(data_dir: Path) -> None:
@@ -80,12 +81,45 @@ def test_apcer_bpcer_count_each_presentation_once() -> None:
 def test_eer_and_frr_at_far() -> None:
     genuine = np.array([0.2, 0.3, 0.35, 0.55])
     impostor = np.array([0.5, 0.6, 0.7, 0.8])
-    e, t = metrics.eer(genuine, impostor)
+    e, t = shared.eer(genuine, impostor)
     assert e == pytest.approx(0.25) and 0.35 <= t <= 0.55
-    at = metrics.frr_at_far(genuine, impostor, 0.0)
-    assert at["far"] == 0.0 and at["frr"] == 0.25 and at["threshold"] == 0.35
-    e, _ = metrics.eer(np.array([0.1, 0.2]), np.array([0.8, 0.9]))
+    at = shared.frr_at_far(genuine, impostor, 0.0)
+    assert at == {"threshold": 0.35, "far": 0.0, "frr": 0.25}
+    e, _ = shared.eer(np.array([0.1, 0.2]), np.array([0.8, 0.9]))
     assert e == 0.0
+    assert shared.rates(genuine, impostor, 0.5) == (0.25, 0.25)
+    with pytest.raises(ValueError):
+        shared.eer(genuine, [])
+
+
+def test_similarity_scores_mirror_distances() -> None:
+    genuine = np.array([0.2, 0.3, 0.35, 0.55])
+    impostor = np.array([0.5, 0.6, 0.7, 0.8])
+    e, t = shared.eer(genuine, impostor)
+    e_sim, t_sim = shared.eer(-genuine, -impostor, similarity=True)
+    assert (e_sim, t_sim) == (e, -t)
+    at = shared.frr_at_far(-genuine, -impostor, 0.0, similarity=True)
+    assert at == {"threshold": -0.35, "far": 0.0, "frr": 0.25}
+    assert shared.rates(-genuine, -impostor, -0.5, similarity=True) == (0.25, 0.25)
+    det = shared.det_curve(genuine, impostor)
+    assert [p["far"] for p in det] == sorted(p["far"] for p in det) and det[-1] == {
+        "threshold": 0.8,
+        "far": 1.0,
+        "frr": 0.0,
+    }
+
+
+def test_median_iqr_and_presentation_error_rates() -> None:
+    assert shared.median_iqr([1.0, 2.0, 3.0, 4.0, 100.0]) == {"median": 3.0, "iqr": 2.0}
+    assert shared.median_iqr([5.0], extremes=True) == {"median": 5.0, "iqr": 0.0, "min": 5.0, "max": 5.0, "n": 1}
+    with pytest.raises(ValueError):
+        shared.median_iqr([])
+    per_class = shared.apcer({"replay": [True, False, False, False], "print": []})
+    assert per_class == {
+        "print": {"rate": None, "errors": 0, "total": 0},
+        "replay": {"rate": 0.25, "errors": 1, "total": 4},
+    }
+    assert shared.bpcer([True, True, False]) == {"rate": 1 / 3, "errors": 1, "total": 3}
 
 
 def test_matching_summary_needs_both_kinds_of_pairs() -> None:
@@ -131,6 +165,7 @@ def test_verify_raising_becomes_an_error_row(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_digits_and_match_fields_come_from_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
     import livecert
+    from livecert.config import Mode
     from livecert.results import Timings, VerificationResult
 
     digits = SimpleNamespace(heard="3", passed=True, to_dict=lambda: {"expected": "3", "heard": "3"})
@@ -138,14 +173,14 @@ def test_digits_and_match_fields_come_from_the_result(monkeypatch: pytest.Monkey
         distance=0.31, passed=True, threshold=0.5, frames_used=5, to_dict=lambda: {"distance": 0.31}
     )
     timings = Timings(decode=10.0, landmarks=20.0, blink=1.0, total=50.0, digits=30.0, match=40.0)
-    result = VerificationResult(True, "digits", (), (), 75, 75, 3.0, timings, digits=digits, match=match)
+    result = VerificationResult(True, Mode.DIGITS, (), (), 75, 75, 3.0, timings, digits=digits, match=match)
     seen: list[dict[str, Any]] = []
     monkeypatch.setattr(livecert, "verify", lambda source, **kw: seen.append(kw) or result)
     monkeypatch.setattr(worker, "_CONFIG", worker.RunConfig(repeats=2, baseline=False))
     spec = _spec(mode="digits", expected_digits="3", identity="a", enrolled="p.jpg", enrolled_path="/x/p.jpg")
     row = worker.run_clip(spec)
     assert seen[0]["mode"] == "digits" and seen[0]["enrolled"] == "/x/p.jpg"
-    assert seen[0]["challenge"].digits == "3"
+    assert seen[0]["digits"].challenge.digits == "3"
     assert row["digits"] == {"expected": "3", "heard": "3", "correct": True, "passed": True}
     assert row["match"] == {"distance": 0.31, "passed": True, "threshold": 0.5, "frames_used": 5}
     assert row["pair"] == "genuine" and row["liveness_accepted"] is True

@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` end to end on a tiny manifest, and its manifest checks.
+"""``python -m benchmarks suite`` end to end on a tiny manifest, and its manifest checks.
 
 The tiny manifest: two ZJU clips with blink labels (one with its subject's
 photo, one with another subject's photo), one hand-held photo attack and a
@@ -25,9 +25,11 @@ ATTACK = "photos/impostors/liveportrait_d8.jpg"
 STAGES = ("decode", "landmarks", "blink", "total")
 
 
-def run_bench(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_bench(
+    *args: object, timeout: float = 300, command: tuple[str, ...] = ("suite",)
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "benchmarks", *map(str, args)],
+        [sys.executable, "-m", "benchmarks", *command, *map(str, args)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -154,6 +156,8 @@ def _without_timing(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k not in ("timing", "worker", "stable_across_repeats")}
     if out.get("result"):
         out["result"] = {k: v for k, v in out["result"].items() if k != "timings_ms"}
+        if "meta" in out["result"]:  # when the check ran differs; everything else must not
+            out["result"]["meta"] = {k: v for k, v in out["result"]["meta"].items() if k != "checked_at"}
     if out.get("baseline"):
         out["baseline"] = {k: v for k, v in out["baseline"].items() if k not in ("wall_s", "runs_s", "fps", "rtf")}
     return out
@@ -196,6 +200,29 @@ def test_bad_manifest_exits_2_with_one_clear_line(tmp_path: Path, case: str) -> 
 
 def test_missing_data_dir_and_manifest_exit_2(tmp_path: Path) -> None:
     for args in ([tmp_path / "absent"], [tmp_path, "--manifest", tmp_path / "absent.csv"], [tmp_path]):
-        proc = run_bench(*args, timeout=60)
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        for command in (("suite",), ()):  # without a command, the suite runs (the form before subcommands)
+            proc = run_bench(*args, timeout=60, command=command)
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["blink", "session", "digits", "match-threshold"])
+def test_subcommands_without_data_exit_2(tmp_path: Path, command: str) -> None:
+    proc = run_bench("--data", tmp_path, "--out", tmp_path / "r.json", timeout=120, command=(command,))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_manifest_subcommand(data_dir: Path, tmp_path: Path) -> None:
+    proc = run_bench(data_dir, "--out", tmp_path / "m.csv", timeout=120, command=("manifest",))
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert lines[0].startswith("#") and lines[1] == HEADER and len(lines) > 100
+    assert run_bench(tmp_path, timeout=60, command=("manifest",)).returncode == 2
+
+
+def test_help_lists_every_subcommand() -> None:
+    proc = run_bench("--help", timeout=60, command=())
+    assert proc.returncode == 0
+    for command in ("suite", "blink", "session", "digits", "match-threshold", "manifest"):
+        assert command in proc.stdout

@@ -53,6 +53,7 @@ import numpy as np
 import pytest
 
 from livecert.config import DigitsConfig
+from livecert.evaluation.metrics import eer
 from livecert.io.audio import AudioTrack
 from livecert.liveness.sync import SYNC_BAND_WEIGHTS, SYNC_THRESHOLD, _detrend, av_sync, band_envelopes
 
@@ -135,9 +136,8 @@ def sync_scores(
 
 
 def _eer(matched: np.ndarray, swapped: np.ndarray) -> float:
-    return min(
-        max(float(np.mean(matched < th)), float(np.mean(swapped >= th))) for th in np.concatenate([matched, swapped])
-    )
+    """EER of sync scores (similarities: a clip passes when its score is at least the threshold)."""
+    return eer(matched, swapped, similarity=True)[0]
 
 
 def _summary(name: str, matched: np.ndarray, swapped: np.ndarray) -> str:

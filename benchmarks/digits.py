@@ -1,9 +1,8 @@
 """What the read-digits check costs on top of the blink pipeline.
 
-    python benchmarks/bench_digits.py [--repeats 3] [--clips 30] [--out FILE]
+    python -m benchmarks digits [--data DIR] [--repeats 3] [--clips 30] [--out FILE]
 
-Two goals of issue #3, measured in one process against a baseline measured
-in the same run:
+Measured in one process against a baseline measured in the same run:
 
 * **overhead**: ``verify(clip)`` (blink mode) against
   ``verify(clip, mode="digits", ...)`` on the GRID s1 clips (3 s, 25 fps,
@@ -27,11 +26,8 @@ from __future__ import annotations
 import argparse
 import csv
 import fractions
-import json
 import logging
-import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,39 +36,33 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import livecert
+from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json
+from livecert.evaluation.metrics import median_iqr
+from livecert.io.audio import load_wav, read_audio, resample
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.mouth import mouth_events
+from livecert.liveness.sync import av_sync
+from livecert.speech.english import EnglishDigitRecogniser
+from livecert.speech.recogniser import DIGIT_WORDS
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser
+from livecert.speech.vad import voice_activity
 
-from bench_blink import default_data_dir, metadata  # noqa: E402
-
-import livecert  # noqa: E402
-from livecert.io.audio import load_wav, read_audio, resample  # noqa: E402
-from livecert.liveness.challenge import Challenge  # noqa: E402
-from livecert.liveness.mouth import mouth_events  # noqa: E402
-from livecert.liveness.sync import av_sync  # noqa: E402
-from livecert.speech.english import EnglishDigitRecogniser  # noqa: E402
-from livecert.speech.recogniser import DIGIT_WORDS  # noqa: E402
-from livecert.speech.sphinx import PocketSphinxDigitRecogniser  # noqa: E402
-from livecert.speech.vad import voice_activity  # noqa: E402
-
-log = logging.getLogger("bench_digits")
-ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("benchmarks.digits")
 
 
 def grid_rows(data: Path) -> list[dict[str, str]]:
+    """Rows of ``grid_transcripts.tsv`` in clip order."""
     with open(data / "videos" / "grid" / "grid_transcripts.tsv", newline="") as fh:
         return sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: r["local_path"])
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and its wall time, milliseconds."""
     t0 = time.perf_counter()
     out = fn()
     return out, (time.perf_counter() - t0) * 1e3
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=float)
-    q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return {"median": float(med), "iqr": float(q3 - q1), "min": float(a.min()), "max": float(a.max()), "n": int(a.size)}
 
 
 def overhead(rows: list[dict[str, str]], data: Path, repeats: int) -> dict[str, Any]:
@@ -84,9 +74,11 @@ def overhead(rows: list[dict[str, str]], data: Path, repeats: int) -> dict[str, 
         challenge = Challenge.for_known_digits(DIGIT_WORDS[row["digit_word"]])
         runs: dict[str, Callable[[], Any]] = {
             "blink": lambda clip=clip: livecert.verify(clip),
-            "digits_new_recogniser": lambda clip=clip, c=challenge: livecert.verify(clip, mode="digits", challenge=c),
+            "digits_new_recogniser": lambda clip=clip, c=challenge: livecert.verify(
+                clip, mode="digits", digits=DigitsOptions(challenge=c)
+            ),
             "digits_reused_recogniser": lambda clip=clip, c=challenge: livecert.verify(
-                clip, mode="digits", challenge=c, recogniser=shared
+                clip, mode="digits", digits=DigitsOptions(challenge=c, recogniser=shared)
             ),
         }
         times: dict[str, list[float]] = {k: [] for k in runs}
@@ -108,12 +100,12 @@ def overhead(rows: list[dict[str, str]], data: Path, repeats: int) -> dict[str, 
     blink = np.array(per_clip["blink"])
     out: dict[str, Any] = {"clips": len(rows), "repeats": repeats, "ms_per_frame": {}, "overhead": {}}
     for k, v in per_clip.items():
-        out["ms_per_frame"][k] = summary(v)
+        out["ms_per_frame"][k] = median_iqr(v, extremes=True)
         if k != "blink":
-            ratio = np.array(v) / blink - 1.0
+            ratio = median_iqr(np.array(v) / blink - 1.0)
             out["overhead"][k] = {
-                "median_of_clips": float(np.median(ratio)),
-                "iqr_of_clips": float(np.subtract(*np.percentile(ratio, [75, 25]))),
+                "median_of_clips": ratio["median"],
+                "iqr_of_clips": ratio["iqr"],
                 "of_medians": float(np.median(v) / np.median(blink) - 1.0),
             }
     return out
@@ -137,13 +129,13 @@ def breakdown(rows: list[dict[str, str]], data: Path) -> dict[str, dict[str, flo
         a, b = max(track.start_s, speech[0][0] - 0.3), speech[-1][1] + 0.3
         rec.recognise(track.between(a, b), track.sample_rate, 1)
         t.append(time.perf_counter())
-        av_sync(trace.t_s, trace.mouth_height, track)
+        av_sync(trace.t_s, trace.outer_lip_height, track)
         t.append(time.perf_counter())
-        mouth_events(trace.t_s, trace.mouth)
+        mouth_events(trace.t_s, trace.inner_lip_gap)
         t.append(time.perf_counter())
         for name, t0, t1 in zip(names, t, t[1:]):
             parts[name].append((t1 - t0) * 1e3)
-    return {k: summary(v) for k, v in parts.items()}
+    return {k: median_iqr(v, extremes=True) for k, v in parts.items()}
 
 
 def five_second_clip(path: Path, speech: np.ndarray) -> None:
@@ -201,7 +193,13 @@ def five_seconds(rows: list[dict[str, str]], data: Path, runs: int = 7) -> dict[
             got = rec.recognise(track.samples, track.sample_rate, 4)
             cpu.append((time.process_time() - c0) * 1e3)
             wall.append((time.perf_counter() - w0) * 1e3)
-    return {"wall_ms": summary(wall), "cpu_ms": summary(cpu), "expected": want, "heard": got, "target_ms": 300}
+    return {
+        "wall_ms": median_iqr(wall, extremes=True),
+        "cpu_ms": median_iqr(cpu, extremes=True),
+        "expected": want,
+        "heard": got,
+        "target_ms": 300,
+    }
 
 
 def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
@@ -230,32 +228,32 @@ def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
         got, ms = timed(lambda x=x: rec.recognise(x, 8000, 4))
         wall.append(ms)
         right += got == want
-    return {"load_ms": load_ms, "ms_per_string": summary(wall), "strings": strings, "right": right}
+    return {"load_ms": load_ms, "ms_per_string": median_iqr(wall, extremes=True), "strings": strings, "right": right}
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=default_data_dir())
-    ap.add_argument("--clips", type=int, default=30)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    if not (args.data / "videos" / "grid" / "grid_transcripts.tsv").is_file():
-        log.error("no GRID clips under %s (set LIVECERT_DATA or --data)", args.data)
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The ``digits`` subcommand's options."""
+    ap.add_argument("--data", type=Path, default=None, help="data folder (default LIVECERT_DATA or ../shared/data)")
+    ap.add_argument("--clips", type=positive_int, default=30, help="GRID s1 clips (default 30)")
+    ap.add_argument("--repeats", type=positive_int, default=3, help="timed runs per clip and mode (default 3)")
+    ap.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/digits-DATE-HOST.json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``digits`` subcommand; 2 when the GRID clips are missing."""
+    data = args.data or default_data_dir()
+    if not (data / "videos" / "grid" / "grid_transcripts.tsv").is_file():
+        log.error("no GRID clips under %s (set LIVECERT_DATA or --data)", data)
         return 2
-    rows = grid_rows(args.data)[: args.clips]
+    rows = grid_rows(data)[: args.clips]
     report = {
-        "metadata": metadata(),
-        "load_avg_start": os.getloadavg(),
-        "overhead": overhead(rows, args.data, args.repeats),
-        "breakdown_ms_per_clip": breakdown(rows, args.data),
-        "five_second_clip": five_seconds(grid_rows(args.data), args.data),
-        "narrowband_fsdd": narrowband(args.data),
-        "load_avg_end": os.getloadavg(),
+        "metadata": metadata(data_dir=str(data.resolve()), clips=len(rows), repeats=args.repeats, warmup_runs=1),
+        "overhead": overhead(rows, data, args.repeats),
+        "breakdown_ms_per_clip": breakdown(rows, data),
+        "five_second_clip": five_seconds(grid_rows(data), data),
+        "narrowband_fsdd": narrowband(data),
     }
-    path = args.out or ROOT / "benchmarks" / "results" / "digits-latest.json"
-    path.write_text(json.dumps(report, indent=2))
+    path = write_json(report, args.out or default_out("digits"))
     o = report["overhead"]
     for k, v in o["ms_per_frame"].items():
         log.info("%-26s %.2f ms/frame (IQR over clips %.2f)", k, v["median"], v["iqr"])
@@ -289,9 +287,6 @@ def main() -> int:
             n["right"],
             n["strings"],
         )
-    log.info("load average %s -> %s; wrote %s", report["load_avg_start"], report["load_avg_end"], path)
+    load = report["metadata"]["load_average_1_5_15min"]
+    log.info("load average %s -> %s; wrote %s", load["start"], load["end"], path)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
