@@ -19,6 +19,7 @@ import contextlib
 import enum
 import math
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -63,21 +64,50 @@ class FaceObservation:
     all_points: tuple[FloatArray, ...] = ()
 
 
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_saved_stderr: int | None = None
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
-    """Silence C++ log lines (TFLite / absl / glog) written straight to fd 2."""
+    """Silence C++ log lines (TFLite / absl / glog) written straight to fd 2.
+
+    File descriptor 2 belongs to the whole process, so threads share one
+    redirection: the first to enter points it at /dev/null, the last to
+    leave puts the original back (two threads each saving and restoring
+    it could leave it pointing at /dev/null for good).  Other threads'
+    native stderr output is silenced meanwhile.
+    """
+    global _quiet_users, _saved_stderr
+    with _quiet_lock:
+        if _quiet_users == 0:
+            _saved_stderr = _redirect_stderr_to_devnull()
+        _quiet_users += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0 and _saved_stderr is not None:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = None
+
+
+def _redirect_stderr_to_devnull() -> int | None:
+    """Point fd 2 at /dev/null; return a copy of the old fd 2 (None without a usable stderr)."""
     try:
         saved = os.dup(2)
     except OSError:  # no usable stderr: nothing to silence
-        yield
-        return
+        return None
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
+    except OSError:
         os.close(saved)
+        return None
+    return saved
 
 
 def _import_mediapipe() -> ModuleType:

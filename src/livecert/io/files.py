@@ -3,7 +3,9 @@ kind of container a file's first bytes announce."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 from livecert.errors import ErrorCode, InputError
@@ -34,11 +36,37 @@ def container_kind(path: Path) -> str | None:
 
 
 def check_file(path: Path) -> Path:
-    """Raise a specific :class:`InputError` for a missing, unreadable or empty file."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file; check the path", code=ErrorCode.FILE_NOT_FOUND)
-    if path.is_file() and path.stat().st_size == 0:
+    """Raise a specific :class:`InputError` for a missing, unreadable or empty file.
+
+    A folder passes (image folders are sources); a named pipe, socket or
+    device does not (``NOT_A_REGULAR_FILE``): reading one could block
+    forever or never end.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; check the path", code=ErrorCode.FILE_NOT_FOUND) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(
+                f"{path}: the symbolic links loop back on themselves; point the link at the real file",
+                code=ErrorCode.FILE_UNREADABLE,
+            ) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise InputError(f"{path}: no such file; check the path", code=ErrorCode.FILE_NOT_FOUND) from None
+        raise InputError(
+            f"{path}: cannot be read ({exc.strerror}); check the path and its permissions",
+            code=ErrorCode.FILE_UNREADABLE,
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        return path
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            f"{path}: is not a regular file (a pipe, socket or device); save the recording to a file first",
+            code=ErrorCode.NOT_A_REGULAR_FILE,
+        )
+    if st.st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); record or copy it again", code=ErrorCode.EMPTY_FILE)
-    if path.is_file() and not os.access(path, os.R_OK):
+    if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied; make the file readable", code=ErrorCode.FILE_UNREADABLE)
     return path

@@ -16,6 +16,9 @@ from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack
 
+#: Smallest frame side accepted, in pixels.
+MIN_SIDE = 16
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -37,6 +40,35 @@ class Frame:
     t_s: float
     index: int
     decode_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What reading a source left out or repaired (:attr:`FrameSource.report`).
+
+    Attributes
+    ----------
+    frames : int
+        Frames delivered.
+    dropped : int
+        Frames the file holds that were not delivered: video packets that
+        decoded to nothing (damaged) and frames repeating an earlier
+        frame's timestamp.
+    damaged : int
+        Video packets that failed to decode or decoded with errors (their
+        pictures may carry artefacts).
+    reordered : int
+        Frames whose timestamps came out of order (B-frames in AVI) and were
+        put back in presentation order.
+    warnings : tuple of str
+        One line per problem that may change what is judged, for the result.
+    """
+
+    frames: int = 0
+    dropped: int = 0
+    damaged: int = 0
+    reordered: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 class SourceKind(StrEnum):
@@ -105,7 +137,7 @@ def check_frame(rgb: object, where: str) -> Image:
     ------
     InputError
         With code ``BAD_FRAME`` when ``rgb`` is not a ``uint8`` array of shape
-        ``(H, W, 3)`` with ``H, W >= 16``.
+        ``(H, W, 3)``; ``FRAME_TOO_SMALL`` when ``H`` or ``W`` is below 16.
     """
     if not isinstance(rgb, np.ndarray):
         raise InputError(
@@ -118,11 +150,17 @@ def check_frame(rgb: object, where: str) -> Image:
             "convert with (img * 255).clip(0, 255).astype(np.uint8) if it is float in [0, 1]",
             code=ErrorCode.BAD_FRAME,
         )
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 16 or rgb.shape[1] < 16:
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InputError(
-            f"{where}: a frame must have shape (H, W, 3) with H, W >= 16, got {rgb.shape}; "
+            f"{where}: a frame must have shape (H, W, 3), got {rgb.shape}; "
             "convert grayscale or RGBA images to RGB first",
             code=ErrorCode.BAD_FRAME,
+        )
+    if rgb.shape[0] < MIN_SIDE or rgb.shape[1] < MIN_SIDE:
+        raise InputError(
+            f"{where}: the frame is {rgb.shape[1]}x{rgb.shape[0]} pixels, at least {MIN_SIDE}x{MIN_SIDE} are "
+            "needed (a face needs far more); record at a higher resolution",
+            code=ErrorCode.FRAME_TOO_SMALL,
         )
     return rgb
 
@@ -188,6 +226,11 @@ class FrameSource:
     def audio_decode_ms(self) -> float:
         """Time spent decoding sound along with the frames (0 without)."""
         return 0.0
+
+    @property
+    def report(self) -> DecodeReport:
+        """What was dropped, damaged or repaired so far (complete once iterated)."""
+        return DecodeReport()
 
     def close(self) -> None:
         """Release files, threads and devices.  Safe to call twice."""

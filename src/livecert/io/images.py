@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from livecert.arrays import Image
+from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError
 from livecert.io.files import check_file
 
@@ -24,12 +25,22 @@ if TYPE_CHECKING:
 #: Longer side, in pixels, that large images are reduced to.
 DEFAULT_MAX_SIDE = 2048
 
-# Pillow refuses images above ~179 Mpx as a decompression-bomb guard; we allow
-# up to this many pixels and reduce them on load.
-_MAX_PIXELS = 400_000_000
+#: Pixels decoded from one image unless the caller says otherwise
+#: (:attr:`livecert.config.LimitsConfig.max_photo_pixels`).
+DEFAULT_MAX_PIXELS = LimitsConfig().max_photo_pixels
+
+# Pillow refuses images above ~179 Mpx as a decompression-bomb guard.  A header
+# may say up to this many pixels: JPEGs are decoded at a reduced size, and what
+# is actually decoded is checked against ``max_pixels``.
+_MAX_HEADER_PIXELS = 400_000_000
+
+# Modes Pillow resizes directly, so a large image is reduced before it is converted.
+_RESIZABLE = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "La", "RGBa", "I", "F", "CMYK", "YCbCr"})
 
 
-def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Image:
+def read_image_rgb(
+    path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image:
     """Read an image file as an upright RGB array.
 
     Parameters
@@ -37,6 +48,9 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Ima
     path : str or Path
     max_side : int
         Images whose longer side exceeds this are scaled down (aspect kept).
+    max_pixels : int
+        Most pixels to decode (a JPEG counts at the reduced size it is
+        decoded at); checked from the header, before decoding.
 
     Returns
     -------
@@ -45,7 +59,8 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Ima
     Raises
     ------
     InputError
-        Missing, empty, unreadable or absurdly large files.
+        Missing, empty, unreadable or damaged files (``NOT_AN_IMAGE``, ...),
+        and images with more than ``max_pixels`` pixels (``IMAGE_TOO_LARGE``).
     """
     from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
 
@@ -56,9 +71,20 @@ def read_image_rgb(path: str | Path, *, max_side: int = DEFAULT_MAX_SIDE) -> Ima
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            PILImage.MAX_IMAGE_PIXELS = _MAX_PIXELS
+            PILImage.MAX_IMAGE_PIXELS = _MAX_HEADER_PIXELS
             with PILImage.open(p) as opened:
                 opened.draft("RGB", (max_side, max_side))  # cheap JPEG downscale while decoding
+                w, h = opened.size
+                if w * h > max_pixels:
+                    raise InputError(
+                        f"{p}: the image is {w}x{h} pixels ({w * h / 1e6:.0f} Mpx), more than the "
+                        f"{max_pixels / 1e6:.0f} Mpx livecert decodes; send a smaller copy (a face photo "
+                        "needs no more than 2000 pixels a side)",
+                        code=ErrorCode.IMAGE_TOO_LARGE,
+                    )
+                if max(w, h) > max_side and opened.mode in _RESIZABLE:
+                    # reduce before transposing and converting: each of those copies the picture
+                    opened.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
                 img = _to_rgb(ImageOps.exif_transpose(opened))
                 if max(img.size) > max_side:
                     img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)

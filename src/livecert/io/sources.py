@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from livecert.arrays import AnyArray, Image
+from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError
 from livecert.io.files import IMAGE_SUFFIXES, check_file
 from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind, TimestampChecker, check_frame
@@ -70,7 +71,8 @@ class ImageFolderSource(FrameSource):
     Image files carry no time, so frame ``i`` is given ``t = i / fps``.
     """
 
-    def __init__(self, folder: Path, fps: float = 30.0) -> None:
+    def __init__(self, folder: Path, fps: float = 30.0, limits: LimitsConfig | None = None) -> None:
+        self._limits = limits or LimitsConfig()
         if fps <= 0:
             raise InputError(f"fps must be positive, got {fps}", code=ErrorCode.BAD_ARGUMENT)
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -78,6 +80,12 @@ class ImageFolderSource(FrameSource):
             raise InputError(
                 f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
                 code=ErrorCode.NO_IMAGES,
+            )
+        if len(files) > self._limits.max_frames:
+            raise InputError(
+                f"{folder}: {len(files)} images; livecert judges at most {self._limits.max_frames} frames "
+                "(LimitsConfig.max_frames)",
+                code=ErrorCode.TOO_MANY_FRAMES,
             )
         super().__init__(SourceInfo(name=str(folder), kind=SourceKind.IMAGES, nominal_fps=fps))
         self._files = files
@@ -87,7 +95,7 @@ class ImageFolderSource(FrameSource):
 
         for i, path in enumerate(self._files):
             t0 = time.perf_counter()
-            rgb = read_image_rgb(path)
+            rgb = read_image_rgb(path, max_pixels=self._limits.max_photo_pixels)
             yield Frame(rgb, i / self._fps, i, (time.perf_counter() - t0) * 1e3)
 
 
@@ -151,7 +159,9 @@ class CameraSource(FrameSource):
             self._cap = None
 
 
-def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> FrameSource:
+def open_source(
+    source: Source, *, fps: float = 30.0, audio: bool = False, limits: LimitsConfig | None = None
+) -> FrameSource:
     """Open anything livecert can read frames from.
 
     Parameters
@@ -164,6 +174,8 @@ def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> Fr
     audio : bool
         Video files: decode the sound in the same pass as the frames, for
         :meth:`FrameSource.audio_track` (other sources have no sound).
+    limits : LimitsConfig, optional
+        Resource limits for files and folders (default: the safe defaults).
 
     Returns
     -------
@@ -173,7 +185,10 @@ def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> Fr
     Raises
     ------
     InputError
-        Missing, empty or non-video file, empty folder, wrong type.
+        Missing, empty or non-video file, empty folder, wrong type; a
+        file beyond ``limits`` (``FRAME_TOO_LARGE``, ``TOO_MANY_FRAMES``,
+        ``TOO_LONG``), or one that turns out damaged while it is read
+        (``DAMAGED_FILE``, ``TIMESTAMP_NOT_INCREASING``).
     """
     if isinstance(source, FrameSource):
         return source
@@ -186,14 +201,14 @@ def open_source(source: Source, *, fps: float = 30.0, audio: bool = False) -> Fr
     if isinstance(source, (str, os.PathLike)):
         path = check_file(Path(source))
         if path.is_dir():
-            return ImageFolderSource(path, fps=fps)
+            return ImageFolderSource(path, fps=fps, limits=limits)
         if path.suffix.lower() in IMAGE_SUFFIXES:
             raise InputError(
                 f"{path}: this is a single image, not a video; liveness needs a recording "
                 "(pass a folder of images to use stills as frames)",
                 code=ErrorCode.NOT_A_VIDEO,
             )
-        return VideoFileSource(path, audio=audio)
+        return VideoFileSource(path, audio=audio, limits=limits)
     if isinstance(source, np.ndarray):
         raise InputError(
             "source is a single array; pass an iterable of (rgb, timestamp_s) pairs instead",

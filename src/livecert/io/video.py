@@ -3,21 +3,27 @@ presentation timestamp, the sound optionally decoded in the same pass."""
 
 from __future__ import annotations
 
+import enum
+import heapq
 import logging
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
 from livecert.arrays import Image
+from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.io.audio import AudioDecoder, AudioTrack, read_audio
 from livecert.io.files import container_kind
-from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind
+from livecert.io.frames import MIN_SIDE, DecodeReport, Frame, FrameSource, SourceInfo, SourceKind
 from livecert.io.mpegps import cut_short
 
 if TYPE_CHECKING:
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
     from av.packet import Packet
     from av.stream import Stream
     from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,64 @@ class _End:
 
 
 _END = _End()
+
+
+@dataclass
+class _Counts:
+    """What the decode thread has seen of the video stream."""
+
+    packets: int = 0  # non-empty video packets
+    frames_out: int = 0  # frames the decoder gave
+    failed: int = 0  # packets the decoder refused (their frames are lost)
+    damaged: int = 0  # packets that failed or decoded with errors
+    repeated: int = 0  # frames dropped for repeating a timestamp
+    reordered: int = 0
+    delivered: int = 0
+    last_t: float | None = None
+
+
+class _Fate(enum.Enum):
+    KEPT = "kept"
+    REPEATED = "repeated"
+    BACKWARD = "backward"
+
+
+class _Reorder:
+    """Pairs the frames, in the order the decoder gives them (presentation order),
+    with their timestamps in increasing order.
+
+    AVI stores no presentation times, so with B-frames FFmpeg labels the frames
+    out of order; a look-ahead of :data:`DEPTH` frames puts the labels back in
+    order.  A timestamp equal to one already seen is a repeated frame; one below
+    a timestamp already handed out goes back further than any reordering.
+    """
+
+    DEPTH = 16  # x264 allows at most 16 consecutive B-frames
+
+    def __init__(self) -> None:
+        self._frames: deque[tuple[VideoFrame, float]] = deque()
+        self._times: list[float] = []
+        self.last_t: float | None = None
+        self.max_t = -math.inf
+        self.reordered = 0
+
+    def offer(self, vf: VideoFrame, t: float) -> _Fate:
+        if t in self._times or t == self.last_t:
+            return _Fate.REPEATED
+        if self.last_t is not None and t < self.last_t:
+            return _Fate.BACKWARD
+        self._frames.append((vf, t))
+        heapq.heappush(self._times, t)
+        self.max_t = max(self.max_t, t)
+        return _Fate.KEPT
+
+    def ready(self, *, flush: bool = False) -> Iterator[tuple[VideoFrame, float]]:
+        while self._frames and (flush or len(self._frames) > self.DEPTH):
+            vf, own = self._frames.popleft()
+            t = heapq.heappop(self._times)
+            self.reordered += t != own
+            self.last_t = t
+            yield vf, t
 
 
 class VideoFileSource(FrameSource):
@@ -51,15 +116,19 @@ class VideoFileSource(FrameSource):
         pass over the file); :meth:`audio_track` returns it afterwards.
     """
 
-    def __init__(self, path: Path, *, queue_size: int = 8, audio: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, queue_size: int = 8, audio: bool = False, limits: LimitsConfig | None = None
+    ) -> None:
+        self._limits = limits or LimitsConfig()
         self._container: InputContainer | None = _open_container(path)
         try:
             streams = self._container.streams
-            if not streams.video:
+            vstream, self._stream_note = _main_video_stream(path, streams.video)
+            if vstream is None:
                 raise InputError(f"{path}: the file has no video stream", code=ErrorCode.NO_VIDEO_STREAM)
-            vstream = streams.video[0]
             rate = vstream.average_rate or vstream.guessed_rate
             nominal = float(rate) if rate else None
+            _check_declared(path, vstream, nominal, self._limits)
             super().__init__(
                 SourceInfo(
                     name=str(path), kind=SourceKind.FILE, path=path, has_audio=bool(streams.audio), nominal_fps=nominal
@@ -69,6 +138,9 @@ class VideoFileSource(FrameSource):
             self._container.close()
             raise
         self._vstream = vstream
+        # One decoding thread: FFmpeg then reports a damaged packet on the thread that
+        # decodes it, where it is counted (the frames are decoded beside the analysis anyway).
+        vstream.thread_count = 1
         start = self._container.start_time
         self._t0 = float(start) / 1e6 if start is not None else 0.0
         # Where the video should end on the clip timeline, when the file says so.  The
@@ -77,7 +149,7 @@ class VideoFileSource(FrameSource):
         if vstream.duration and vstream.time_base:
             s0 = float(vstream.start_time * vstream.time_base) if vstream.start_time is not None else self._t0
             self._declared_end_s = s0 - self._t0 + float(vstream.duration * vstream.time_base)
-        elif self._container.duration and not streams.audio:
+        elif self._container.duration and not streams.audio and len(streams.video) == 1:
             self._declared_end_s = self._container.duration / 1e6
         if self._container.format.name == "avi" and vstream.frames and vstream.time_base:
             # An AVI cut short loses its index, and FFmpeg then estimates the duration from
@@ -93,58 +165,159 @@ class VideoFileSource(FrameSource):
         self._queue: queue.Queue[Frame | BaseException | _End] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._report = DecodeReport()
+        # An MPEG program stream whose packet headers do not chain up lost bytes in the
+        # middle; FFmpeg resynchronises without a word, and a frame may be gone with them.
+        self._ps_damaged = self._container.format.name == "mpeg" and cut_short(path) is None
+
+    @property
+    def report(self) -> DecodeReport:
+        """Frames dropped, packets damaged and timestamps repaired (complete after the last frame)."""
+        return self._report
 
     def _decode_loop(self) -> None:
         import av
+        import av.logging
 
         path = self.info.name
-        decoded = 0
-        last_t: float | None = None
+        counts = _Counts()
+        order = _Reorder()
         try:
             if self._container is None:
                 raise SessionStateError(f"{path}: the frame source was closed; open it again")
+            _report_ffmpeg_errors()
             streams = [self._vstream] if self._audio is None else [self._vstream, self._audio.stream]
-            for packet in self._container.demux(streams):
-                if self._stop.is_set():
-                    return
-                if packet.stream is not self._vstream:
-                    self._decode_audio(packet)
-                    continue
-                t0 = time.perf_counter()
-                try:
-                    frames = cast("list[VideoFrame]", packet.decode())  # a packet of the video stream
-                except av.error.FFmpegError as exc:
-                    # A damaged packet inside a file that otherwise decodes is tolerated
-                    # (it behaves like a dropped frame); damage before any frame is not.
-                    if decoded == 0:
-                        raise
-                    log.warning("%s: skipped a damaged packet after %.2f s (%s)", path, last_t or 0.0, exc)
-                    continue
-                for vf in frames:
-                    t = self._timestamp(vf, decoded)
-                    rgb = cast(Image, vf.to_ndarray(format="rgb24"))
-                    rot = int(getattr(vf, "rotation", 0) or 0)
-                    if rot % 360:
-                        rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rot / 90)))
-                    frame = Frame(rgb, t, decoded, (time.perf_counter() - t0) * 1e3)
-                    if last_t is not None and t <= last_t:
-                        log.debug("%s: frame %d repeats timestamp %.4f; dropped", path, decoded, t)
-                        t0 = time.perf_counter()
-                        continue
-                    last_t = t
-                    decoded += 1
-                    if not self._put(frame):
+            demuxed = self._container.demux(streams)
+            with av.logging.Capture(local=True) as logs:
+                seen = 0
+                for packet in demuxed:
+                    if self._stop.is_set():
                         return
+                    if _has_error(logs, seen):  # the demuxer skipped damaged bytes (a packet may be lost)
+                        counts.damaged += 1
+                    seen = len(logs)
+                    if packet.stream is not self._vstream:
+                        self._decode_audio(packet)
+                        continue
+                    if packet.size:
+                        counts.packets += 1
                     t0 = time.perf_counter()
-            self._check_complete(decoded, last_t)
+                    try:
+                        frames = cast("list[VideoFrame]", packet.decode())  # a packet of the video stream
+                    except av.error.FFmpegError as exc:
+                        # A damaged packet is counted and skipped, like a dropped frame; the
+                        # file is refused if too many are (max_damaged_fraction).
+                        counts.failed += 1
+                        counts.damaged += 1
+                        log.debug("%s: damaged video packet %d (%s)", path, counts.packets, exc)
+                        continue
+                    if _has_error(logs, seen):
+                        counts.damaged += 1
+                    seen = len(logs)
+                    for vf in frames:
+                        counts.frames_out += 1
+                        t = self._timestamp(vf, counts.frames_out - 1)
+                        fate = order.offer(vf, t)
+                        if fate is _Fate.REPEATED:
+                            counts.repeated += 1
+                        elif fate is _Fate.BACKWARD:
+                            self._refuse_backward(demuxed, counts, t, order.max_t)
+                        for ready, ready_t in order.ready():
+                            if not self._deliver(ready, ready_t, counts, t0):
+                                return
+                            t0 = time.perf_counter()
+                for ready, ready_t in order.ready(flush=True):
+                    if not self._deliver(ready, ready_t, counts, t0):
+                        return
+            counts.reordered = order.reordered
+            self._finish(counts)
             self._audio_done = True
             self._put(_END)
         except InputError as exc:
             self._put(exc)
         except av.error.FFmpegError as exc:
-            self._put(_decode_error(path, exc, decoded, last_t))
+            self._put(_decode_error(path, exc, counts.delivered, counts.last_t))
         except Exception as exc:  # forwarded to the consumer thread, which re-raises it
             self._put(exc)
+
+    def _deliver(self, vf: VideoFrame, t: float, counts: _Counts, t0: float) -> bool:
+        """Convert one frame, check it against the limits and queue it; False when stopped."""
+        limits = self._limits
+        if vf.width * vf.height > limits.max_frame_pixels:
+            raise _frame_too_large(self.info.name, vf.width, vf.height, limits)
+        if counts.delivered >= limits.max_frames:
+            raise InputError(
+                f"{self.info.name}: more than {limits.max_frames} frames; livecert judges recordings of at most "
+                f"{limits.max_frames} frames (LimitsConfig.max_frames): send a shorter recording",
+                code=ErrorCode.TOO_MANY_FRAMES,
+            )
+        if t > limits.max_duration_s:
+            raise _too_long(self.info.name, t, limits)
+        rgb = cast(Image, vf.to_ndarray(format="rgb24"))
+        rot = int(getattr(vf, "rotation", 0) or 0)
+        if rot % 360:
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rot / 90)))
+        frame = Frame(rgb, t, counts.delivered, (time.perf_counter() - t0) * 1e3)
+        counts.delivered += 1
+        counts.last_t = t
+        return self._put(frame)
+
+    def _refuse_backward(self, demuxed: Iterator[Packet[Stream]], counts: _Counts, t: float, last: float) -> None:
+        """Timestamps that go back beyond any B-frame reordering: refuse, saying how much of the file follows."""
+        at = counts.frames_out - 1
+        rest = sum(1 for p in demuxed if p.stream is self._vstream and p.size)
+        raise InputError(
+            f"{self.info.name}: the timestamps go back at frame {at} ({t:.2f} s after {last:.2f} s), and about "
+            f"{rest + 1} of its {counts.packets + rest} frames come from there on: the file joins several "
+            "recordings or its clock was reset; record it again in one take",
+            code=ErrorCode.TIMESTAMP_NOT_INCREASING,
+        )
+
+    def _finish(self, counts: _Counts) -> None:
+        """Check the file's length and damage, and say what was left out (:attr:`report`).
+
+        A packet that decodes to no picture without an error is not counted:
+        codecs such as Indeo store "repeat the last picture" packets, and the
+        timestamps of the pictures that follow stay right.
+        """
+        path = self.info.name
+        counts.damaged += self._ps_damaged
+        bad = counts.damaged + counts.repeated
+        if counts.delivered == 0 and counts.damaged:
+            raise InputError(
+                f"{path}: none of its {counts.packets} video packets decode ({counts.damaged} damaged); "
+                "record or copy it again",
+                code=ErrorCode.DAMAGED_FILE,
+            )
+        if counts.packets and bad > self._limits.max_damaged_fraction * counts.packets:
+            raise InputError(
+                f"{path}: {bad} of its {counts.packets} video packets are damaged or repeat a timestamp "
+                f"({counts.failed} do not decode, {counts.damaged - counts.failed} decode with errors, "
+                f"{counts.repeated} repeat a timestamp); more than {self._limits.max_damaged_fraction:.0%} "
+                "(LimitsConfig.max_damaged_fraction): record or copy it again",
+                code=ErrorCode.DAMAGED_FILE,
+            )
+        self._check_complete(counts.delivered, counts.last_t)
+        notes: list[str] = [self._stream_note] if self._stream_note else []
+        dropped = counts.failed + counts.repeated
+        if dropped:
+            notes.append(
+                f"{dropped} frames were dropped ({counts.failed} damaged packets did not decode, "
+                f"{counts.repeated} frames repeated an earlier timestamp)"
+            )
+        if self._ps_damaged:
+            notes.append("the MPEG program stream has damaged packet headers; frames may be missing")
+        if counts.damaged > counts.failed + self._ps_damaged:
+            notes.append(
+                f"{counts.damaged - counts.failed - self._ps_damaged} of {counts.packets} video packets decoded "
+                "with errors; "
+                "their frames may show artefacts"
+            )
+        for note in notes:
+            log.warning("%s: %s", path, note)
+        if counts.reordered:
+            log.info("%s: %d frames' timestamps were put back in order (B-frames)", path, counts.reordered)
+        self._report = DecodeReport(counts.delivered, dropped, counts.damaged, counts.reordered, tuple(notes))
 
     def _decode_audio(self, packet: Packet[_S]) -> None:
         """A damaged audio stream does not stop the video; :meth:`audio_track` reports it."""
@@ -287,3 +460,119 @@ def _open_container(path: Path) -> InputContainer:
             code=ErrorCode.TRUNCATED_FILE,
         )
     return container
+
+
+def _main_video_stream(path: Path, videos: Sequence[VideoStream]) -> tuple[VideoStream | None, str]:
+    """The recording among the video streams, and a note when there were several.
+
+    Cover pictures are not recordings.  Of several recordings the longest is
+    judged (then the one with most frames, then the largest), measured by
+    reading the packets once without decoding them (headers often declare no
+    length); the note says so and goes into the result's warnings.
+    """
+    from av.stream import Disposition
+
+    candidates = [s for s in videos if not s.disposition & Disposition.attached_pic]
+    if len(candidates) <= 1:
+        return (candidates[0] if candidates else None), ""
+    span = _stream_spans(path)
+
+    def key(s: VideoStream) -> tuple[float, int, int]:
+        seconds, packets = span.get(s.index, (0.0, 0))
+        return seconds, packets, (s.width or 0) * (s.height or 0)
+
+    best = max(candidates, key=key)
+    note = (
+        f"the file has {len(candidates)} video streams; stream {best.index} ({best.width}x{best.height}, "
+        f"{key(best)[0]:.1f} s) was judged and the others ignored"
+    )
+    return best, note
+
+
+def _stream_spans(path: Path) -> dict[int, tuple[float, int]]:
+    """Seconds from first to last packet, and packets, of each video stream (no decoding)."""
+    import av
+
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    packets: dict[int, int] = {}
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            for packet in container.demux(container.streams.video):
+                i = packet.stream.index
+                packets[i] = packets.get(i, 0) + (1 if packet.size else 0)
+                if packet.pts is not None and packet.time_base is not None:
+                    t = float(packet.pts * packet.time_base)
+                    first[i] = min(first.get(i, t), t)
+                    last[i] = max(last.get(i, t), t)
+    except av.error.FFmpegError:
+        pass  # damaged further on: judge by what was read
+    return {i: (last.get(i, 0.0) - first.get(i, 0.0), n) for i, n in packets.items()}
+
+
+def _check_declared(path: Path, vstream: VideoStream, fps: float | None, limits: LimitsConfig) -> None:
+    """Refuse, before decoding, a stream whose header is beyond the limits."""
+    w, h = vstream.width or 0, vstream.height or 0
+    if w * h > limits.max_frame_pixels:
+        raise _frame_too_large(str(path), w, h, limits)
+    if 0 < min(w, h) < MIN_SIDE:
+        raise InputError(
+            f"{path}: the video is {w}x{h} pixels, at least {MIN_SIDE}x{MIN_SIDE} are needed (a face needs far "
+            "more); record at a higher resolution",
+            code=ErrorCode.FRAME_TOO_SMALL,
+        )
+    if vstream.duration and vstream.time_base and float(vstream.duration * vstream.time_base) > limits.max_duration_s:
+        raise _too_long(str(path), float(vstream.duration * vstream.time_base), limits)
+    if vstream.frames and vstream.frames > limits.max_frames:
+        raise InputError(
+            f"{path}: the file declares {vstream.frames} frames; livecert judges recordings of at most "
+            f"{limits.max_frames} frames (LimitsConfig.max_frames): send a shorter recording",
+            code=ErrorCode.TOO_MANY_FRAMES,
+        )
+
+
+def _frame_too_large(path: str, w: int, h: int, limits: LimitsConfig) -> InputError:
+    return InputError(
+        f"{path}: frames of {w}x{h} pixels are larger than the {limits.max_frame_pixels / 1e6:.1f} Mpx livecert "
+        "decodes (LimitsConfig.max_frame_pixels); record at 1080p or 720p",
+        code=ErrorCode.FRAME_TOO_LARGE,
+    )
+
+
+def _too_long(path: str, seconds: float, limits: LimitsConfig) -> InputError:
+    return InputError(
+        f"{path}: the recording runs to {seconds:.0f} s, longer than the {limits.max_duration_s:.0f} s livecert "
+        "judges (LimitsConfig.max_duration_s): send a shorter recording",
+        code=ErrorCode.TOO_LONG,
+    )
+
+
+_ffmpeg_errors_on = False
+
+
+def _has_error(logs: list[tuple[int, str, str]], since: int) -> bool:
+    """Did FFmpeg report an error after the first ``since`` captured messages?"""
+    import av.logging
+
+    return any(level <= av.logging.ERROR for level, _, _ in logs[since:])
+
+
+def _report_ffmpeg_errors() -> None:
+    """Have FFmpeg report decoding errors to PyAV, where the decode thread counts them.
+
+    PyAV passes nothing on by default.  At ``ERROR`` level a message that is not
+    captured goes to the ``libav`` logger, which gets a NullHandler so that
+    nothing is printed unless the application configures logging.
+    """
+    global _ffmpeg_errors_on
+    if _ffmpeg_errors_on:
+        return
+    import av.logging
+
+    level = av.logging.get_level()
+    if level is None or level < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+        if level is None:  # the application did not ask for FFmpeg's messages: keep them out of its logs
+            logging.getLogger("libav").propagate = False
+    logging.getLogger("libav").addHandler(logging.NullHandler())
+    _ffmpeg_errors_on = True

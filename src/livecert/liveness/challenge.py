@@ -17,11 +17,13 @@ import binascii
 import heapq
 import hmac
 import json
+import logging
 import math
 import os
 import re
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import closing
@@ -33,7 +35,12 @@ from livecert.enums import StrEnum
 from livecert.errors import ChallengeError, ErrorCode, SessionStateError
 from livecert.results import ReasonCode
 
+log = logging.getLogger(__name__)
+
 MIN_KEY_BYTES = 16
+
+#: Longest a challenge may stay valid, in seconds (one day).
+MAX_TTL_S = 86_400.0
 
 _DIGITS_RE = re.compile(r"[0-9]{1,8}")
 
@@ -179,7 +186,10 @@ class Challenge:
         invalid = ChallengeError(
             "the challenge token is invalid or was altered; issue a new challenge", code=ErrorCode.CHALLENGE_INVALID
         )
-        if not isinstance(token, str) or token.count(".") != 1:
+        if not isinstance(token, str):
+            raise invalid
+        token = token.strip()  # a token pasted with a newline or spaces around it
+        if token.count(".") != 1:
             raise invalid
         raw, sig = (_b64decode(part) for part in token.split("."))
         if raw is None or sig is None or not hmac.compare_digest(sig, hmac.digest(key, raw, "sha256")):
@@ -219,7 +229,7 @@ def new_challenge(
     n_digits : int
         Number of digits, 1 to 8.
     ttl_s : float
-        Seconds the challenge stays valid.
+        Seconds the challenge stays valid, at most :data:`MAX_TTL_S` (a day).
     schedule : ScheduleKind or {"all", "one_by_one"}
         ``"all"``: one step, every digit shown from 0 s until the recording
         ends.  ``"one_by_one"``: one digit per step, the first at 0 s, each
@@ -238,8 +248,8 @@ def new_challenge(
     """
     if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 8:
         raise ChallengeError(f"n_digits must be an int from 1 to 8, not {n_digits!r}")
-    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s < math.inf:
-        raise ChallengeError(f"ttl_s must be a positive, finite number of seconds, not {ttl_s!r}")
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
+        raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
     kind = _schedule_kind(schedule)
     digits = "".join(_draw_digit() for _ in range(n_digits))
     while not allow_runs and _is_guessable(digits):
@@ -303,9 +313,22 @@ def generate_key() -> bytes:
 
 
 def save_key(path: str | os.PathLike[str], key: bytes) -> None:
-    """Write ``key`` to ``path`` as hex text, file mode 0o600 (replaces the file)."""
+    """Write ``key`` to ``path`` as hex text, file mode 0o600 (replaces the file).
+
+    Raises
+    ------
+    ChallengeError
+        ``BAD_KEY`` for an unusable key, ``CANNOT_WRITE`` when the file
+        cannot be written (its folder is missing or read-only).
+    """
     _check_key(key)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise ChallengeError(
+            f"cannot write key file {path} ({exc.strerror}); check that its folder exists and is writable",
+            code=ErrorCode.CANNOT_WRITE,
+        ) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
         fh.write(key.hex() + "\n")
@@ -314,18 +337,33 @@ def save_key(path: str | os.PathLike[str], key: bytes) -> None:
 def load_key(path: str | os.PathLike[str]) -> bytes:
     """Read a key file: hex text, else base64 text, else raw bytes.
 
+    A file that others than its owner may read is used, with a warning
+    (``chmod 600`` it).
+
     Raises
     ------
     ChallengeError
-        Code ``"BAD_KEY"`` if the file is missing, unreadable, empty or holds
-        fewer than 16 key bytes.
+        Code ``"BAD_KEY"`` if the file is missing, unreadable, empty, holds
+        fewer than 16 key bytes or one byte repeated (e.g. all zero);
+        ``"NOT_A_REGULAR_FILE"`` for a pipe or device (reading one could
+        block forever).
     """
     try:
+        st = os.stat(path)
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # a folder fails to read below
+            raise ChallengeError(
+                f"key file {path} is not a regular file (a pipe, socket or device); {_KEY_HELP}",
+                code=ErrorCode.NOT_A_REGULAR_FILE,
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ChallengeError(
             f"cannot read key file {path} ({exc.strerror}); {_KEY_HELP}", code=ErrorCode.BAD_KEY
         ) from exc
+    if st.st_mode & 0o077:
+        log.warning(
+            "key file %s can be read by other users (mode %o); run: chmod 600 %s", path, st.st_mode & 0o777, path
+        )
     text, key = data.strip(), data
     if not text:
         raise ChallengeError(f"key file {path} is empty; {_KEY_HELP}", code=ErrorCode.BAD_KEY)
@@ -340,6 +378,10 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
         raise ChallengeError(
             f"key file {path} holds {len(key)} key bytes, at least {MIN_KEY_BYTES} are needed; {_KEY_HELP}",
             code=ErrorCode.BAD_KEY,
+        )
+    if len(set(key)) == 1:
+        raise ChallengeError(
+            f"key file {path} holds one byte repeated, not a secret key; {_KEY_HELP}", code=ErrorCode.BAD_KEY
         )
     return key
 
@@ -409,11 +451,15 @@ class SQLiteNonceStore:
                     "(nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID"
                 )
                 conn.execute("CREATE INDEX IF NOT EXISTS used_nonces_expiry ON used_nonces (expires_at)")
+                # A damaged or read-only file is refused now, before any recording is judged.
+                problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+                if problems != ["ok"]:
+                    raise sqlite3.DatabaseError(f"the file is damaged: {'; '.join(map(str, problems[:3]))}")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM used_nonces WHERE 0")  # fails on a read-only file
+                conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
-            raise ChallengeError(
-                f"cannot open nonce database {self.path} ({exc}); check that its folder exists and is writable",
-                code=ErrorCode.NONCE_STORE_UNAVAILABLE,
-            ) from exc
+            raise _store_error(self.path, exc) from exc
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -423,15 +469,18 @@ class SQLiteNonceStore:
     def consume(self, nonce: str, expires_at: float, now: float) -> bool:
         if self._closed:
             raise SessionStateError("SQLiteNonceStore used after close(); open a new one")
-        with closing(self._connect()) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM used_nonces WHERE expires_at < ?", (now - self._grace,))
-                conn.execute("INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
-            except sqlite3.IntegrityError:
-                return False  # closing without COMMIT rolls back
-            conn.execute("COMMIT")
-            return True
+        try:
+            with closing(self._connect()) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("DELETE FROM used_nonces WHERE expires_at < ?", (now - self._grace,))
+                    conn.execute("INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
+                except sqlite3.IntegrityError:
+                    return False  # closing without COMMIT rolls back
+                conn.execute("COMMIT")
+                return True
+        except sqlite3.Error as exc:  # damaged, read-only or vanished since it was opened
+            raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:
         """Stop using the store (no connection stays open between calls)."""
@@ -442,6 +491,14 @@ class SQLiteNonceStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> ChallengeError:
+    return ChallengeError(
+        f"the nonce database {path} cannot be used ({exc}); check that its folder exists and that the file "
+        "is writable, or move a damaged file away (it only remembers used challenges)",
+        code=ErrorCode.NONCE_STORE_UNAVAILABLE,
+    )
 
 
 def _now(now: float | None) -> float:
@@ -469,9 +526,10 @@ def _check_digits(digits: object) -> None:
 
 
 def _check_key(key: object) -> None:
-    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES or len(set(key)) == 1:
         raise ChallengeError(
-            f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them; use generate_key() or load_key(path)",
+            f"the signing key must be bytes, at least {MIN_KEY_BYTES} of them and not one byte repeated; "
+            "use generate_key() or load_key(path)",
             code=ErrorCode.BAD_KEY,
         )
 
