@@ -110,8 +110,10 @@ def score_blinks(spec: ClipSpec, events: list[tuple[float, float]], t: np.ndarra
 
 
 def _outcome(result: Any) -> dict[str, Any]:
+    """The result without what may differ between two runs of the same clip (times)."""
     d = result.to_dict()
     d.pop("timings_ms", None)
+    d.get("meta", {}).pop("checked_at", None)
     return d
 
 

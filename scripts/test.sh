@@ -8,6 +8,12 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[test]" 2>&1 \
     | grep -v "^WARNING: Location" || true
+# Chinese text in the demo needs a CJK font; tests/unit/test_draw.py skips its Chinese check without one.
+if [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] && command -v apt-get >/dev/null \
+    && [ "$(id -u)" = 0 ]; then
+    { apt-get install -y -qq fonts-noto-cjk || { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk; }; } \
+        >/dev/null 2>&1 || echo "note: fonts-noto-cjk could not be installed; the Chinese overlay test will skip"
+fi
 echo "== ruff check, ruff format --check, mypy --strict"
 .venv/bin/ruff check src tests benchmarks samples
 .venv/bin/ruff format --check src tests benchmarks samples

@@ -85,8 +85,8 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         "脸部偏转。请正视镜头。",
     ),
     ReasonCode.NO_BLINK: (
-        "No blink was seen. Please blink your eyes slowly once or twice.",
-        "未检测到眨眼。请慢慢眨眼一两次。",
+        "Not enough blinks were seen. Please blink your eyes slowly, a few times.",
+        "眨眼次数不够。请慢慢地眨几次眼。",
     ),
     ReasonCode.TOO_SHORT: (
         "The recording is too short to check. Record for a few seconds.",
@@ -117,8 +117,9 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         "该验证码已被使用。请重新开始认证。",
     ),
     ReasonCode.FACE_MISMATCH: (
-        "The face does not match the enrolled photo.",
-        "人脸与登记照片不一致。",
+        "The face does not match the enrolled photo. Take off a mask or sunglasses, face the camera in good "
+        "light and try again. If it fails again, ask for a new enrollment photo.",
+        "人脸与登记照片不一致。请摘下口罩和墨镜，在光线充足处正对镜头再试；如仍不通过，请到经办机构重新拍摄登记照片。",
     ),
     ReasonCode.SPOOF_SUSPECTED: (
         "Show your own face to the camera, not a photo, a screen or a video.",
@@ -375,9 +376,9 @@ class Cue(StrEnum):
 
     PLANAR_MOTION = "planar_motion"
     BACKGROUND_LOCK = "background_lock"
-    BLINK_APPEARANCE = "blink_appearance"
-    SCREEN_PATTERN = "screen_pattern"
-    PULSE = "pulse"
+    STILLNESS = "stillness"
+    LID_MOTION = "lid_motion"
+    TONE = "tone"
 
 
 @dataclass(frozen=True)
@@ -480,6 +481,65 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """One model a check used (``meta.models[]`` in the JSON).
+
+    Attributes
+    ----------
+    id : str
+        Stable name of the model, e.g. ``"dlib_face_recognition_resnet_model_v1"``.
+    package : str
+        The package that ships it, with its version (``"mediapipe==0.10.21"``),
+        or ``""`` for a model given by the caller.
+    sha256 : str or None
+        SHA-256 of the model file, hex; None when it is not one file livecert
+        can read (a caller's recogniser).
+    """
+
+    id: str
+    package: str = ""
+    sha256: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"id": self.id, "package": self.package, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class ResultMeta:
+    """What an audit record needs beside the verdict (``"meta"`` in the JSON).
+
+    Attributes
+    ----------
+    livecert_version : str
+    checked_at : str
+        When the check started, UTC, ISO 8601 (``"2026-03-01T08:15:30.123Z"``).
+    models : tuple of ModelInfo
+        The models the check used, with the SHA-256 of their files.
+    challenge_nonce : str or None
+        The read-digits challenge's single-use nonce (digits mode, when the
+        token could be read).
+    input_sha256 : str or None
+        SHA-256 of the input, hex, when it was a file (or bytes); None for a
+        camera, a folder of images or frames.
+    """
+
+    livecert_version: str
+    checked_at: str
+    models: tuple[ModelInfo, ...] = ()
+    challenge_nonce: str | None = None
+    input_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "livecert_version": self.livecert_version,
+            "checked_at": self.checked_at,
+            "models": [m.to_dict() for m in self.models],
+            "challenge_nonce": self.challenge_nonce,
+            "input_sha256": self.input_sha256,
+        }
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     """What :func:`livecert.verify` returns.
 
@@ -504,6 +564,23 @@ class VerificationResult:
         Face matching, when an enrollment was given.
     spoof : SpoofEvidence or None
         The presentation-attack cues (None when the check is switched off).
+    meta : ResultMeta or None
+        Audit record: livecert version, models and their hashes, time of
+        the check, challenge nonce, input hash.  :func:`livecert.verify`
+        fills it; None from a :class:`~livecert.session.live.LivenessSession`.
+    frames_dropped : int
+        Frames the file holds that were not judged (damaged packets that
+        decode to nothing, frames repeating a timestamp); ``frames.dropped``
+        in the JSON.
+    warnings : tuple of str
+        What the input had that may change the verdict (damaged packets,
+        dropped frames, other video streams ignored); empty for a clean file.
+
+    Notes
+    -----
+    :attr:`liveness_passed` and :attr:`identity_passed` split ``passed``:
+    ``FACE_MISMATCH`` is the only identity reason, every other reason is a
+    liveness or quality one.
     """
 
     passed: bool
@@ -518,19 +595,36 @@ class VerificationResult:
     digits: DigitsEvidence | None = None
     match: MatchResult | None = None
     spoof: SpoofEvidence | None = None
+    meta: ResultMeta | None = field(default=None, compare=False)  # two checks differ in time at least
+    frames_dropped: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
         return tuple(r.code.value for r in self.reasons)
 
+    @property
+    def liveness_passed(self) -> bool:
+        """A live person did what was asked: no reason other than ``FACE_MISMATCH``."""
+        return all(r.code is ReasonCode.FACE_MISMATCH for r in self.reasons)
+
+    @property
+    def identity_passed(self) -> bool | None:
+        """The face matches the enrollment; None when no enrollment was given."""
+        if self.match is None:
+            return None
+        return self.match.passed and all(r.code is not ReasonCode.FACE_MISMATCH for r in self.reasons)
+
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON object printed by ``livecert verify --json``."""
         out: dict[str, Any] = {
             "passed": self.passed,
+            "liveness_passed": self.liveness_passed,
+            "identity_passed": self.identity_passed,
             "mode": self.mode.value,
             "reasons": [r.to_dict(lang) for r in self.reasons],
             "blinks": [b.to_dict() for b in self.blinks],
-            "frames": {"total": self.frames_total, "with_face": self.frames_with_face},
+            "frames": {"total": self.frames_total, "with_face": self.frames_with_face, "dropped": self.frames_dropped},
             "duration_s": round(self.duration_s, 4),
             "timings_ms": self.timings.to_dict(),
         }
@@ -540,4 +634,7 @@ class VerificationResult:
             out["match"] = self.match.to_dict()
         if self.spoof is not None:
             out["spoof"] = self.spoof.to_dict()
+        if self.meta is not None:
+            out["meta"] = self.meta.to_dict()
+        out["warnings"] = list(self.warnings)
         return out

@@ -16,6 +16,7 @@ from livecert.session.live import LivenessSession
 def _without_timings(result: livecert.VerificationResult) -> dict:
     d = result.to_dict()
     d.pop("timings_ms")
+    d.pop("meta", None)  # the audit record: verify() fills it (with its own time), a session does not
     return d
 
 

@@ -62,7 +62,7 @@ def test_verify_without_face_is_a_result_not_an_exception() -> None:
     assert "NO_FACE" in result.reason_codes and "NO_BLINK" in result.reason_codes
     d = result.to_dict()
     assert set(d) >= {"passed", "mode", "reasons", "blinks", "frames", "duration_s", "timings_ms"}
-    assert d["frames"] == {"total": 40, "with_face": 0}
+    assert d["frames"]["total"] == 40 and d["frames"]["with_face"] == 0
     assert set(d["timings_ms"]) >= {"decode", "landmarks", "blink", "total"}
     assert all(set(r) >= {"code", "message"} for r in d["reasons"])
     json.dumps(d)
@@ -82,22 +82,93 @@ def test_bad_mode_and_config() -> None:
 
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", str(tmp_path / "missing.mp4")]) == 2
-    err = capsys.readouterr().err
-    assert "missing.mp4" in err and "no such file" in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert "missing.mp4" in captured.err and "no such file" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""
     empty = tmp_path / "empty.avi"
     empty.write_bytes(b"")
     assert main(["verify", str(empty), "--json"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "empty" in captured.err
+    error = json.loads(captured.out)["error"]  # exactly one JSON object on stdout
+    assert error["code"] == "EMPTY_FILE" and "empty.avi" in error["message"]
 
 
-def test_cli_usage_error_exits_2() -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["verify"])
-    assert exc.value.code == 2
-    with pytest.raises(SystemExit) as exc:
-        main(["trace", "x.mp4"])
-    assert exc.value.code == 2
+def test_cli_json_errors_are_one_object_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(tmp_path / "missing.mp4"), "--json", "--lang", "zh"]) == 2
+    out = capsys.readouterr().out
+    error = json.loads(out)["error"]
+    assert error["code"] == "FILE_NOT_FOUND"
+    assert error["message"].startswith("找不到文件") and "missing.mp4" in error["message"]
+    for argv in (["verify", "--json"], ["verify", "x.mp4", "--json", "--mode", "wink"], ["trace", "x.mp4", "--json"]):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["error"]["code"] == "BAD_ARGUMENT", argv
+    assert main(["verify", "x.mp4", "--json", "--mode", "digits"]) == 2
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert "--challenge" in message and "--expect-digits" in message
+
+
+def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: livecert verify") and "required: video" in err
+    assert main(["trace", "x.mp4"]) == 2
+    assert "--out FILE.csv" in capsys.readouterr().err
+    assert main(["verify", "--lang", "zh"]) == 2
+    assert "调用参数有误" in capsys.readouterr().err
+
+
+def test_cli_human_output_follows_lang(capsys: pytest.CaptureFixture[str]) -> None:
+    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+    assert main(["verify", str(sample), "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("认证通过") and "眨眼 3 次" in out and "frames" not in out and "PASSED" not in out
+
+
+def test_every_error_code_has_a_chinese_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livecert.errors import _GENERIC_ZH, _MESSAGES_ZH, ErrorCode, LivecertError
+
+    assert set(_MESSAGES_ZH) == set(ErrorCode), set(ErrorCode) - set(_MESSAGES_ZH)
+    for code, text in _MESSAGES_ZH.items():
+        assert text.endswith("。") and "请" in text, code  # says what to do
+    err = InputError("clip.mp4: the file is empty (0 bytes); record again", code=ErrorCode.EMPTY_FILE)
+    assert err.message_in("en") == err.message == str(err)
+    expected = "文件是空的。请重新录制或重新上传。（详细信息：clip.mp4: the file is empty (0 bytes); record again）"
+    assert err.message_in("zh") == expected
+    monkeypatch.delitem(_MESSAGES_ZH, ErrorCode.LIVECERT_ERROR)  # a code added without its Chinese text
+    assert LivecertError("x").message_in("zh") == _GENERIC_ZH + "（详细信息：x）"
+    with pytest.raises(ValueError):
+        err.message_in("fr")
+
+
+def test_config_wrong_types_are_bad_config() -> None:
+    from livecert.config import MatchConfig, SessionConfig, SpoofConfig, VerifyConfig
+
+    for make in (
+        lambda: MatchConfig(threshold="0.4"),  # type: ignore[arg-type]
+        lambda: MatchConfig(threshold=None),  # type: ignore[arg-type]
+        lambda: MatchConfig(max_frames=2.5),  # type: ignore[arg-type]
+        lambda: livecert.BlinkConfig(min_blinks=True),
+        lambda: SessionConfig(camera_limit_s=float("nan")),
+        lambda: SpoofConfig(enabled="no"),  # type: ignore[arg-type]
+        lambda: VerifyConfig(blink={"min_blinks": 2}),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(InputError) as err:
+            make()
+        assert err.value.code == "BAD_CONFIG"
+    assert MatchConfig(threshold=np.float64(0.3), max_frames=np.int64(3)).max_frames == 3
+
+
+def test_enrollment_repr_is_short() -> None:
+    from livecert.face.quality import FrameQuality
+    from livecert.identity.enrollment import Enrollment
+    from livecert.results import QualityFlag
+
+    q = FrameQuality(180.0, 120.0, 300.0, 3.0, -5.0, QualityFlag(0))
+    e = Enrollment(np.ones(128, np.float32), np.zeros((478, 3), np.float32), q, "dlib_face_recognition_resnet_model_v1")
+    text = repr(e)
+    assert len(text) < 200 and "dlib_face_recognition_resnet_model_v1" in text and "128" in text
+    assert str(e) == text
 
 
 def test_cli_json_for_a_failed_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,6 +192,19 @@ def test_cli_trace_writes_csv_and_png(tmp_path: Path) -> None:
     assert lines[0].startswith("t_s,faces,left_eye,right_eye,inner_lip_gap,outer_lip_height")
     assert len(lines) == 31 and "NO_FACE" in lines[1]
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_trace_digits_plots_mouth_voice_and_prompts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .videos import write_video
+
+    clip = write_video(tmp_path / "noface.mp4", [i / 25 for i in range(30)])
+    png = tmp_path / "d.png"
+    assert main(["trace", str(clip), "--mode", "digits", "--expect-digits", "4729", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert main(["trace", str(clip), "--plot", str(tmp_path / "no" / "dir.png")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "dir.png" in err and "Traceback" not in err
 
 
 def test_demo_without_display_or_camera_is_a_clear_error(

@@ -1,6 +1,8 @@
 """The ``livecert`` command.
 
-Exit codes: 0 passed, 1 not passed, 2 unusable input or usage error.
+Exit codes: 0 passed, 1 not passed, 2 unusable input or usage error.  With
+``--json``, an unusable input or a usage error is one JSON object on stdout,
+``{"error": {"code": ..., "message": ...}}`` (message in ``--lang``).
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from livecert.app.demo import run_demo
-from livecert.app.plotting import plot_trace
-from livecert.errors import LivecertError
+from livecert.app.plotting import plot_digits_trace, plot_trace
+from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import enroll
+from livecert.io.files import check_file
 from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key, load_key, new_challenge, save_key
 from livecert.liveness.digits import DigitsOptions
-from livecert.results import flag_names
+from livecert.results import VerificationResult, flag_names
+from livecert.schemas import app_message
 from livecert.session.verify import verify
 
 log = logging.getLogger(__name__)
@@ -27,39 +32,90 @@ log = logging.getLogger(__name__)
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
+LANGS = ("en", "zh")
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="livecert", description="Certify that a live, specific person is on camera.")
+#: The command's own lines for people, (English, Chinese); ``{}`` fields are filled in.
+_TEXT: dict[str, tuple[str, str]] = {
+    "passed": ("PASSED", "认证通过"),
+    "not_passed": ("NOT PASSED", "认证未通过"),
+    "summary": (
+        "{frames} frames ({faces} with a face), {seconds:.2f} s, {blinks} blinks, {ms:.0f} ms",
+        "共 {frames} 帧（{faces} 帧有人脸），{seconds:.2f} 秒，眨眼 {blinks} 次，用时 {ms:.0f} 毫秒",
+    ),
+    "blink": ("blink {start:.2f}-{end:.2f} s", "眨眼 {start:.2f}-{end:.2f} 秒"),
+    "digits": (
+        "digits expected {expected}, heard {heard}, {openings} mouth openings",
+        "应读数字 {expected}，听到 {heard}，张嘴 {openings} 次",
+    ),
+    "no_audio": ("(no audio track: judged on lip movement only)", "（没有声音：只按口型判断）"),
+    "match": (
+        "face distance {distance:.3f} (threshold {threshold:.2f}) over {frames} frames",
+        "人脸距离 {distance:.3f}（阈值 {threshold:.2f}），比对 {frames} 帧",
+    ),
+    "enrolled": ("enrolled {photo} -> {out} (model {model})", "已登记 {photo} -> {out}（模型 {model}）"),
+    "wrote": ("wrote {path}", "已写入 {path}"),
+    "wrote_frames": ("wrote {n} frames to {path}", "已将 {n} 帧写入 {path}"),
+    "frames": ("{n} frames", "{n} 帧"),
+    "challenge": ("read these digits: {digits}", "请读出这些数字：{digits}"),
+    "interrupted": ("interrupted", "已中断"),
+    "error": ("error", "错误"),
+}
+
+
+def _t(key: str, lang: str, **fields: object) -> str:
+    en, zh = _TEXT[key]
+    return (zh if lang == "zh" else en).format(**fields)
+
+
+class _UsageError(Exception):
+    """A command-line usage error (argparse's, or one of the checks below).
+
+    Parameters
+    ----------
+    message : str
+    usage : str
+        The usage line of the (sub)command, printed before the message without ``--json``.
+    """
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors can become JSON (``--json``) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}", self.format_usage())
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="livecert", description="Certify that a live, specific person is on camera.")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr (-vv for debug)")
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("verify", help="check a recording; exit 0 passed, 1 not passed, 2 unusable")
     v.add_argument("video", help="video file (mp4, avi, mpg, webm, mov) or a folder of images")
     v.add_argument("--mode", choices=["blink", "digits"], default="blink")
-    v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    v.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the messages")
+    v.add_argument("--json", action="store_true", help="print one JSON object on stdout (errors too)")
+    v.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
     v.add_argument("--enrolled", metavar="PHOTO", help="enrolled photo, or an enrollment .npz from `livecert enroll`")
-    v.add_argument("--challenge", metavar="TOKEN", help="digits mode: the token printed by `livecert challenge`")
-    v.add_argument("--key-file", type=Path, help="digits mode: HMAC key file the token was signed with")
-    v.add_argument(
-        "--nonce-db", type=Path, help="digits mode: SQLite file recording used challenges (single use across runs)"
-    )
-    v.add_argument(
-        "--expect-digits",
-        metavar="DIGITS",
-        help="TESTING AID for recorded clips whose digits are known: stands in for a token, no single-use check",
-    )
+    _add_digits_arguments(v)
 
     e = sub.add_parser("enroll", help="check an enrollment photo and save its face descriptor (.npz)")
     e.add_argument("photo", help="photo with exactly one face (JPEG or PNG)")
     e.add_argument("--out", type=Path, required=True, help="enrollment file to write (.npz)")
+    e.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
 
     c = sub.add_parser("challenge", help="print a new signed read-digits challenge token and its digits")
     c.add_argument("--digits", type=int, default=4, help="how many digits (1-8, default 4)")
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
     c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
-    c.add_argument("--json", action="store_true")
+    c.add_argument(
+        "--json", action="store_true", help="print what the server sends the app (schemas/app_challenge.json)"
+    )
+    c.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
 
     d = sub.add_parser("demo", help="webcam (or a recording played as one) with live guidance")
     src = d.add_mutually_exclusive_group()
@@ -67,26 +123,59 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--video", help="play this recording as if it were the camera, at its real timestamps")
     d.add_argument("--mode", choices=["blink", "digits"], default="blink")
     d.add_argument("--enrolled", help="enrollment photo or .npz to match the face against")
-    d.add_argument("--lang", choices=["zh", "en"], default="zh")
+    d.add_argument("--lang", choices=LANGS, default="zh")
+    d.add_argument("--font", type=Path, help="TrueType/OpenType font file for the text (default: a CJK font found)")
     d.add_argument("--record", type=Path, help="write the annotated frames to this mp4")
     d.add_argument("--headless", action="store_true", help="no window (with --record, how CI sees it work)")
     d.add_argument("--expect-digits", metavar="DIGITS", help="TESTING AID: digits mode with known digits")
 
     t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
     t.add_argument("video")
+    t.add_argument("--mode", choices=["blink", "digits"], default="blink")
     t.add_argument("--out", type=Path, help="CSV file to write")
-    t.add_argument("--plot", type=Path, help="PNG file to write: eye aperture with blinks marked")
+    t.add_argument(
+        "--plot", type=Path, help="PNG file to write: eye aperture with blinks, or (digits) mouth, voice and prompts"
+    )
+    t.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
+    _add_digits_arguments(t)
     return p
 
 
+def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--challenge", metavar="TOKEN", help="digits mode: the token printed by `livecert challenge`")
+    p.add_argument("--key-file", type=Path, help="digits mode: HMAC key file the token was signed with")
+    p.add_argument(
+        "--nonce-db", type=Path, help="digits mode: SQLite file recording used challenges (single use across runs)"
+    )
+    p.add_argument(
+        "--expect-digits",
+        metavar="DIGITS",
+        help="TESTING AID for recorded clips whose digits are known: stands in for a token, no single-use check",
+    )
+
+
+def _lang_of(argv: Sequence[str]) -> str:
+    """``--lang`` as given, read before parsing (for a usage error's message); ``"en"`` otherwise."""
+    values = [b for a, b in zip(argv, argv[1:]) if a == "--lang"]
+    values += [a.removeprefix("--lang=") for a in argv if a.startswith("--lang=")]
+    return next((v for v in values if v in LANGS), "en")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json, lang = "--json" in argv, _lang_of(argv)
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        if not as_json:
+            print(exc.usage, end="", file=sys.stderr)
+        return _print_error(InputError(str(exc), code=ErrorCode.BAD_ARGUMENT), lang, as_json)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="livecert: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
         if args.command == "verify":
-            return _cmd_verify(args, parser)
+            return _cmd_verify(args)
         if args.command == "challenge":
             return _cmd_challenge(args)
         if args.command == "demo":
@@ -94,30 +183,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "enroll":
             return _cmd_enroll(args)
         if args.command == "trace":
-            if args.out is None and args.plot is None:
-                parser.error("trace needs --out FILE.csv and/or --plot FILE.png")
             return _cmd_trace(args)
+    except _UsageError as exc:
+        return _print_error(InputError(str(exc), code=ErrorCode.BAD_ARGUMENT), lang, as_json)
     except LivecertError as exc:
-        print(f"livecert: error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return _print_error(exc, lang, as_json)
     except KeyboardInterrupt:
-        print("livecert: interrupted", file=sys.stderr)
+        print(f"livecert: {_t('interrupted', lang)}", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return EXIT_UNUSABLE  # pragma: no cover
+    return _print_error(InputError(f"unknown command {args.command}", code=ErrorCode.BAD_ARGUMENT), lang, as_json)
+
+
+def _print_error(exc: LivecertError, lang: str, as_json: bool) -> int:
+    """One JSON object on stdout (``--json``) or one line on stderr; exit code 2."""
+    message = exc.message_in(lang)
+    if as_json:
+        print(json.dumps({"error": {"code": exc.code.value, "message": message}}, ensure_ascii=False))
+    else:
+        print(f"livecert: {_t('error', lang)}: {message}", file=sys.stderr)
+    return EXIT_UNUSABLE
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
-
     enrollment = enroll(args.photo)
     out = args.out if args.out.suffix == ".npz" else args.out.with_suffix(".npz")
-    enrollment.save(out)
-    print(f"enrolled {args.photo} -> {out} (model {enrollment.model_id})")
+    try:
+        enrollment.save(out)
+    except OSError as exc:
+        raise InputError(f"cannot write {out} ({exc.strerror})", code=ErrorCode.CANNOT_WRITE) from exc
+    print(_t("enrolled", args.lang, photo=args.photo, out=out, model=enrollment.model_id))
     return EXIT_PASSED
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-
     result = run_demo(
         camera=args.camera,
         video=args.video,
@@ -127,115 +225,153 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         record=args.record,
         headless=args.headless,
         expect_digits=args.expect_digits,
+        font=args.font,
     )
-    verdict = "PASSED" if result.passed else "NOT PASSED: " + ", ".join(result.reason_codes)
-    print(f"{verdict} ({result.frames_total} frames)")
+    lang = args.lang
+    if result.passed:
+        verdict = _t("passed", lang)
+    else:
+        verdict = f"{_t('not_passed', lang)}: " + ", ".join(result.reason_codes)
+    print(f"{verdict} ({_t('frames', lang, n=result.frames_total)})")
     if args.record is not None:
-        print(f"wrote {args.record}")
+        print(_t("wrote", lang, path=args.record))
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
 def _cmd_challenge(args: argparse.Namespace) -> int:
-
     if not args.key_file.exists():
         save_key(args.key_file, generate_key())
         log.warning("created a new key in %s", args.key_file)
     challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
     token = challenge.to_token(load_key(args.key_file))
     if args.json:
-        print(json.dumps({"token": token, "digits": challenge.digits, "expires_at": challenge.expires_at}))
+        print(json.dumps(app_message(challenge, token)))
     else:
         print(token)
         print(challenge.digits)
     return EXIT_PASSED
 
 
-def _cmd_verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _digits_options(args: argparse.Namespace) -> DigitsOptions | None:
+    """The read-digits options given on the command line (None in blink mode)."""
+    if args.mode != "digits":
+        if args.challenge or args.expect_digits:
+            raise _UsageError("--challenge and --expect-digits need --mode digits")
+        return None
+    if (args.challenge is None) == (args.expect_digits is None):
+        raise _UsageError("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
+    if args.expect_digits is not None:
+        return DigitsOptions(Challenge.for_known_digits(args.expect_digits))
+    if args.key_file is None:
+        raise _UsageError("--challenge needs --key-file (the key the token was signed with)")
+    store = None
+    if args.nonce_db is not None:
+        store = SQLiteNonceStore(args.nonce_db)
+    else:
+        log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
+    return DigitsOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
 
-    digits: DigitsOptions | None = None
-    if args.mode == "digits":
-        if (args.challenge is None) == (args.expect_digits is None):
-            parser.error("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
-        if args.expect_digits is not None:
-            digits = DigitsOptions(Challenge.for_known_digits(args.expect_digits))
-        else:
-            if args.key_file is None:
-                parser.error("--challenge needs --key-file (the key the token was signed with)")
-            store = None
-            if args.nonce_db is not None:
-                store = SQLiteNonceStore(args.nonce_db)
-            else:
-                log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
-            digits = DigitsOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
-    elif args.challenge or args.expect_digits:
-        parser.error("--challenge and --expect-digits need --mode digits")
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    digits = _digits_options(args)
+    if args.enrolled is not None:
+        check_file(Path(args.enrolled))  # a pipe as the enrollment would block reading it
     result = verify(args.video, mode=args.mode, enrolled=args.enrolled, digits=digits)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:
-        verdict = "PASSED" if result.passed else "NOT PASSED"
-        print(f"{verdict}: {args.video}")
-        print(
-            f"  {result.frames_total} frames ({result.frames_with_face} with a face), "
-            f"{result.duration_s:.2f} s, {len(result.blinks)} blinks, {result.timings.total:.0f} ms"
-        )
-        for blink in result.blinks:
-            print(f"  blink {blink.start_s:.2f}-{blink.end_s:.2f} s")
-        if result.digits is not None:
-            d = result.digits
-            heard = d.heard if d.audio else "(no audio track: judged on lip movement only)"
-            print(f"  digits expected {d.expected}, heard {heard}, {len(d.mouth_events)} mouth openings")
-        if result.match is not None:
-            m = result.match
-            print(f"  face distance {m.distance:.3f} (threshold {m.threshold:.2f}) over {m.frames_used} frames")
-        for reason in result.reasons:
-            print(
-                f"  {reason.code.value}: {reason.message(args.lang)}" + (f" ({reason.detail})" if reason.detail else "")
-            )
+        _print_result(result, args.video, args.lang)
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
-def _cmd_trace(args: argparse.Namespace) -> int:
+def _print_result(result: VerificationResult, name: str, lang: str) -> None:
+    print(f"{_t('passed' if result.passed else 'not_passed', lang)}: {name}")
+    summary = _t(
+        "summary",
+        lang,
+        frames=result.frames_total,
+        faces=result.frames_with_face,
+        seconds=result.duration_s,
+        blinks=len(result.blinks),
+        ms=result.timings.total,
+    )
+    print(f"  {summary}")
+    for blink in result.blinks:
+        print("  " + _t("blink", lang, start=blink.start_s, end=blink.end_s))
+    if result.digits is not None:
+        d = result.digits
+        heard = d.heard if d.audio else _t("no_audio", lang)
+        print("  " + _t("digits", lang, expected=d.expected, heard=heard, openings=len(d.mouth_events)))
+    if result.match is not None:
+        m = result.match
+        print("  " + _t("match", lang, distance=m.distance, threshold=m.threshold, frames=m.frames_used))
+    for reason in result.reasons:
+        detail = f" ({reason.detail})" if reason.detail else ""
+        print(f"  {reason.code.value}: {reason.message(lang)}{detail}")
 
-    result = verify(args.video)
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    if args.out is None and args.plot is None:
+        raise _UsageError("trace needs --out FILE.csv and/or --plot FILE.png")
+    digits = _digits_options(args)
+    result = verify(args.video, mode=args.mode, digits=digits)
     trace = result.trace
     if trace is None:  # pragma: no cover - verify always fills it
-        raise LivecertError("no trace was recorded")
-    if args.out is not None:
-        with open(args.out, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+        raise LivecertError("no trace was recorded", code=ErrorCode.NO_TRACE)
+    try:
+        if args.out is not None:
+            _write_csv(result, args.out)
+            print(_t("wrote_frames", args.lang, n=len(trace), path=args.out))
+        if args.plot is not None:
+            if digits is not None:
+                plot_digits_trace(result, args.plot, challenge=_challenge_of(digits), title=Path(args.video).name)
+            else:
+                plot_trace(result, args.plot, title=Path(args.video).name)
+            print(_t("wrote", args.lang, path=args.plot))
+    except OSError as exc:
+        where = exc.filename or "the output file"
+        raise InputError(
+            f"cannot write {where} ({exc.strerror}); check that its folder exists and is writable",
+            code=ErrorCode.CANNOT_WRITE,
+        ) from exc
+    return EXIT_PASSED
+
+
+def _challenge_of(digits: DigitsOptions) -> Challenge | None:
+    """The challenge behind the options (None when its token cannot be read)."""
+    if isinstance(digits.challenge, Challenge):
+        return digits.challenge
+    if digits.key is None:
+        return None
+    try:
+        return Challenge.from_token(digits.challenge, digits.key)
+    except ChallengeError:
+        return None
+
+
+_CSV_COLUMNS = ("t_s", "faces", "left_eye", "right_eye", "inner_lip_gap", "outer_lip_height", "yaw_deg", "pitch_deg")
+
+
+def _write_csv(result: VerificationResult, path: Path) -> None:
+    trace = result.trace
+    assert trace is not None
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([*_CSV_COLUMNS, "flags"])
+        for i in range(len(trace)):
             w.writerow(
                 [
-                    "t_s",
-                    "faces",
-                    "left_eye",
-                    "right_eye",
-                    "inner_lip_gap",
-                    "outer_lip_height",
-                    "yaw_deg",
-                    "pitch_deg",
-                    "flags",
+                    f"{trace.t_s[i]:.4f}",
+                    int(trace.n_faces[i]),
+                    _fmt(trace.left_eye[i]),
+                    _fmt(trace.right_eye[i]),
+                    _fmt(trace.inner_lip_gap[i]),
+                    _fmt(trace.outer_lip_height[i]),
+                    _fmt(trace.yaw_deg[i], 1),
+                    _fmt(trace.pitch_deg[i], 1),
+                    "|".join(flag_names(int(trace.flags[i]))),
                 ]
             )
-            for i in range(len(trace)):
-                w.writerow(
-                    [
-                        f"{trace.t_s[i]:.4f}",
-                        int(trace.n_faces[i]),
-                        _fmt(trace.left_eye[i]),
-                        _fmt(trace.right_eye[i]),
-                        _fmt(trace.inner_lip_gap[i]),
-                        _fmt(trace.outer_lip_height[i]),
-                        _fmt(trace.yaw_deg[i], 1),
-                        _fmt(trace.pitch_deg[i], 1),
-                        "|".join(flag_names(int(trace.flags[i]))),
-                    ]
-                )
-        print(f"wrote {len(trace)} frames to {args.out}")
-    if args.plot is not None:
-        plot_trace(result, args.plot, title=Path(args.video).name)
-        print(f"wrote {args.plot}")
-    return EXIT_PASSED
 
 
 def _fmt(x: float, digits: int = 4) -> str:

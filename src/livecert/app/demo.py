@@ -72,6 +72,7 @@ def run_demo(
     record: Path | None = None,
     headless: bool = False,
     expect_digits: str | None = None,
+    font: str | Path | None = None,
 ) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
@@ -80,10 +81,14 @@ def run_demo(
     (livecert has no microphone capture): its digits are judged on the video
     alone and the result says ``digits.audio`` is false.
 
+    ``font`` is a font file for the text (default: a CJK font found on the
+    machine for Chinese; see :class:`~livecert.app.draw.Overlay`).
+
     Raises
     ------
     InputError
-        Camera missing, busy or lost, unreadable video, no display.
+        Camera missing, busy or lost, unreadable video, no display, a
+        missing or unreadable font file.
     """
 
     if headless and record is None:
@@ -103,26 +108,28 @@ def run_demo(
         else:
             key = generate_key()
             digits = DigitsOptions(new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
+    overlay = Overlay(lang, font=font)  # a bad font fails before the camera opens
     source = open_source(video) if video is not None else open_source(camera if camera is not None else 0)
-    overlay = Overlay(lang)
     recorder: _Recorder | None = None
     wall0 = time.monotonic()
     try:
         with source as frames, LivenessSession(mode=mode, enrolled=enrolled, digits=digits) as session:
             sound = _sound_of(video) if mode is Mode.DIGITS else None
             update: SessionUpdate | None = None
+            passed: bool | None = None
             finished_at: float | None = None
             for frame in frames:
                 if finished_at is None:
                     update = session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
                     if update.finished:
                         finished_at = frame.t_s
-                        update = _with_verdict(update, session.result(audio=sound))
+                        verdict = session.result(audio=sound)
+                        update, passed = _with_verdict(update, verdict), verdict.passed
                 elif video is None and frame.t_s - finished_at > _SHOW_RESULT_S:
                     break  # camera: the verdict has been shown long enough
                 if update is None:  # pragma: no cover - the first frame is always pushed
                     continue
-                shown = overlay.draw(frame.rgb, update, frame.t_s)
+                shown = overlay.draw(frame.rgb, update, frame.t_s, passed=passed)
                 if record is not None:
                     if recorder is None:
                         recorder = _Recorder(record, shown.shape[1], shown.shape[0])

@@ -118,6 +118,15 @@ class Enrollment:
     model_id: str
     version: int = ENROLLMENT_FORMAT_VERSION
 
+    def __repr__(self) -> str:
+        """One short line: the model, the format and the photo's quality, not the numbers."""
+        q = self.quality
+        return (
+            f"Enrollment(model_id={self.model_id!r}, version={self.version}, "
+            f"embedding=<{self.embedding.shape[0]} x {self.embedding.dtype}>, "
+            f"face_width_px={q.face_width_px:.0f}, yaw_deg={q.yaw_deg:.1f}, pitch_deg={q.pitch_deg:.1f})"
+        )
+
     def save(self, path: str | Path) -> None:
         """Write a small ``.npz`` file (about 7 kB, no pickle) at exactly ``path``, atomically."""
         path = Path(path)

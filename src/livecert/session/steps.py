@@ -64,7 +64,7 @@ class SessionUpdate:
     message_en, message_zh : str
         What to tell the person.
     progress : float
-        0 to 1.
+        0 to 1; it never decreases within a session (a retry keeps the bar where it was).
     finished : bool
         The session has decided; call :meth:`LivenessSession.result`.
     prompt : str
@@ -137,6 +137,7 @@ class StepMachine:
         self._fraction = 0.0
         self._last_check_t = -math.inf
         self._hold = _GuidanceHold(config.guidance_hold_s)
+        self._progress = 0.0
 
     @property
     def finished(self) -> bool:
@@ -182,8 +183,9 @@ class StepMachine:
             if self._tries <= self.config.action_retries:
                 self._start_action(t)
                 g = Guidance.TRY_AGAIN
+                progress = self._monotonic(0.3)
                 return SessionUpdate(
-                    Step.ACTION, g, g.message_en, g.message_zh, 0.3, False, self._prompt(0.0), limit, 0
+                    Step.ACTION, g, g.message_en, g.message_zh, progress, False, self._prompt(0.0), limit, 0
                 )
             return self._time_out(Step.ACTION)
         want = Guidance.PLEASE_BLINK if self.mode is Mode.BLINK else Guidance.READ_DIGITS
@@ -198,7 +200,14 @@ class StepMachine:
         left = seconds_left if self.live else math.inf
         problems = QualityFlag.split(flags)
         code = self._hold.show(problems[0].reason_code if problems else want, t)
-        return SessionUpdate(self.step, code, code.message_en, code.message_zh, progress, False, prompt, left, repeat)
+        shown = self._monotonic(progress)
+        return SessionUpdate(self.step, code, code.message_en, code.message_zh, shown, False, prompt, left, repeat)
+
+    def _monotonic(self, progress: float) -> float:
+        """``progress``, but never less than shown before: a retry or a passing
+        problem does not move the bar back (an old person reads that as failing)."""
+        self._progress = max(self._progress, progress)
+        return self._progress
 
     def _time_out(self, step: Step) -> SessionUpdate:
         self.timeout_step = step

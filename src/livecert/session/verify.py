@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import time
 from dataclasses import replace
 
 from livecert.config import Mode, VerifyConfig
+from livecert.io.frames import FrameSource, SourceKind
 from livecert.io.sources import Source, open_source
 from livecert.liveness.digits import DigitsOptions
 from livecert.results import VerificationResult
+from livecert.session.audit import result_meta, sha256_file, utc_now_iso
 from livecert.session.live import Enrolled, LivenessSession
 
 
@@ -39,7 +43,15 @@ def verify(
     Returns
     -------
     VerificationResult
-        A failed check is a result with ``passed=False`` and reasons.
+        A failed check is a result with ``passed=False`` and reasons; its
+        ``meta`` is the audit record (version, models and their SHA-256,
+        time of the check, challenge nonce, the input file's SHA-256).
+
+    Notes
+    -----
+    A camera (``verify(0)``) is recorded for at most
+    ``config.session.camera_limit_s`` (default 30 s) on the camera's clock;
+    the recording is then judged as a whole, as a file would be.
 
     Raises
     ------
@@ -49,14 +61,22 @@ def verify(
         ``NO_CHALLENGE``, ``NO_KEY``, ``BAD_ARGUMENT``, ``BAD_CONFIG``).
     """
     t_start = time.perf_counter()
+    checked_at = utc_now_iso()
     mode = Mode.parse(mode)
+    limits = config.limits if isinstance(config, VerifyConfig) else None
     # The source is opened first so that unusable input fails before models load.
     with (
-        open_source(source, audio=mode is Mode.DIGITS) as frames,
+        open_source(source, audio=mode is Mode.DIGITS, limits=limits) as frames,
         LivenessSession(mode=mode, config=config, digits=digits, enrolled=enrolled, live=False) as session,
     ):
+        is_camera = frames.info.kind is SourceKind.CAMERA
+        limit_s = session.config.session.camera_limit_s if is_camera else math.inf
+        t_first: float | None = None
         for frame in frames:
             session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
+            t_first = frame.t_s if t_first is None else t_first
+            if frame.t_s - t_first >= limit_s:
+                break  # a camera never ends on its own
         track = None
         audio_ms = 0.0
         if mode is Mode.DIGITS:
@@ -64,4 +84,29 @@ def verify(
             track = frames.audio_track()  # decoded with the frames, in one pass over the file
             audio_ms = frames.audio_decode_ms + (time.perf_counter() - t0) * 1e3
         result = session.result(audio=track, extra_ms={"audio_decode": audio_ms})
-        return replace(result, timings=replace(result.timings, total=(time.perf_counter() - t_start) * 1e3))
+    meta = result_meta(
+        checked_at=checked_at,
+        mode=mode,
+        enrolled=enrolled is not None,
+        digits=digits,
+        input_sha256=_input_sha256(source, frames),
+    )
+    total_ms = (time.perf_counter() - t_start) * 1e3
+    report = frames.report  # what decoding left out or found damaged: the result says so
+    return replace(
+        result,
+        timings=replace(result.timings, total=total_ms),
+        meta=meta,
+        frames_dropped=report.dropped,
+        warnings=report.warnings,
+    )
+
+
+def _input_sha256(source: Source, frames: FrameSource) -> str | None:
+    """SHA-256 of the input when it is a file (or bytes in memory), else None."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(source).hexdigest()
+    path = frames.info.path
+    if frames.info.kind is SourceKind.FILE and path is not None and path.is_file():
+        return sha256_file(path)
+    return None

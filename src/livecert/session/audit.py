@@ -1,0 +1,123 @@
+"""The audit record of a check (:class:`~livecert.results.ResultMeta`): livecert's
+version, the models used with the SHA-256 of their files, the time of the
+check, the challenge nonce and the input's hash.
+
+Model files are hashed once per process (about 0.1 s for dlib's 22 MB
+descriptor) and cached; they are located without importing mediapipe or dlib.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from livecert import __version__
+from livecert.config import Mode
+from livecert.errors import ChallengeError, LivecertError
+from livecert.identity.embedding import DLIB_RESNET_FILE, DlibEmbedder, dlib_model_file
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.digits import DigitsOptions
+from livecert.results import ModelInfo, ResultMeta
+
+#: The mediapipe face mesh with irises (``refine_landmarks=True``) and the
+#: short-range face detector that finds and counts faces, inside the wheel.
+MEDIAPIPE_FILES = (
+    "modules/face_landmark/face_landmark_with_attention.tflite",
+    "modules/face_detection/face_detection_short_range.tflite",
+)
+
+_CHUNK = 1 << 20
+
+
+def utc_now_iso() -> str:
+    """The current time, UTC, ISO 8601 with milliseconds and ``Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _package(name: str) -> str:
+    try:
+        return f"{name}=={importlib.metadata.version(name)}"
+    except importlib.metadata.PackageNotFoundError:
+        return name
+
+
+@functools.cache
+def face_models() -> tuple[ModelInfo, ...]:
+    """The mediapipe models every check uses, hashed once per process."""
+    spec = importlib.util.find_spec("mediapipe")  # finds the package without importing it
+    roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec is not None else []
+    out = []
+    for rel in MEDIAPIPE_FILES:
+        path = next((root / rel for root in roots if (root / rel).is_file()), None)
+        out.append(ModelInfo(Path(rel).stem, _package("mediapipe"), sha256_file(path) if path else None))
+    return tuple(out)
+
+
+@functools.cache
+def descriptor_model() -> ModelInfo:
+    """dlib's ResNet face descriptor (used with an enrollment), hashed once per process."""
+    try:
+        digest: str | None = sha256_file(dlib_model_file(DLIB_RESNET_FILE))
+    except (LivecertError, OSError):  # the check itself reports a missing model
+        digest = None
+    return ModelInfo(DlibEmbedder.model_id, _package("face_recognition_models"), digest)
+
+
+def challenge_nonce(digits: DigitsOptions | None) -> str | None:
+    """The nonce of the read-digits challenge, None without one or when the token cannot be read."""
+    if digits is None:
+        return None
+    if isinstance(digits.challenge, Challenge):
+        return digits.challenge.nonce
+    if digits.key is None:
+        return None
+    try:
+        return Challenge.from_token(digits.challenge, digits.key).nonce
+    except ChallengeError:
+        return None
+
+
+def result_meta(
+    *,
+    checked_at: str,
+    mode: Mode,
+    enrolled: bool,
+    digits: DigitsOptions | None,
+    input_sha256: str | None,
+) -> ResultMeta:
+    """The audit record of one check.
+
+    Parameters
+    ----------
+    checked_at : str
+        When the check started (:func:`utc_now_iso`).
+    mode : Mode
+    enrolled : bool
+        An enrollment was compared (the descriptor model is listed).
+    digits : DigitsOptions or None
+        Digits mode: the challenge (for its nonce) and the recogniser.
+    input_sha256 : str or None
+    """
+    models = list(face_models())
+    if enrolled:
+        models.append(descriptor_model())
+    if mode is Mode.DIGITS and digits is not None:
+        if digits.recogniser is None:
+            models.append(ModelInfo("recogniser:EnglishDigitRecogniser", _package("pocketsphinx")))
+        else:
+            models.append(ModelInfo(f"recogniser:{type(digits.recogniser).__qualname__}"))
+    return ResultMeta(__version__, checked_at, tuple(models), challenge_nonce(digits), input_sha256)
