@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blink": ("benchmarks.blink", "blink pipeline speed and event accuracy on the ZJU clips"),
     "session": ("benchmarks.session", "live-session push() latency and headless demo fps"),
     "digits": ("benchmarks.digits", "read-digits cost over blink mode"),
+    "spoof": ("benchmarks.spoof", "presentation-attack check's cost per frame at 640x480"),
     "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),
     "manifest": ("benchmarks.make_manifest", "write the manifest of the shared data folder"),
 }

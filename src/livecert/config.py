@@ -436,10 +436,15 @@ class SpoofConfig:
     min_turn_deg : float
         Frame pairs count for the planar-motion cue only when the mesh
         turned out of the image plane by at least this much between them.
+    fixed_camera : bool
+        The camera stands still (a kiosk, a webcam on a desk).  Only then
+        does the background cue decide: a phone held in a shaking hand moves
+        the background and a live face together, just as a held photo does.
+        Off by default (the cue is then not measured).
     background_lock_threshold : float
-        A face that moves with the background (its motion relative to the
-        background below this fraction of its motion in the frame) is held
-        in front of the camera, not a head in a room.
+        With ``fixed_camera``: a face that moves with the background (its
+        motion relative to the background below this fraction of its motion
+        in the frame) is held in front of the camera, not a head in a room.
     min_face_motion : float
         The background cue is undecided when the face moved less than this
         (RMS, in face widths).
@@ -451,7 +456,14 @@ class SpoofConfig:
         Seconds of face the stillness cue needs.
     lid_motion_threshold : float
         Blinks in which the upper lid does less than 0.5 + 0.25 x this of
-        the closing are squeezed pictures (0.5: 62.5 %).
+        the closing are squeezed pictures (0.4: 60 %).  Set by the tuning
+        clip LivePortrait d3 cut to 8 s (0.46: the median over 6 lid
+        closings; 0.93 over its whole 12 s).
+    max_blink_shape_change : float
+        A "blink" during which the outline of the face's rigid landmarks
+        changes its aspect by more than this is a picture tilted or
+        squashed, not a lid closing (real blinks: at most 4.6% on the
+        tuning clips; a photo tilted back 60 degrees: about 50%).
     tone_threshold : float
         Faces whose tone score (contrast, clipped highlights) is below this
         are shown on a screen or a print.
@@ -469,16 +481,22 @@ class SpoofConfig:
     enabled: bool = True
     planar_motion_threshold: float = 0.45
     min_turn_deg: float = 6.0
+    fixed_camera: bool = False
     background_lock_threshold: float = 0.5
     min_face_motion: float = 0.03
     min_head_motion: float = 0.003
     min_still_s: float = 2.0
-    lid_motion_threshold: float = 0.5
+    lid_motion_threshold: float = 0.4
+    max_blink_shape_change: float = 0.15
     tone_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
             raise InputError(f"config field enabled={self.enabled!r} must be True or False", code=ErrorCode.BAD_CONFIG)
+        if not isinstance(self.fixed_camera, bool):
+            raise InputError(
+                f"config field fixed_camera={self.fixed_camera!r} must be True or False", code=ErrorCode.BAD_CONFIG
+            )
         _check_range("planar_motion_threshold", self.planar_motion_threshold, 0.0, 1.0)
         _check_range("min_turn_deg", self.min_turn_deg, 1.0, 45.0)
         _check_range("background_lock_threshold", self.background_lock_threshold, 0.0, 1.0)
@@ -486,6 +504,7 @@ class SpoofConfig:
         _check_range("min_head_motion", self.min_head_motion, 0.0, 0.1)
         _check_range("min_still_s", self.min_still_s, 0.5, 60.0)
         _check_range("lid_motion_threshold", self.lid_motion_threshold, 0.0, 1.0)
+        _check_range("max_blink_shape_change", self.max_blink_shape_change, 0.01, 1.0)
         _check_range("tone_threshold", self.tone_threshold, 0.0, 1.0)
 
 

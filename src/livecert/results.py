@@ -378,6 +378,7 @@ class Cue(StrEnum):
     BACKGROUND_LOCK = "background_lock"
     STILLNESS = "stillness"
     LID_MOTION = "lid_motion"
+    BLINK_SHAPE = "blink_shape"
     TONE = "tone"
 
 

@@ -36,7 +36,17 @@ from livecert.liveness.blink import BlinkAnalysis, detect_blinks
 from livecert.liveness.challenge import Challenge, check_challenge
 from livecert.liveness.digits import DigitsOptions, check_digits
 from livecert.liveness.mouth import fits_prompt, mouth_events
-from livecert.results import DigitsEvidence, FrameTrace, MatchResult, Reason, ReasonCode, Timings, VerificationResult
+from livecert.liveness.spoof import SpoofRecorder, assess
+from livecert.results import (
+    DigitsEvidence,
+    FrameTrace,
+    MatchResult,
+    Reason,
+    ReasonCode,
+    SpoofEvidence,
+    Timings,
+    VerificationResult,
+)
 from livecert.session.decide import Evidence, decide, duration_s
 from livecert.session.steps import SessionUpdate, StepMachine
 from livecert.session.trace import TraceRecorder
@@ -108,6 +118,9 @@ class LivenessSession:
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
         self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
         self._landmarker = FaceLandmarker(self.config.landmarks, mode=RunningMode.VIDEO)
+        spoof_config = self.config.spoof
+        self._spoof = SpoofRecorder(background=spoof_config.fixed_camera) if spoof_config.enabled else None
+        self._spoof_ms = 0.0
         if live:
             self._spend_nonce()  # a live session refuses a replayed challenge at once
         self._recorder = TraceRecorder()
@@ -213,7 +226,11 @@ class LivenessSession:
             flags=int(q.flags),
         )
         update = self._steps.advance(t, int(q.flags), self._check_action)
-        self._landmarks_ms += (time.perf_counter() - t0) * 1e3
+        t1 = time.perf_counter()
+        self._landmarks_ms += (t1 - t0) * 1e3
+        if self._spoof is not None:
+            self._spoof.observe(rgb, obs.points, t)
+            self._spoof_ms += (time.perf_counter() - t1) * 1e3
         return replace(update, points=obs.points, eye_aperture=(left + right) / 2, mouth_aperture=inner)
 
     def _light_and_sharpness(self, rgb: Image, points: FloatArray | None, t: float) -> tuple[float, float] | None:
@@ -334,15 +351,24 @@ class LivenessSession:
             match = match_faces(self._enrollment, self._pool.candidates(), self.config.match, embedder=self._embedder)
             match_ms = self._match_ms + (time.perf_counter() - t2) * 1e3
 
+        spoof: SpoofEvidence | None = None
+        if self._spoof is not None:
+            t3 = time.perf_counter()
+            spoof = assess(self._spoof, blinks.events, self.config.spoof)
+            self._spoof_ms += (time.perf_counter() - t3) * 1e3
+
         evidence = Evidence(
             blinks=blinks.events,
             digit_reasons=tuple(digit_reasons),
             match=match,
             challenge_reason=self._challenge_reason,
             timeout_step=self._steps.timeout_step,
+            spoof=spoof,
         )
         reasons = decide(trace, self.mode, self.config, evidence)
-        total = self._decode_ms + self._landmarks_ms + blink_ms + (digits_ms or 0.0) + (match_ms or 0.0)
+        total = (
+            self._decode_ms + self._landmarks_ms + blink_ms + (digits_ms or 0.0) + (match_ms or 0.0) + self._spoof_ms
+        )
         self._result = VerificationResult(
             passed=not reasons,
             mode=self.mode,
@@ -352,11 +378,18 @@ class LivenessSession:
             frames_with_face=int(trace.has_face.sum()),
             duration_s=duration_s(trace.t_s),
             timings=Timings(
-                self._decode_ms, self._landmarks_ms, blink_ms, extra.get("total", total), digits_ms, match_ms
+                self._decode_ms,
+                self._landmarks_ms,
+                blink_ms,
+                extra.get("total", total),
+                digits_ms,
+                match_ms,
+                self._spoof_ms,
             ),
             trace=trace,
             digits=digits,
             match=match,
+            spoof=spoof,
         )
         return self._result
 

@@ -1,0 +1,84 @@
+"""Presentation-attack cues on synthetic landmark tracks (real-data evidence: tests/realdata/test_spoof_real.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livecert.config import SpoofConfig
+from livecert.liveness import spoof
+from livecert.results import BlinkEvent, Cue
+
+CFG = SpoofConfig()
+N_KEPT = spoof.RIGID_POINTS.shape[0] + 8
+
+
+def _face(n: int = 100, *, sway: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Times (N,) and kept landmarks (N, K, 3) of a 100 px face at 25 fps, swaying by ``sway`` px."""
+    rng = np.random.default_rng(seed)
+    base = np.concatenate([rng.uniform(0, 100, (N_KEPT, 2)), rng.uniform(-10, 10, (N_KEPT, 1))], axis=1)
+    base[:, 0] += 100 - np.ptp(base[:, 0])  # exactly 100 px wide
+    t = np.arange(n) / 25.0
+    drift = sway * np.stack([np.sin(2 * np.pi * 0.3 * t), np.cos(2 * np.pi * 0.2 * t), 0 * t], axis=1)
+    return t, base[None] + drift[:, None, :]
+
+
+def test_a_head_that_never_moves_is_too_still() -> None:
+    t, pts = _face(sway=0.0)
+    cue = spoof.stillness(t, pts, CFG)
+    assert cue.cue is Cue.STILLNESS and cue.rejects
+    t, pts = _face(sway=2.0)  # 2 px of sway on a 100 px face
+    assert not spoof.stillness(t, pts, CFG).rejects
+
+
+def test_cues_without_evidence_are_undecided() -> None:
+    t, pts = _face(n=20)  # 0.8 s: too short for stillness
+    assert spoof.stillness(t, pts, CFG).score is None
+    assert spoof.lid_motion(t, pts, (), CFG).score is None
+    assert spoof.blink_shape(t, pts, (), CFG).score is None
+    assert spoof.planar_motion(pts, CFG).score is None  # the head does not turn
+    assert spoof.tone(np.zeros((2, 2)), CFG).score is None
+
+
+def test_a_face_flattened_during_a_blink_is_refused() -> None:
+    t, pts = _face(sway=2.0)
+    blink = BlinkEvent(1.0, 1.4, 0.1)
+    assert not spoof.blink_shape(t, pts, (blink,), CFG).rejects
+    inside = (t >= 1.0) & (t <= 1.4)
+    flat = pts.copy()
+    centre_y = flat[inside, :, 1].mean(axis=1, keepdims=True)
+    flat[inside, :, 1] = centre_y + 0.6 * (flat[inside, :, 1] - centre_y)  # squashed to 0.6 of its height
+    cue = spoof.blink_shape(t, flat, (blink,), CFG)
+    assert cue.rejects and "40%" in cue.detail
+
+
+@pytest.mark.parametrize(("upper_share", "rejected"), [(0.85, False), (0.5, True)])
+def test_lid_motion_tells_a_lid_from_a_squeezed_eye(upper_share: float, rejected: bool) -> None:
+    t, pts = _face(sway=2.0)
+    blink = BlinkEvent(1.0, 1.4, 0.1)
+    row = {int(k): i for i, k in enumerate(np.concatenate([spoof.RIGID_POINTS, [i for e in spoof.EYES for i in e]]))}
+    for c0, c1, up, lo in spoof.EYES:  # a horizontal eye 30 px wide, lids 8 px apart, closing in the blink
+        pts[:, row[c0], :2] = (pts[:, row[c0], :2] * 0) + [20 if c0 == 33 else 60, 40]
+        pts[:, row[c1], :2] = (pts[:, row[c1], :2] * 0) + [50 if c0 == 33 else 90, 40]
+        pts[:, row[up], :2] = pts[:, row[c0], :2] + [15, -4]
+        pts[:, row[lo], :2] = pts[:, row[c0], :2] + [15, 4]
+        closing = ((t >= 1.1) & (t <= 1.3))[:, None]
+        pts[:, row[up], 1:2] += closing * 8 * upper_share
+        pts[:, row[lo], 1:2] -= closing * 8 * (1 - upper_share)
+    assert spoof.lid_motion(t, pts, (blink,), CFG).rejects is rejected
+
+
+def test_assess_rejects_on_any_decided_cue_and_reports_all() -> None:
+    recorder = spoof.SpoofRecorder()
+    frame = np.random.default_rng(1).integers(20, 230, (240, 320, 3), dtype=np.uint8)  # a face-like spread of tones
+    t, pts = _face(sway=0.0)
+    mesh = np.zeros((478, 3))
+    for i in range(t.shape[0]):
+        kept_index = np.concatenate([spoof.RIGID_POINTS, [k for e in spoof.EYES for k in e]])
+        mesh[kept_index] = pts[i]
+        recorder.observe(frame, mesh.copy(), float(t[i]))
+    evidence = spoof.assess(recorder, (), CFG)
+    assert not evidence.passed and [c.cue for c in evidence.fired] == [Cue.STILLNESS]
+    assert {c.cue for c in evidence.cues} == set(Cue)
+    assert evidence.fused is not None and evidence.fused < 1.0
+    assert spoof.assess(spoof.SpoofRecorder(), (), CFG).passed  # no frames: every cue undecided
