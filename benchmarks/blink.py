@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.baseline import tutorial_run
-from benchmarks.common import ROOT, default_data_dir, default_out, metadata, positive_int, write_json
+from benchmarks.common import ROOT, default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
 from livecert.evaluation.events import EventScore, match_events
 from livecert.evaluation.metrics import median_iqr
 
@@ -151,16 +151,14 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the ``blink`` subcommand; 2 when the ZJU clips are missing."""
     data = args.data or default_data_dir()
-    zju = data / "videos" / "zju_eyeblink"
-    clips = sorted(zju.glob("*/*.avi"))[: args.clips]
+    clips = zju_clips(data, args.clips)
     if not clips:
-        log.error("no ZJU clips under %s (set LIVECERT_DATA or --data)", zju)
         return 2
     report: dict[str, Any] = {
         "metadata": metadata(data_dir=str(data.resolve()), repeats=args.repeats, clips=len(clips), warmup_clips=1)
     }
     log.info("accuracy on %d clips ...", len(clips))
-    report["accuracy"] = accuracy(clips, load_labels(zju))
+    report["accuracy"] = accuracy(clips, load_labels(data / "videos" / "zju_eyeblink"))
     log.info("speed at 320x240 ...")
     report["speed_320x240"] = speed(clips, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:

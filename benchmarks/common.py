@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import platform
@@ -37,6 +38,14 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
 def default_data_dir() -> Path:
     """The shared data folder: ``LIVECERT_DATA``, else ``../shared/data`` beside the project."""
     return Path(os.environ.get("LIVECERT_DATA") or ROOT.parent / "shared" / "data")
+
+
+def zju_clips(data: Path, limit: int) -> list[Path]:
+    """The first ``limit`` ZJU clips in sorted order (empty when the data is absent; the caller says so)."""
+    clips = sorted((data / "videos" / "zju_eyeblink").glob("*/*.avi"))[:limit]
+    if not clips:
+        logging.getLogger("benchmarks").error("no ZJU clips under %s (set LIVECERT_DATA or --data)", data)
+    return clips
 
 
 def positive_int(text: str) -> int:

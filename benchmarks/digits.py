@@ -41,7 +41,7 @@ from benchmarks.common import default_data_dir, default_out, metadata, positive_
 from livecert.evaluation.metrics import median_iqr
 from livecert.io.audio import load_wav, read_audio, resample
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.liveness.mouth import mouth_events
 from livecert.liveness.sync import av_sync
 from livecert.speech.english import EnglishDigitRecogniser
@@ -75,10 +75,10 @@ def overhead(rows: list[dict[str, str]], data: Path, repeats: int) -> dict[str, 
         runs: dict[str, Callable[[], Any]] = {
             "blink": lambda clip=clip: livecert.verify(clip),
             "digits_new_recogniser": lambda clip=clip, c=challenge: livecert.verify(
-                clip, mode="digits", digits=DigitsOptions(challenge=c)
+                clip, mode="digits", challenge=ChallengeOptions(challenge=c)
             ),
             "digits_reused_recogniser": lambda clip=clip, c=challenge: livecert.verify(
-                clip, mode="digits", digits=DigitsOptions(challenge=c, recogniser=shared)
+                clip, mode="digits", challenge=ChallengeOptions(challenge=c, recogniser=shared)
             ),
         }
         times: dict[str, list[float]] = {k: [] for k in runs}

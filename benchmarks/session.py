@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json
+from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
 from livecert.evaluation.metrics import median_iqr
 
 log = logging.getLogger("benchmarks.session")
@@ -82,9 +82,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the ``session`` subcommand; 2 when the ZJU clips are missing."""
     data = args.data or default_data_dir()
-    clips = sorted((data / "videos" / "zju_eyeblink").glob("*/*.avi"))[: args.clips]
+    clips = zju_clips(data, args.clips)
     if not clips:
-        log.error("no ZJU clips under %s (set LIVECERT_DATA or --data)", data)
         return 2
     report: dict[str, Any] = {
         "metadata": metadata(data_dir=str(data.resolve()), clips=len(clips), warmup_pushes=WARMUP_PUSHES)

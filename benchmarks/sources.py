@@ -62,12 +62,12 @@ def make_source(spec: ClipSpec) -> str | Iterator[tuple[Any, float]]:
 
 def verify_kwargs(spec: ClipSpec) -> dict[str, Any]:
     """Keyword arguments of ``livecert.verify`` for the row: mode, enrolled
-    photo, and in digits mode ``digits=DigitsOptions(Challenge.for_known_digits(expected_digits))``."""
+    photo, and in digits mode ``challenge=ChallengeOptions(Challenge.for_known_digits(expected_digits))``."""
     kwargs: dict[str, Any] = {"mode": spec.mode}
     if spec.enrolled_path:
         kwargs["enrolled"] = spec.enrolled_path
     if spec.mode == "digits":
-        from livecert import Challenge, DigitsOptions
+        from livecert import Challenge, ChallengeOptions
 
-        kwargs["digits"] = DigitsOptions(challenge=Challenge.for_known_digits(spec.expected_digits))
+        kwargs["challenge"] = ChallengeOptions(challenge=Challenge.for_known_digits(spec.expected_digits))
     return kwargs

@@ -23,7 +23,7 @@ from typing import Any
 
 import livecert
 from benchmarks.blink import upscale
-from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json
+from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
 from livecert.evaluation.metrics import median_iqr
 
 log = logging.getLogger("benchmarks.spoof")
@@ -49,9 +49,8 @@ def _per_frame_ms(clip: Path, config: livecert.VerifyConfig) -> tuple[float, flo
 def run(args: argparse.Namespace) -> int:
     """Run the ``spoof`` subcommand; 2 when the ZJU clips are missing."""
     data = args.data or default_data_dir()
-    clips = sorted((data / "videos" / "zju_eyeblink").glob("*/*.avi"))[: args.clips]
+    clips = zju_clips(data, args.clips)
     if not clips:
-        log.error("no ZJU clips under %s (set LIVECERT_DATA or --data)", data)
         return 2
     base = livecert.VerifyConfig()
     configs = {"with_check": base, "without_check": replace(base, spoof=replace(base.spoof, enabled=False))}

@@ -36,7 +36,7 @@ from livecert.liveness.challenge import (
     load_key as load_key,
     new_challenge as new_challenge,
 )
-from livecert.liveness.digits import DigitsOptions as DigitsOptions
+from livecert.liveness.digits import ChallengeOptions as ChallengeOptions
 from livecert.results import (
     BlinkEvent as BlinkEvent,
     Cue as Cue,

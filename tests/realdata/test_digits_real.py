@@ -15,7 +15,7 @@ import pytest
 
 import livecert
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.liveness.mouth import mouth_events
 
 from .attacks import fit, photo_video
@@ -76,7 +76,7 @@ def test_photo_fails_no_speech_movement(data_dir: Path, handheld: bool) -> None:
     for i, path in enumerate(photos):
         rgb = fit(livecert.read_image_rgb(path))
         frames = photo_video(rgb, seconds=5.0, handheld=handheld, seed=i)
-        result = livecert.verify(frames, mode="digits", digits=DigitsOptions(Challenge.for_known_digits("4729")))
+        result = livecert.verify(frames, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("4729")))
         if result.passed or "NO_SPEECH_MOVEMENT" not in result.reason_codes:
             accepted.append((path.name, result.reason_codes, result.digits.mouth_events))
     assert not accepted, accepted
@@ -89,9 +89,9 @@ def test_digits_json_schema(grid: list[dict]) -> None:
             item["row"]["digit_word"]
         )
     )
-    d = livecert.verify(item["clip"], mode="digits", digits=DigitsOptions(Challenge.for_known_digits(digit))).to_dict()[
-        "digits"
-    ]
+    d = livecert.verify(
+        item["clip"], mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits(digit))
+    ).to_dict()["digits"]
     assert set(d) >= {"expected", "heard", "speech_segments", "mouth_events", "av_sync", "passed"}
     assert d["expected"] == digit
     assert all(isinstance(x, float) for x in d["mouth_events"]) and np.all(np.diff(d["mouth_events"]) > 0)
@@ -107,8 +107,9 @@ def test_cut_grid_clip_is_truncated_not_a_short_recording(
     cut = tmp_path / clip.name
     cut.write_bytes(clip.read_bytes()[:200_000])
     with pytest.raises(InputError) as err:
-        livecert.verify(cut, mode="digits", digits=DigitsOptions(Challenge.for_known_digits("3")))
+        livecert.verify(cut, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("3")))
     assert err.value.code == "TRUNCATED_FILE"
     assert (
-        livecert.verify(clip, mode="digits", digits=DigitsOptions(Challenge.for_known_digits("3"))).frames_total == 75
+        livecert.verify(clip, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("3"))).frames_total
+        == 75
     )

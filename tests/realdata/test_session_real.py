@@ -9,7 +9,7 @@ import pytest
 import livecert
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import LivenessSession
 
 
@@ -75,10 +75,10 @@ def test_digits_session_equals_verify(data_dir: Path) -> None:
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     challenge = Challenge.for_known_digits("4")
-    expected = livecert.verify(clip, mode="digits", digits=DigitsOptions(challenge))
+    expected = livecert.verify(clip, mode="digits", challenge=ChallengeOptions(challenge))
     with (
         open_source(clip) as frames,
-        LivenessSession(mode="digits", digits=DigitsOptions(challenge), live=False) as session,
+        LivenessSession(mode="digits", challenge=ChallengeOptions(challenge), live=False) as session,
     ):
         for frame in frames:
             session.push(frame.rgb, frame.t_s)
@@ -93,7 +93,7 @@ def test_digits_demo_on_a_video_hears_its_sound(data_dir: Path, tmp_path: Path) 
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
     shown = run_demo(video=str(clip), mode="digits", expect_digits="4", headless=True, record=tmp_path / "d.mp4")
-    expected = livecert.verify(clip, mode="digits", digits=DigitsOptions(Challenge.for_known_digits("4")))
+    expected = livecert.verify(clip, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("4")))
     assert shown.digits is not None and shown.digits.audio and shown.digits.heard is not None
     assert _without_timings(shown) == _without_timings(expected)
 

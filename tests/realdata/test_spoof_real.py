@@ -25,7 +25,7 @@ import pytest
 import livecert
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 
 from . import spoof_attacks as attacks
 
@@ -170,7 +170,7 @@ def test_mouth_animated_photos_fail_digits_mode(data_dir: Path, photos: list[np.
         chosen = [wavs[(3 * i + k) % len(wavs)] for k in range(4)]
         frames, _, _ = attacks.mouth_animated_photo(p, chosen, seed=i)
         digits = "".join(w.name.split("_")[0] for w in chosen)
-        results.append(_verdict(frames, mode="digits", digits=DigitsOptions(Challenge.for_known_digits(digits))))
+        results.append(_verdict(frames, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits(digits))))
     assert _apcer(results) == 0, [r.reason_codes for r in results]
 
 

@@ -118,6 +118,14 @@ def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "调用参数有误" in capsys.readouterr().err
 
 
+def test_cli_nonce_db_without_a_challenge_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """It used to be ignored in blink mode, even with a folder that does not exist (issue 19)."""
+    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+    assert main(["verify", str(sample), "--nonce-db", str(tmp_path / "no" / "used.sqlite")]) == 2
+    assert "--nonce-db" in capsys.readouterr().err
+    assert main(["verify", str(sample), "--mode", "digits", "--expect-digits", "12", "--nonce-db", "u.sqlite"]) == 2
+
+
 def test_cli_human_output_follows_lang(capsys: pytest.CaptureFixture[str]) -> None:
     sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
     assert main(["verify", str(sample), "--lang", "zh"]) == 0

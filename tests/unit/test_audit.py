@@ -84,13 +84,13 @@ def blank_frames(n: int = 30) -> Iterator[tuple[np.ndarray, float]]:
 def test_digits_meta_has_the_nonce_and_frames_no_hash() -> None:
     key = livecert.generate_key()
     challenge = livecert.new_challenge(4)
-    options = livecert.DigitsOptions(challenge.to_token(key), key=key)
-    result = livecert.verify(blank_frames(), mode="digits", digits=options)
+    options = livecert.ChallengeOptions(challenge.to_token(key), key=key)
+    result = livecert.verify(blank_frames(), mode="digits", challenge=options)
     assert result.meta is not None
     assert result.meta.challenge_nonce == challenge.nonce
     assert result.meta.input_sha256 is None  # frames, not a file
     assert result.meta.models[-1].id == "recogniser:EnglishDigitRecogniser"
-    assert audit.challenge_nonce(livecert.DigitsOptions("garbled.token", key=key)) is None
+    assert audit.challenge_nonce(livecert.ChallengeOptions("garbled.token", key=key)) is None
 
 
 class FakeCamera(FrameSource):

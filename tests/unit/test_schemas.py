@@ -85,7 +85,7 @@ def test_results_and_errors_follow_their_schemas(tmp_path: Path, capsys: pytest.
     _validate(SchemaName.RESULT, json.loads(capsys.readouterr().out))
     key = livecert.generate_key()
     frames = ((np.full((120, 160, 3), 90, np.uint8), i / 20) for i in range(30))
-    options = livecert.DigitsOptions(livecert.new_challenge(4).to_token(key), key=key)
-    _validate(SchemaName.RESULT, livecert.verify(frames, mode="digits", digits=options).to_dict())
+    options = livecert.ChallengeOptions(livecert.new_challenge(4).to_token(key), key=key)
+    _validate(SchemaName.RESULT, livecert.verify(frames, mode="digits", challenge=options).to_dict())
     assert main(["verify", str(tmp_path / "missing.mp4"), "--json"]) == 2
     _validate(SchemaName.ERROR, json.loads(capsys.readouterr().out))

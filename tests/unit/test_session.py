@@ -13,7 +13,7 @@ import livecert
 from livecert.config import SessionConfig, VerifyConfig
 from livecert.errors import InputError, SessionStateError
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import LivenessSession
 
 BLANK = np.full((120, 160, 3), 80, np.uint8)
@@ -73,17 +73,17 @@ def test_digits_mode_needs_a_challenge() -> None:
         LivenessSession(mode="digits")
     assert err.value.code == "NO_CHALLENGE"
     with pytest.raises(InputError) as err:
-        LivenessSession(mode="blink", digits=DigitsOptions(Challenge.for_known_digits("12")))
+        LivenessSession(mode="blink", challenge=ChallengeOptions(Challenge.for_known_digits("12")))
     assert err.value.code == "BAD_ARGUMENT"
 
 
 def test_a_token_without_its_key_is_a_programming_error() -> None:
     """It used to reach the pensioner as CHALLENGE_INVALID ("start again")."""
     with pytest.raises(InputError) as err:
-        DigitsOptions("some-token")
+        ChallengeOptions("some-token")
     assert err.value.code == "NO_KEY" and "key=" in str(err.value)
     with pytest.raises(InputError) as err:
-        DigitsOptions(4729)  # type: ignore[arg-type]
+        ChallengeOptions(4729)  # type: ignore[arg-type]
     assert err.value.code == "NO_CHALLENGE"
 
 
@@ -94,18 +94,18 @@ def test_challenge_problems_are_reasons_not_exceptions() -> None:
     store = MemoryNonceStore()
     token = new_challenge(4, ttl_s=60, now=1000.0).to_token(key)
     cases = {
-        "CHALLENGE_INVALID": (DigitsOptions(token[:-3] + "AAA", key=key, nonce_store=store), 1001.0),
-        "CHALLENGE_EXPIRED": (DigitsOptions(token, key=key, nonce_store=store), 5000.0),
+        "CHALLENGE_INVALID": (ChallengeOptions(token[:-3] + "AAA", key=key, nonce_store=store), 1001.0),
+        "CHALLENGE_EXPIRED": (ChallengeOptions(token, key=key, nonce_store=store), 5000.0),
     }
     for code, (options, now) in cases.items():
-        with LivenessSession(mode="digits", live=False, digits=options, now=now) as s:
+        with LivenessSession(mode="digits", live=False, challenge=options, now=now) as s:
             s.push(BLANK, 0.0)
             assert s.result().reason_codes[0] == code
-    options = DigitsOptions(token, key=key, nonce_store=store)
-    with LivenessSession(mode="digits", live=False, digits=options, now=1001.0) as s:
+    options = ChallengeOptions(token, key=key, nonce_store=store)
+    with LivenessSession(mode="digits", live=False, challenge=options, now=1001.0) as s:
         s.push(BLANK, 0.0)
         assert "CHALLENGE_REUSED" not in s.result().reason_codes
-    with LivenessSession(mode="digits", live=False, digits=options, now=1002.0) as s:
+    with LivenessSession(mode="digits", live=False, challenge=options, now=1002.0) as s:
         s.push(BLANK, 0.0)
         assert s.result().reason_codes[0] == "CHALLENGE_REUSED"
 
@@ -116,9 +116,9 @@ def test_verify_reports_challenge_reuse() -> None:
     key, store = generate_key(), MemoryNonceStore()
     token = new_challenge(4).to_token(key)
     frames = lambda: ((BLANK, i / 10) for i in range(20))  # noqa: E731
-    options = DigitsOptions(token, key=key, nonce_store=store)
-    livecert.verify(frames(), mode="digits", digits=options)
-    again = livecert.verify(frames(), mode="digits", digits=options)
+    options = ChallengeOptions(token, key=key, nonce_store=store)
+    livecert.verify(frames(), mode="digits", challenge=options)
+    again = livecert.verify(frames(), mode="digits", challenge=options)
     assert again.reason_codes[0] == "CHALLENGE_REUSED" and not again.passed
 
 
@@ -162,8 +162,8 @@ def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
     track = AudioTrack(rng.normal(0, 0.05, 32000).astype(np.float32), 16000)
     for answer, mismatch in (("4729", False), ("4728", True)):
         rec = _FixedRecogniser(answer)
-        options = DigitsOptions(Challenge.for_known_digits("4729"), recogniser=rec)
-        with LivenessSession(mode="digits", digits=options, live=False) as s:
+        options = ChallengeOptions(Challenge.for_known_digits("4729"), recogniser=rec)
+        with LivenessSession(mode="digits", challenge=options, live=False) as s:
             for i in range(50):
                 s.push(BLANK, i / 25)
             result = s.result(audio=track)
@@ -176,18 +176,18 @@ def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
 def test_recogniser_is_checked() -> None:
 
     with pytest.raises(InputError) as err:
-        DigitsOptions(Challenge.for_known_digits("12"), recogniser="pocketsphinx")  # type: ignore[arg-type]
+        ChallengeOptions(Challenge.for_known_digits("12"), recogniser="pocketsphinx")  # type: ignore[arg-type]
     assert err.value.code == "BAD_ARGUMENT" and "recognise" in str(err.value)
     with pytest.raises(InputError) as err:
         LivenessSession(
-            mode="blink", digits=DigitsOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1"))
+            mode="blink", challenge=ChallengeOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1"))
         )
     assert err.value.code == "BAD_ARGUMENT"
     with pytest.raises(InputError) as err:
         livecert.verify(
             [(BLANK, i / 25) for i in range(5)],
             mode="blink",
-            digits=DigitsOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1")),
+            challenge=ChallengeOptions(Challenge.for_known_digits("1"), recogniser=_FixedRecogniser("1")),
         )
     assert "digits" in str(err.value)
 
@@ -219,7 +219,7 @@ def test_an_input_error_does_not_burn_the_challenge(tmp_path: Path) -> None:
     from livecert.liveness.challenge import MemoryNonceStore, generate_key, new_challenge
 
     key, store = generate_key(), MemoryNonceStore()
-    options = DigitsOptions(new_challenge(4).to_token(key), key=key, nonce_store=store)
+    options = ChallengeOptions(new_challenge(4).to_token(key), key=key, nonce_store=store)
 
     def cut_short() -> Iterator[tuple[np.ndarray, float]]:
         for i in range(10):
@@ -227,10 +227,10 @@ def test_an_input_error_does_not_burn_the_challenge(tmp_path: Path) -> None:
         raise InputError("the upload was cut short", code="TRUNCATED_FILE")
 
     with pytest.raises(InputError):
-        livecert.verify([(BLANK, 0.0)], mode="digits", digits=options, enrolled=tmp_path / "missing.jpg")
+        livecert.verify([(BLANK, 0.0)], mode="digits", challenge=options, enrolled=tmp_path / "missing.jpg")
     with pytest.raises(InputError):
-        livecert.verify(cut_short(), mode="digits", digits=options)
-    first = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", digits=options)
+        livecert.verify(cut_short(), mode="digits", challenge=options)
+    first = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", challenge=options)
     assert "CHALLENGE_REUSED" not in first.reason_codes
-    again = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", digits=options)
+    again = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", challenge=options)
     assert again.reason_codes[0] == "CHALLENGE_REUSED"

@@ -22,7 +22,7 @@ from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import enroll
 from livecert.io.files import check_file
 from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key, load_key, new_challenge, save_key
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult, flag_names
 from livecert.schemas import app_message
 from livecert.session.verify import verify
@@ -252,16 +252,20 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
-def _digits_options(args: argparse.Namespace) -> DigitsOptions | None:
-    """The read-digits options given on the command line (None in blink mode)."""
+def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
+    """The read-digits challenge options given on the command line (None in blink mode)."""
     if args.mode != "digits":
         if args.challenge or args.expect_digits:
             raise _UsageError("--challenge and --expect-digits need --mode digits")
+        if args.nonce_db is not None:
+            raise _UsageError("--nonce-db records used challenges: it needs --mode digits --challenge TOKEN")
         return None
     if (args.challenge is None) == (args.expect_digits is None):
         raise _UsageError("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
     if args.expect_digits is not None:
-        return DigitsOptions(Challenge.for_known_digits(args.expect_digits))
+        if args.nonce_db is not None:
+            raise _UsageError("--nonce-db goes with --challenge TOKEN; --expect-digits has no nonce to record")
+        return ChallengeOptions(Challenge.for_known_digits(args.expect_digits))
     if args.key_file is None:
         raise _UsageError("--challenge needs --key-file (the key the token was signed with)")
     store = None
@@ -269,14 +273,14 @@ def _digits_options(args: argparse.Namespace) -> DigitsOptions | None:
         store = SQLiteNonceStore(args.nonce_db)
     else:
         log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
-    return DigitsOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
+    return ChallengeOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    digits = _digits_options(args)
+    options = _challenge_options(args)
     if args.enrolled is not None:
         check_file(Path(args.enrolled))  # a pipe as the enrollment would block reading it
-    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, digits=digits)
+    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, challenge=options)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:
@@ -313,8 +317,8 @@ def _print_result(result: VerificationResult, name: str, lang: str) -> None:
 def _cmd_trace(args: argparse.Namespace) -> int:
     if args.out is None and args.plot is None:
         raise _UsageError("trace needs --out FILE.csv and/or --plot FILE.png")
-    digits = _digits_options(args)
-    result = verify(args.video, mode=args.mode, digits=digits)
+    options = _challenge_options(args)
+    result = verify(args.video, mode=args.mode, challenge=options)
     trace = result.trace
     if trace is None:  # pragma: no cover - verify always fills it
         raise LivecertError("no trace was recorded", code=ErrorCode.NO_TRACE)
@@ -323,8 +327,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             _write_csv(result, args.out)
             print(_t("wrote_frames", args.lang, n=len(trace), path=args.out))
         if args.plot is not None:
-            if digits is not None:
-                plot_digits_trace(result, args.plot, challenge=_challenge_of(digits), title=Path(args.video).name)
+            if options is not None:
+                plot_digits_trace(result, args.plot, challenge=_challenge_of(options), title=Path(args.video).name)
             else:
                 plot_trace(result, args.plot, title=Path(args.video).name)
             print(_t("wrote", args.lang, path=args.plot))
@@ -337,14 +341,14 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
-def _challenge_of(digits: DigitsOptions) -> Challenge | None:
+def _challenge_of(options: ChallengeOptions) -> Challenge | None:
     """The challenge behind the options (None when its token cannot be read)."""
-    if isinstance(digits.challenge, Challenge):
-        return digits.challenge
-    if digits.key is None:
+    if isinstance(options.challenge, Challenge):
+        return options.challenge
+    if options.key is None:
         return None
     try:
-        return Challenge.from_token(digits.challenge, digits.key)
+        return Challenge.from_token(options.challenge, options.key)
     except ChallengeError:
         return None
 

@@ -19,7 +19,7 @@ from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack, read_audio
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult
 from livecert.session.live import LivenessSession
 from livecert.session.steps import SessionUpdate
@@ -101,19 +101,19 @@ def run_demo(
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
-    digits: DigitsOptions | None = None
+    options: ChallengeOptions | None = None
     if mode is Mode.DIGITS:
         if expect_digits is not None:
-            digits = DigitsOptions(Challenge.for_known_digits(expect_digits))
+            options = ChallengeOptions(Challenge.for_known_digits(expect_digits))
         else:
             key = generate_key()
-            digits = DigitsOptions(new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
+            options = ChallengeOptions(new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
     overlay = Overlay(lang, font=font)  # a bad font fails before the camera opens
     source = open_source(video) if video is not None else open_source(camera if camera is not None else 0)
     recorder: _Recorder | None = None
     wall0 = time.monotonic()
     try:
-        with source as frames, LivenessSession(mode=mode, enrolled=enrolled, digits=digits) as session:
+        with source as frames, LivenessSession(mode=mode, enrolled=enrolled, challenge=options) as session:
             sound = _sound_of(video) if mode is Mode.DIGITS else None
             update: SessionUpdate | None = None
             passed: bool | None = None

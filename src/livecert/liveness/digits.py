@@ -27,7 +27,7 @@ from livecert.speech.vad import voice_activity
 
 
 @dataclass(frozen=True)
-class DigitsOptions:
+class ChallengeOptions:
     """The read-digits arguments of :func:`livecert.verify` and
     :class:`~livecert.session.live.LivenessSession`, in one object.
 
@@ -71,7 +71,7 @@ class DigitsOptions:
             )
         if isinstance(self.challenge, str) and self.key is None:
             raise InputError(
-                "a challenge token is checked with the key it was signed with: pass DigitsOptions(token, key=key)",
+                "a challenge token is checked with the key it was signed with: pass ChallengeOptions(token, key=key)",
                 code=ErrorCode.NO_KEY,
             )
         if self.recogniser is not None and not callable(getattr(self.recogniser, "recognise", None)):

@@ -21,7 +21,7 @@ from livecert.config import Mode
 from livecert.errors import ChallengeError, LivecertError
 from livecert.identity.embedding import DLIB_RESNET_FILE, DlibEmbedder, dlib_model_file
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import DigitsOptions
+from livecert.liveness.digits import ChallengeOptions
 from livecert.results import ModelInfo, ResultMeta
 
 #: The mediapipe face mesh with irises (``refine_landmarks=True``) and the
@@ -77,16 +77,16 @@ def descriptor_model() -> ModelInfo:
     return ModelInfo(DlibEmbedder.model_id, _package("face_recognition_models"), digest)
 
 
-def challenge_nonce(digits: DigitsOptions | None) -> str | None:
-    """The nonce of the read-digits challenge, None without one or when the token cannot be read."""
-    if digits is None:
+def challenge_nonce(options: ChallengeOptions | None) -> str | None:
+    """The nonce of the challenge, None without one or when the token cannot be read."""
+    if options is None:
         return None
-    if isinstance(digits.challenge, Challenge):
-        return digits.challenge.nonce
-    if digits.key is None:
+    if isinstance(options.challenge, Challenge):
+        return options.challenge.nonce
+    if options.key is None:
         return None
     try:
-        return Challenge.from_token(digits.challenge, digits.key).nonce
+        return Challenge.from_token(options.challenge, options.key).nonce
     except ChallengeError:
         return None
 
@@ -96,7 +96,7 @@ def result_meta(
     checked_at: str,
     mode: Mode,
     enrolled: bool,
-    digits: DigitsOptions | None,
+    challenge: ChallengeOptions | None,
     input_sha256: str | None,
 ) -> ResultMeta:
     """The audit record of one check.
@@ -108,16 +108,16 @@ def result_meta(
     mode : Mode
     enrolled : bool
         An enrollment was compared (the descriptor model is listed).
-    digits : DigitsOptions or None
-        Digits mode: the challenge (for its nonce) and the recogniser.
+    challenge : ChallengeOptions or None
+        The challenge (for its nonce) and the recogniser.
     input_sha256 : str or None
     """
     models = list(face_models())
     if enrolled:
         models.append(descriptor_model())
-    if mode is Mode.DIGITS and digits is not None:
-        if digits.recogniser is None:
+    if mode is Mode.DIGITS and challenge is not None:
+        if challenge.recogniser is None:
             models.append(ModelInfo("recogniser:EnglishDigitRecogniser", _package("pocketsphinx")))
         else:
-            models.append(ModelInfo(f"recogniser:{type(digits.recogniser).__qualname__}"))
-    return ResultMeta(__version__, checked_at, tuple(models), challenge_nonce(digits), input_sha256)
+            models.append(ModelInfo(f"recogniser:{type(challenge.recogniser).__qualname__}"))
+    return ResultMeta(__version__, checked_at, tuple(models), challenge_nonce(challenge), input_sha256)

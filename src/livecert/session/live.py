@@ -34,7 +34,7 @@ from livecert.io.audio import AudioTrack
 from livecert.io.frames import check_frame
 from livecert.liveness.blink import BlinkAnalysis, detect_blinks
 from livecert.liveness.challenge import Challenge, check_challenge
-from livecert.liveness.digits import DigitsOptions, check_digits
+from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import fits_prompt, mouth_events
 from livecert.liveness.spoof import SpoofRecorder, assess
 from livecert.results import (
@@ -47,6 +47,7 @@ from livecert.results import (
     Timings,
     VerificationResult,
 )
+from livecert.session.audit import result_meta, utc_now_iso
 from livecert.session.decide import Evidence, decide, duration_s
 from livecert.session.steps import SessionUpdate, StepMachine
 from livecert.session.trace import TraceRecorder
@@ -64,7 +65,7 @@ class LivenessSession:
     ----------
     mode : Mode or {"blink", "digits"}
     config : VerifyConfig, optional
-    digits : DigitsOptions, optional
+    challenge : ChallengeOptions, optional
         Digits mode (required there): the challenge, its key, the
         single-use store and the recogniser.  Signature and expiry are
         checked when the session starts.  The nonce is spent once the
@@ -91,7 +92,7 @@ class LivenessSession:
         *,
         mode: Mode | str = Mode.BLINK,
         config: VerifyConfig | None = None,
-        digits: DigitsOptions | None = None,
+        challenge: ChallengeOptions | None = None,
         enrolled: Enrolled | None = None,
         live: bool = True,
         now: float | None = None,
@@ -103,11 +104,13 @@ class LivenessSession:
             )
         self.live = live
         self.config = config or VerifyConfig()
-        self._challenge, self._challenge_reason = _check_challenge(self.mode, digits, now)
-        self._nonce_store = digits.nonce_store if digits is not None else None
+        self._checked_at = utc_now_iso()
+        self._options = challenge
+        self._challenge, self._challenge_reason = _check_challenge(self.mode, challenge, now)
+        self._nonce_store = challenge.nonce_store if challenge is not None else None
         self._now = now
         self._nonce_spent = False
-        self._recogniser = _digit_recogniser(self.mode, digits)
+        self._recogniser = _digit_recogniser(self.mode, challenge)
         t0 = time.perf_counter()
         self._embedder: DlibEmbedder | None = None
         self._pool: FramePool | None = None
@@ -390,34 +393,41 @@ class LivenessSession:
             digits=digits,
             match=match,
             spoof=spoof,
+            meta=result_meta(
+                checked_at=self._checked_at,
+                mode=self.mode,
+                enrolled=self._enrollment is not None,
+                challenge=self._options,
+                input_sha256=None,
+            ),
         )
         return self._result
 
 
 def _check_challenge(
-    mode: Mode, digits: DigitsOptions | None, now: float | None
+    mode: Mode, options: ChallengeOptions | None, now: float | None
 ) -> tuple[Challenge | None, ReasonCode | None]:
     if mode is not Mode.DIGITS:
-        if digits is not None:
-            raise InputError("digits options are only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
+        if options is not None:
+            raise InputError("challenge options are only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
         return None, None
-    if digits is None:
+    if options is None:
         raise InputError(
-            "digits mode needs digits=DigitsOptions(challenge, key=..., nonce_store=...): the challenge is a token "
+            "digits mode needs challenge=ChallengeOptions(token_or_challenge, key=..., nonce_store=...): a token "
             "from livecert.new_challenge(...).to_token(key), a Challenge, or Challenge.for_known_digits('4729') "
             "for recorded test clips",
             code=ErrorCode.NO_CHALLENGE,
         )
     # Signature and expiry are checked now; the nonce is spent by LivenessSession._spend_nonce.
-    return check_challenge(digits.challenge, key=digits.key, store=None, now=now)
+    return check_challenge(options.challenge, key=options.key, store=None, now=now)
 
 
-def _digit_recogniser(mode: Mode, digits: DigitsOptions | None) -> DigitRecogniser | None:
+def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitRecogniser | None:
     """The recogniser a digits session uses (``None`` in blink mode)."""
-    if mode is not Mode.DIGITS or digits is None:
+    if mode is not Mode.DIGITS or options is None:
         return None
     # The default's models load on first use: not at all without audio.
-    return digits.recogniser if digits.recogniser is not None else EnglishDigitRecogniser()
+    return options.recogniser if options.recogniser is not None else EnglishDigitRecogniser()
 
 
 def _load_enrollment(enrolled: object, config: VerifyConfig, embedder: DlibEmbedder) -> Enrollment:

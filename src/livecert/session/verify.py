@@ -6,11 +6,13 @@ import hashlib
 import math
 import time
 from dataclasses import replace
+from typing import cast
 
 from livecert.config import Mode, VerifyConfig
 from livecert.io.frames import FrameSource, SourceKind
 from livecert.io.sources import Source, open_source
-from livecert.liveness.digits import DigitsOptions
+from livecert.io.uploads import Upload, is_upload, read_upload
+from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult
 from livecert.session.audit import result_meta, sha256_file, utc_now_iso
 from livecert.session.live import Enrolled, LivenessSession
@@ -22,21 +24,23 @@ def verify(
     mode: Mode | str = Mode.BLINK,
     enrolled: Enrolled | None = None,
     config: VerifyConfig | None = None,
-    digits: DigitsOptions | None = None,
+    challenge: ChallengeOptions | None = None,
 ) -> VerificationResult:
     """Check a recording for liveness and, with ``enrolled``, identity.
 
     Parameters
     ----------
-    source : str, PathLike, int or iterable
-        A video file, a folder of images, a webcam index or an iterable of
-        ``(rgb, t_s)`` pairs; see :func:`livecert.open_source`.
+    source : str, PathLike, int, bytes-like, binary file object or iterable
+        A video file, a folder of images, a webcam index, a video in memory
+        (``bytes``, ``bytearray``, ``memoryview``, or a binary file object
+        such as ``open(path, "rb")`` or an upload, read once) or an iterable
+        of ``(rgb, t_s)`` pairs; see :func:`livecert.open_source`.
     mode : Mode or {"blink", "digits"}
     enrolled : Enrollment, str or PathLike, optional
         The enrolled face (an Enrollment, its saved ``.npz`` file, or a
         photo to enroll now); a mismatch fails with ``FACE_MISMATCH``.
     config : VerifyConfig, optional
-    digits : DigitsOptions, optional
+    challenge : ChallengeOptions, optional
         Digits mode (required there): challenge, key, single-use store and
         recogniser.
 
@@ -64,10 +68,12 @@ def verify(
     checked_at = utc_now_iso()
     mode = Mode.parse(mode)
     limits = config.limits if isinstance(config, VerifyConfig) else None
+    if is_upload(source):  # read once: decoded and hashed from the same bytes
+        source = read_upload(cast(Upload, source), limits)
     # The source is opened first so that unusable input fails before models load.
     with (
         open_source(source, audio=mode is Mode.DIGITS, limits=limits) as frames,
-        LivenessSession(mode=mode, config=config, digits=digits, enrolled=enrolled, live=False) as session,
+        LivenessSession(mode=mode, config=config, challenge=challenge, enrolled=enrolled, live=False) as session,
     ):
         is_camera = frames.info.kind is SourceKind.CAMERA
         limit_s = session.config.session.camera_limit_s if is_camera else math.inf
@@ -88,7 +94,7 @@ def verify(
         checked_at=checked_at,
         mode=mode,
         enrolled=enrolled is not None,
-        digits=digits,
+        challenge=challenge,
         input_sha256=_input_sha256(source, frames),
     )
     total_ms = (time.perf_counter() - t_start) * 1e3
@@ -103,8 +109,9 @@ def verify(
 
 
 def _input_sha256(source: Source, frames: FrameSource) -> str | None:
-    """SHA-256 of the input when it is a file (or bytes in memory), else None."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    """SHA-256 of the input when it is a file or bytes in memory (a file object's bytes
+    are read by :func:`verify` before this), else None."""
+    if isinstance(source, bytes):  # bytes given, or read from a file object by verify()
         return hashlib.sha256(source).hexdigest()
     path = frames.info.path
     if frames.info.kind is SourceKind.FILE and path is not None and path.is_file():
