@@ -182,6 +182,12 @@ class BlinkConfig:
         session asks the person to blink, and each extra blink demanded
         costs an elderly user time and raises false rejects, while no photo
         attack in the test data produced even one event.
+    min_reaction_s : float
+        With a blink challenge (prompts at random moments), a blink answers
+        a prompt when it starts at least this long after the prompt appeared
+        and before the prompt's window closes.  Faster than any human
+        reaction to a visual cue (older adults take about 0.4-1 s), so an
+        earlier blink is a coincidence, not an answer.
     """
 
     baseline_window_s: float = 3.0
@@ -192,6 +198,7 @@ class BlinkConfig:
     max_duration_s: float = 1.5
     max_gap_s: float = 0.25
     min_blinks: int = 1
+    min_reaction_s: float = 0.15
 
     def __post_init__(self) -> None:
         _check_range("baseline_window_s", self.baseline_window_s, 0.2, 600.0)
@@ -202,6 +209,7 @@ class BlinkConfig:
         _check_range("max_duration_s", self.max_duration_s, self.min_duration_s, 60.0)
         _check_range("max_gap_s", self.max_gap_s, 0.0, 10.0)
         _check_range("min_blinks", self.min_blinks, 0, 100, integer=True)
+        _check_range("min_reaction_s", self.min_reaction_s, 0.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -540,6 +548,12 @@ class LimitsConfig:
         dropped (``frames_dropped``) and what was damaged (``warnings``).
         Default 0.25: a file whose first key frame is damaged still decodes
         from the next one.
+    max_upload_bytes : int
+        Size of a recording given in memory (``bytes`` or a binary file
+        object, such as an upload), which is held whole in memory while it
+        is decoded; larger ones are refused with ``UPLOAD_TOO_LARGE`` before
+        more is read.  Default 512 MiB: a minute of 1080p phone video is
+        about 130 MB.
     """
 
     max_frame_pixels: int = 3840 * 2160
@@ -547,6 +561,7 @@ class LimitsConfig:
     max_duration_s: float = 600.0
     max_photo_pixels: int = 50_000_000
     max_damaged_fraction: float = 0.25
+    max_upload_bytes: int = 512 * 1024 * 1024
 
     def __post_init__(self) -> None:
         _check_range("max_frame_pixels", self.max_frame_pixels, 256, 1_000_000_000)
@@ -554,6 +569,7 @@ class LimitsConfig:
         _check_range("max_duration_s", self.max_duration_s, 0.1, 86_400.0)
         _check_range("max_photo_pixels", self.max_photo_pixels, 256, 1_000_000_000)
         _check_range("max_damaged_fraction", self.max_damaged_fraction, 0.0, 1.0)
+        _check_range("max_upload_bytes", self.max_upload_bytes, 1, 1 << 40, integer=True)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_FRAMES = "TOO_MANY_FRAMES"
     TOO_DARK = "TOO_DARK"
     TRUNCATED_FILE = "TRUNCATED_FILE"
+    UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
     ZERO_FRAMES = "ZERO_FRAMES"
 
 
@@ -141,6 +142,7 @@ _MESSAGES_ZH: dict[ErrorCode, str] = {
     ErrorCode.TIMESTAMP_NOT_INCREASING: "视频的时间顺序有误。请重新录制视频。",
     ErrorCode.TOO_DARK: "登记照片太暗。请使用光线充足时拍摄的照片。",
     ErrorCode.TRUNCATED_FILE: "视频文件不完整（可能上传中断了）。请重新上传或重新录制。",
+    ErrorCode.UPLOAD_TOO_LARGE: "上传的录像文件太大。请录制短一些的视频（几秒到几十秒即可）后重新上传。",
     ErrorCode.ZERO_FRAMES: "视频中没有可用的画面。请重新录制视频。",
     ErrorCode.DAMAGED_FILE: "视频文件已损坏。请重新录制，或重新复制、上传一次。",
     ErrorCode.FRAME_TOO_LARGE: "视频画面太大。请用 1080p 或 720p 重新录制。",

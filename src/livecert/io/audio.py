@@ -11,6 +11,7 @@ activity detector.  The digit recogniser is in :mod:`livecert.speech.recogniser`
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ import numpy as np
 from livecert.arrays import AnyArray, FloatArray
 from livecert.errors import ErrorCode, InputError
 from livecert.io.files import check_file
+from livecert.io.uploads import upload_name
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -87,13 +89,13 @@ def _check_rate(sample_rate: int) -> int:
     return int(sample_rate)
 
 
-def read_audio(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_RATE) -> AudioTrack | None:
+def read_audio(path: str | os.PathLike[str] | bytes, sample_rate: int = DEFAULT_SAMPLE_RATE) -> AudioTrack | None:
     """Decode the first audio stream of a media file to mono float32.
 
     Parameters
     ----------
-    path : str or PathLike
-        A video or audio file FFmpeg can read.
+    path : str, PathLike or bytes
+        A video or audio file FFmpeg can read, or its bytes in memory.
     sample_rate : int
         Output sample rate (the recogniser wants 16000).
 
@@ -115,24 +117,34 @@ def read_audio(path: str | os.PathLike[str], sample_rate: int = DEFAULT_SAMPLE_R
     import av
 
     rate = _check_rate(sample_rate)
-    path = check_file(Path(path))
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a media file", code=ErrorCode.NOT_A_MEDIA_FILE)
+    if isinstance(path, bytes):
+        name = upload_name(len(path))
+        if not path:
+            raise InputError(
+                f"{name}: the upload is empty (0 bytes); record or upload it again", code=ErrorCode.EMPTY_FILE
+            )
+        opened: str | io.BytesIO = io.BytesIO(path)
+    else:
+        file = check_file(Path(path))
+        name = str(file)
+        if file.is_dir():
+            raise InputError(f"{file}: is a folder, not a media file", code=ErrorCode.NOT_A_MEDIA_FILE)
+        opened = name
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(opened, "r", metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise InputError(
-            f"{path}: not a media file that can be opened ({exc.strerror or exc})", code=ErrorCode.NOT_A_MEDIA_FILE
+            f"{name}: not a media file that can be opened ({exc.strerror or exc})", code=ErrorCode.NOT_A_MEDIA_FILE
         ) from None
     try:
         if not container.streams.audio:
             return None
-        return _decode(container, path, rate)
+        return _decode(container, name, rate)
     finally:
         container.close()
 
 
-def _decode(container: InputContainer, path: Path, rate: int) -> AudioTrack:
+def _decode(container: InputContainer, path: str, rate: int) -> AudioTrack:
     import av
 
     decoder = AudioDecoder(container, path, rate)
@@ -155,8 +167,8 @@ class AudioDecoder:
     ----------
     container : av.container.InputContainer
         An open container with at least one audio stream.
-    path : Path
-        Named in messages.
+    path : str or Path
+        Named in messages (a file, or ``"<upload of N bytes>"``).
     sample_rate : int
         Rate of the track made (mono float32).
 
@@ -168,7 +180,7 @@ class AudioDecoder:
         Time spent decoding and resampling so far.
     """
 
-    def __init__(self, container: InputContainer, path: Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> None:
+    def __init__(self, container: InputContainer, path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> None:
         import av
 
         self.stream = container.streams.audio[0]

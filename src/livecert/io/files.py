@@ -22,12 +22,30 @@ _CONTAINER_MAGIC = (
 )
 
 
+_IMAGE_MAGIC = (
+    (0, b"\xff\xd8\xff", "a JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "a PNG"),
+    (8, b"WEBP", "a WebP"),
+    (0, b"GIF8", "a GIF"),
+    (0, b"BM", "a BMP"),
+    (0, b"II*\x00", "a TIFF"),
+    (0, b"MM\x00*", "a TIFF"),
+)
+
+
 def container_kind(path: Path) -> str | None:
     """The container a file's first bytes announce, if any."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
     except OSError:
+        return None
+    return head_kind(head)
+
+
+def head_kind(head: bytes) -> str | None:
+    """The video container that bytes starting with ``head`` announce, if any."""
+    if head[8:12] == b"WEBP":  # RIFF, like AVI, but a still image
         return None
     for offset, magic, name in _CONTAINER_MAGIC:
         if head[offset : offset + len(magic)] == magic:
@@ -70,3 +88,11 @@ def check_file(path: Path) -> Path:
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied; make the file readable", code=ErrorCode.FILE_UNREADABLE)
     return path
+
+
+def image_kind(head: bytes) -> str | None:
+    """The still-image format that bytes starting with ``head`` announce, if any."""
+    for offset, magic, name in _IMAGE_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    return None

@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import mmap
 import os
+from typing import Union
+
+#: What :func:`_walk` reads: a file mapped into memory, or bytes already in memory.
+_Bytes = Union[bytes, mmap.mmap]
 
 _PREFIX = b"\x00\x00\x01"
 
 _PACK, _END, _FIRST_SIZED = 0xBA, 0xB9, 0xBB
 
 
-def cut_short(path: str | os.PathLike[str]) -> bool | None:
+def cut_short(path: str | os.PathLike[str] | bytes) -> bool | None:
     """True when the last packet of an MPEG-PS file runs past its end.
 
     Parameters
     ----------
-    path : str or PathLike
-        An MPEG-1 or MPEG-2 program stream.
+    path : str, PathLike or bytes
+        An MPEG-1 or MPEG-2 program stream: a file, or its bytes in memory
+        (an upload).
 
     Returns
     -------
@@ -37,6 +42,8 @@ def cut_short(path: str | os.PathLike[str]) -> bool | None:
         the walk met bytes that are not a packet start (not a program stream,
         or damaged in the middle), so this cannot tell.
     """
+    if isinstance(path, bytes):
+        return _walk(path, len(path)) if path else None
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
@@ -45,7 +52,7 @@ def cut_short(path: str | os.PathLike[str]) -> bool | None:
             return _walk(data, size)
 
 
-def _walk(data: mmap.mmap, size: int) -> bool | None:
+def _walk(data: _Bytes, size: int) -> bool | None:
     pos = 0
     while pos < size:
         if size - pos < 6:  # a packet header cut off, or a few stray bytes after the last packet

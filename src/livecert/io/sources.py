@@ -19,16 +19,17 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Union, cast
 
 import numpy as np
 
 from livecert.arrays import AnyArray, Image
 from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError
-from livecert.io.files import IMAGE_SUFFIXES, check_file
+from livecert.io.files import IMAGE_SUFFIXES, check_file, head_kind, image_kind
 from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind, TimestampChecker, check_frame
 from livecert.io.images import read_image_rgb
+from livecert.io.uploads import Upload, is_upload, read_upload, upload_name
 from livecert.io.video import VideoFileSource
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 FrameItem = Union[Frame, tuple[AnyArray, float]]
 
 #: What :func:`open_source` accepts.
-Source = Union[str, os.PathLike[str], int, Iterable[FrameItem], FrameSource]
+Source = Union[str, os.PathLike[str], int, Upload, Iterable[FrameItem], FrameSource]
 
 
 class ArraySource(FrameSource):
@@ -166,9 +167,14 @@ def open_source(
 
     Parameters
     ----------
-    source : str, PathLike, int, iterable or FrameSource
-        A video file path, a folder of images, a webcam index, or an iterable
-        of ``(rgb, t_s)`` pairs (``rgb`` uint8 of shape (H, W, 3)).
+    source : str, PathLike, int, bytes-like, binary file object, iterable or FrameSource
+        A video file path, a folder of images, a webcam index, a video in
+        memory (``bytes``, ``bytearray``, ``memoryview``, or an object whose
+        ``read()`` returns bytes, such as a file opened in ``"rb"`` mode, an
+        ``io.BytesIO`` or an uploaded file: read once, from its current
+        position, within ``limits.max_upload_bytes``, and decoded from
+        memory with the same checks as a file), or an iterable of
+        ``(rgb, t_s)`` pairs (``rgb`` uint8 of shape (H, W, 3)).
     fps : float
         Frame rate given to a folder of images (they carry no timestamps).
     audio : bool
@@ -185,10 +191,12 @@ def open_source(
     Raises
     ------
     InputError
-        Missing, empty or non-video file, empty folder, wrong type; a
-        file beyond ``limits`` (``FRAME_TOO_LARGE``, ``TOO_MANY_FRAMES``,
-        ``TOO_LONG``), or one that turns out damaged while it is read
-        (``DAMAGED_FILE``, ``TIMESTAMP_NOT_INCREASING``).
+        Missing, empty or non-video file, empty folder, wrong type (a
+        text-mode file object: ``BAD_SOURCE``); an upload larger than
+        ``limits.max_upload_bytes`` (``UPLOAD_TOO_LARGE``); a file beyond
+        ``limits`` (``FRAME_TOO_LARGE``, ``TOO_MANY_FRAMES``, ``TOO_LONG``),
+        or one that turns out damaged while it is read (``DAMAGED_FILE``,
+        ``TIMESTAMP_NOT_INCREASING``).
     """
     if isinstance(source, FrameSource):
         return source
@@ -209,15 +217,49 @@ def open_source(
                 code=ErrorCode.NOT_A_VIDEO,
             )
         return VideoFileSource(path, audio=audio, limits=limits)
+    if is_upload(source):
+        return _open_upload(read_upload(cast(Upload, source), limits), audio=audio, limits=limits)
     if isinstance(source, np.ndarray):
         raise InputError(
             "source is a single array; pass an iterable of (rgb, timestamp_s) pairs instead",
             code=ErrorCode.BAD_SOURCE,
         )
-    if isinstance(source, (bytes, dict)) or not isinstance(source, Iterable):
+    if isinstance(source, dict) or not isinstance(source, Iterable):
         raise InputError(
-            f"source must be a path, a camera index or an iterable of (rgb, timestamp_s) pairs, "
+            f"source must be a path, a camera index, bytes, a binary file object or an iterable of "
+            "(rgb, timestamp_s) pairs, "
             f"not {type(source).__name__}",
             code=ErrorCode.BAD_SOURCE,
         )
-    return ArraySource(source)
+    return ArraySource(cast("Iterable[FrameItem]", source))
+
+
+#: Longest bytes taken for a file name given as bytes (``b"clip.mp4"``) rather than a video.
+_MAX_NAME_BYTES = 4096
+
+
+def _printable(data: bytes) -> bool:
+    """One line of printable text (a path), which no video is."""
+    try:
+        return data.decode("utf-8").isprintable()
+    except UnicodeDecodeError:
+        return False
+
+
+def _open_upload(data: bytes, *, audio: bool, limits: LimitsConfig | None) -> FrameSource:
+    """A video given as bytes: refused if it is a still image or a file name, else decoded
+    from memory like a file."""
+    head = data[:16]
+    if len(data) <= _MAX_NAME_BYTES and head_kind(head) is None and _printable(data):
+        raise InputError(
+            f"source is {len(data)} bytes of text ({data[:80]!r}), not a video: pass a file name as a str "
+            "or a Path, or pass the video's bytes",
+            code=ErrorCode.BAD_SOURCE,
+        )
+    kind = image_kind(head)
+    if kind is not None and head_kind(head) is None:
+        raise InputError(
+            f"{upload_name(len(data))}: this is {kind} image, not a video; liveness needs a recording",
+            code=ErrorCode.NOT_A_VIDEO,
+        )
+    return VideoFileSource(data, audio=audio, limits=limits)

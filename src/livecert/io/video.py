@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import heapq
+import io
 import logging
 import math
 import queue
@@ -22,9 +23,10 @@ from livecert.arrays import Image
 from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.io.audio import AudioDecoder, AudioTrack, read_audio
-from livecert.io.files import container_kind
+from livecert.io.files import container_kind, head_kind
 from livecert.io.frames import MIN_SIDE, DecodeReport, Frame, FrameSource, SourceInfo, SourceKind
 from livecert.io.mpegps import cut_short
+from livecert.io.uploads import upload_name
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -103,12 +105,50 @@ class _Reorder:
             yield vf, t
 
 
+@dataclass(frozen=True)
+class _Input:
+    """A video file, or its bytes in memory (an upload): what PyAV opens."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @classmethod
+    def of(cls, source: Path | bytes) -> _Input:
+        if isinstance(source, bytes):
+            return cls(upload_name(len(source)), data=source)
+        return cls(str(source), path=source)
+
+    def open(self) -> InputContainer:
+        """A new container over the input (raises PyAV's errors)."""
+        import av
+
+        # metadata_errors="ignore": some AVI writers store metadata that is not UTF-8.
+        if self.data is not None:
+            return av.open(io.BytesIO(self.data), "r", metadata_errors="ignore")
+        return av.open(str(self.path), metadata_errors="ignore")
+
+    def kind(self) -> str | None:
+        """The container the first bytes announce, if any."""
+        if self.data is not None:
+            return head_kind(self.data[:16])
+        return container_kind(self.path) if self.path is not None else None
+
+    def cut_short(self) -> bool | None:
+        """See :func:`livecert.io.mpegps.cut_short`."""
+        if self.data is not None:
+            return cut_short(self.data)
+        return cut_short(self.path) if self.path is not None else None
+
+
 class VideoFileSource(FrameSource):
     """A video file decoded by PyAV on a background thread.
 
     Parameters
     ----------
-    path : Path
+    path : Path or bytes
+        The file, or its bytes in memory (an upload, named
+        ``"<upload of N bytes>"`` in messages).
     queue_size : int
         Frames decoded ahead of the consumer.
     audio : bool
@@ -117,21 +157,28 @@ class VideoFileSource(FrameSource):
     """
 
     def __init__(
-        self, path: Path, *, queue_size: int = 8, audio: bool = False, limits: LimitsConfig | None = None
+        self,
+        path: Path | bytes,
+        *,
+        queue_size: int = 8,
+        audio: bool = False,
+        limits: LimitsConfig | None = None,
     ) -> None:
         self._limits = limits or LimitsConfig()
-        self._container: InputContainer | None = _open_container(path)
+        self._input = src = _Input.of(path)
+        name = src.name
+        self._container: InputContainer | None = _open_container(src)
         try:
             streams = self._container.streams
-            vstream, self._stream_note = _main_video_stream(path, streams.video)
+            vstream, self._stream_note = _main_video_stream(src, streams.video)
             if vstream is None:
-                raise InputError(f"{path}: the file has no video stream", code=ErrorCode.NO_VIDEO_STREAM)
+                raise InputError(f"{name}: the file has no video stream", code=ErrorCode.NO_VIDEO_STREAM)
             rate = vstream.average_rate or vstream.guessed_rate
             nominal = float(rate) if rate else None
-            _check_declared(path, vstream, nominal, self._limits)
+            _check_declared(name, vstream, nominal, self._limits)
             super().__init__(
                 SourceInfo(
-                    name=str(path), kind=SourceKind.FILE, path=path, has_audio=bool(streams.audio), nominal_fps=nominal
+                    name=name, kind=SourceKind.FILE, path=src.path, has_audio=bool(streams.audio), nominal_fps=nominal
                 )
             )
         except BaseException:
@@ -161,14 +208,14 @@ class VideoFileSource(FrameSource):
         self._audio_done = False
         self._track: AudioTrack | None = None
         if audio and streams.audio:
-            self._audio = AudioDecoder(self._container, path)
+            self._audio = AudioDecoder(self._container, name)
         self._queue: queue.Queue[Frame | BaseException | _End] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._report = DecodeReport()
         # An MPEG program stream whose packet headers do not chain up lost bytes in the
         # middle; FFmpeg resynchronises without a word, and a frame may be gone with them.
-        self._ps_damaged = self._container.format.name == "mpeg" and cut_short(path) is None
+        self._ps_damaged = self._container.format.name == "mpeg" and src.cut_short() is None
 
     @property
     def report(self) -> DecodeReport:
@@ -347,6 +394,8 @@ class VideoFileSource(FrameSource):
         if not self.info.has_audio:
             return None
         if self._audio is None:
+            if self._input.data is not None:
+                return read_audio(self._input.data)
             return read_audio(self.info.name)
         if self._audio_error is not None:
             raise self._audio_error
@@ -433,14 +482,14 @@ def _decode_error(path: str, exc: Exception, decoded: int, last_t: float | None)
     )
 
 
-def _open_container(path: Path) -> InputContainer:
+def _open_container(src: _Input) -> InputContainer:
     import av
 
+    path = src.name
     try:
-        # metadata_errors="ignore": some AVI writers store metadata that is not UTF-8.
-        container = av.open(str(path), metadata_errors="ignore")
+        container = src.open()
     except av.error.FFmpegError as exc:
-        kind = container_kind(path)
+        kind = src.kind()
         if kind is not None:
             raise InputError(
                 f"{path}: starts like {kind} file but cannot be read: it is truncated or damaged "
@@ -452,7 +501,7 @@ def _open_container(path: Path) -> InputContainer:
             "supported are mp4, avi, mpg, webm, mov and other formats FFmpeg reads",
             code=ErrorCode.NOT_A_VIDEO,
         ) from None
-    if container.format.name == "mpeg" and cut_short(path):
+    if container.format.name == "mpeg" and src.cut_short():
         # a program stream declares no duration: a cut copy would pass for a shorter recording
         container.close()
         raise InputError(
@@ -462,7 +511,7 @@ def _open_container(path: Path) -> InputContainer:
     return container
 
 
-def _main_video_stream(path: Path, videos: Sequence[VideoStream]) -> tuple[VideoStream | None, str]:
+def _main_video_stream(src: _Input, videos: Sequence[VideoStream]) -> tuple[VideoStream | None, str]:
     """The recording among the video streams, and a note when there were several.
 
     Cover pictures are not recordings.  Of several recordings the longest is
@@ -475,7 +524,7 @@ def _main_video_stream(path: Path, videos: Sequence[VideoStream]) -> tuple[Video
     candidates = [s for s in videos if not s.disposition & Disposition.attached_pic]
     if len(candidates) <= 1:
         return (candidates[0] if candidates else None), ""
-    span = _stream_spans(path)
+    span = _stream_spans(src)
 
     def key(s: VideoStream) -> tuple[float, int, int]:
         seconds, packets = span.get(s.index, (0.0, 0))
@@ -489,7 +538,7 @@ def _main_video_stream(path: Path, videos: Sequence[VideoStream]) -> tuple[Video
     return best, note
 
 
-def _stream_spans(path: Path) -> dict[int, tuple[float, int]]:
+def _stream_spans(src: _Input) -> dict[int, tuple[float, int]]:
     """Seconds from first to last packet, and packets, of each video stream (no decoding)."""
     import av
 
@@ -497,7 +546,7 @@ def _stream_spans(path: Path) -> dict[int, tuple[float, int]]:
     last: dict[int, float] = {}
     packets: dict[int, int] = {}
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with src.open() as container:
             for packet in container.demux(container.streams.video):
                 i = packet.stream.index
                 packets[i] = packets.get(i, 0) + (1 if packet.size else 0)
@@ -510,11 +559,11 @@ def _stream_spans(path: Path) -> dict[int, tuple[float, int]]:
     return {i: (last.get(i, 0.0) - first.get(i, 0.0), n) for i, n in packets.items()}
 
 
-def _check_declared(path: Path, vstream: VideoStream, fps: float | None, limits: LimitsConfig) -> None:
+def _check_declared(path: str, vstream: VideoStream, fps: float | None, limits: LimitsConfig) -> None:
     """Refuse, before decoding, a stream whose header is beyond the limits."""
     w, h = vstream.width or 0, vstream.height or 0
     if w * h > limits.max_frame_pixels:
-        raise _frame_too_large(str(path), w, h, limits)
+        raise _frame_too_large(path, w, h, limits)
     if 0 < min(w, h) < MIN_SIDE:
         raise InputError(
             f"{path}: the video is {w}x{h} pixels, at least {MIN_SIDE}x{MIN_SIDE} are needed (a face needs far "
@@ -522,7 +571,7 @@ def _check_declared(path: Path, vstream: VideoStream, fps: float | None, limits:
             code=ErrorCode.FRAME_TOO_SMALL,
         )
     if vstream.duration and vstream.time_base and float(vstream.duration * vstream.time_base) > limits.max_duration_s:
-        raise _too_long(str(path), float(vstream.duration * vstream.time_base), limits)
+        raise _too_long(path, float(vstream.duration * vstream.time_base), limits)
     if vstream.frames and vstream.frames > limits.max_frames:
         raise InputError(
             f"{path}: the file declares {vstream.frames} frames; livecert judges recordings of at most "
