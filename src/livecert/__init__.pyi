@@ -34,6 +34,7 @@ from livecert.liveness.challenge import (
     SQLiteNonceStore as SQLiteNonceStore,
     generate_key as generate_key,
     load_key as load_key,
+    new_blink_challenge as new_blink_challenge,
     new_challenge as new_challenge,
 )
 from livecert.liveness.digits import ChallengeOptions as ChallengeOptions

@@ -43,6 +43,7 @@ class ReasonCode(StrEnum):
     FACE_MISMATCH = "FACE_MISMATCH"
     TIMEOUT = "TIMEOUT"
     SPOOF_SUSPECTED = "SPOOF_SUSPECTED"
+    BLINK_NOT_ON_CUE = "BLINK_NOT_ON_CUE"
 
     @property
     def message_en(self) -> str:
@@ -120,6 +121,10 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         "The face does not match the enrolled photo. Take off a mask or sunglasses, face the camera in good "
         "light and try again. If it fails again, ask for a new enrollment photo.",
         "人脸与登记照片不一致。请摘下口罩和墨镜，在光线充足处正对镜头再试；如仍不通过，请到经办机构重新拍摄登记照片。",
+    ),
+    ReasonCode.BLINK_NOT_ON_CUE: (
+        'No blink came when the screen asked for one. Blink each time the screen says "Blink now".',
+        "屏幕提示时没有看到眨眼。请在屏幕显示\u201c现在请眨眼\u201d时眨一下眼。",
     ),
     ReasonCode.SPOOF_SUSPECTED: (
         "Show your own face to the camera, not a photo, a screen or a video.",

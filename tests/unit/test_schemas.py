@@ -44,6 +44,7 @@ def test_token_payloads_follow_the_schema() -> None:
         livecert.new_challenge(8, schedule="one_by_one"),
         livecert.new_challenge(1, ttl_s=5),
         Challenge.for_known_digits("0427"),
+        livecert.new_blink_challenge(3),
     ]
     for challenge in challenges:
         payload = _payload(challenge.to_token(key))
@@ -78,6 +79,17 @@ def test_app_message_for_blink_and_misuse() -> None:
         _validate(SchemaName.APP_CHALLENGE, {"version": 1, "mode": "digits"})
     with pytest.raises(livecert.InputError):
         app_message(livecert.new_challenge(4))
+
+
+def test_cli_blink_challenge_gives_the_prompt_windows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "key"
+    assert main(["challenge", "--key-file", str(key_file), "--mode", "blink", "--prompts", "3", "--json"]) == 0
+    message = json.loads(capsys.readouterr().out)
+    _validate(SchemaName.APP_CHALLENGE, message)
+    assert message["mode"] == "blink" and message["schedule_kind"] == "blink" and "digits" not in message
+    windows = [(s["show_at_s"], s["hide_at_s"]) for s in message["schedule"]]
+    challenge = Challenge.from_token(message["token"], livecert.load_key(key_file))
+    assert challenge.blink_windows == tuple(windows) and len(windows) == 3
 
 
 def test_results_and_errors_follow_their_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

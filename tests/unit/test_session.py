@@ -234,3 +234,56 @@ def test_an_input_error_does_not_burn_the_challenge(tmp_path: Path) -> None:
     assert "CHALLENGE_REUSED" not in first.reason_codes
     again = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", challenge=options)
     assert again.reason_codes[0] == "CHALLENGE_REUSED"
+
+
+def test_blink_challenge_prompts_and_their_windows() -> None:
+    """A blink challenge asks for blinks at random moments; a blink answers a prompt when it
+    starts 0.15 s or more after it appeared and before it is hidden."""
+    from livecert.config import Mode
+    from livecert.liveness.blink import answered_prompts
+    from livecert.liveness.challenge import ScheduleKind, generate_key, new_blink_challenge
+    from livecert.results import BlinkEvent
+    from livecert.session.steps import Guidance, StepMachine
+
+    challenge = new_blink_challenge(3, window_s=2.5)
+    windows = challenge.blink_windows
+    assert challenge.schedule_kind is ScheduleKind.BLINK and challenge.digits == "" and len(windows) == 3
+    assert 1.5 <= windows[0][0] <= 3.0 and all(b[0] - a[1] >= 1.0 for a, b in zip(windows, windows[1:]))
+    key = generate_key()
+    assert Challenge.from_token(challenge.to_token(key), key).blink_windows == windows
+
+    on_cue = tuple(BlinkEvent(10.0 + show + 0.6, 10.0 + show + 0.9, 0.1) for show, _ in windows)
+    assert answered_prompts(on_cue, windows, 10.0, 0.15) == (True, True, True)
+    too_soon = (BlinkEvent(10.0 + windows[0][0] + 0.05, 10.0 + windows[0][0] + 0.3, 0.1),)
+    assert answered_prompts(too_soon, windows, 10.0, 0.15) == (False, False, False)
+
+    machine = StepMachine(
+        Mode.BLINK,
+        SessionConfig(face_ok_s=0.0),
+        live=True,
+        action_limit_s=windows[-1][1] + 1,
+        prompt=lambda _: "",
+        instruction=lambda e: Guidance.BLINK_NOW if any(a <= e < b for a, b in windows) else Guidance.WATCH_FOR_PROMPT,
+    )
+    shown = {}
+    for i in range(int((windows[-1][1] + 0.5) * 25)):
+        shown[i / 25] = machine.advance(i / 25, 0, lambda t, s: (False, 0.0)).guidance
+    inside = [g for t, g in shown.items() if any(a + 0.1 <= t < b - 0.1 for a, b in windows)]
+    assert set(inside) == {Guidance.BLINK_NOW}
+    assert Guidance.WATCH_FOR_PROMPT in shown.values()
+
+
+def test_a_challenge_must_fit_the_mode() -> None:
+    from livecert.liveness.challenge import new_blink_challenge
+
+    key = livecert.generate_key()
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="blink", challenge=ChallengeOptions(livecert.new_challenge(4).to_token(key), key=key))
+    assert err.value.code == "BAD_ARGUMENT" and "new_blink_challenge" in str(err.value)
+    with pytest.raises(InputError) as err:
+        LivenessSession(mode="digits", challenge=ChallengeOptions(new_blink_challenge().to_token(key), key=key))
+    assert err.value.code == "BAD_ARGUMENT"
+    with LivenessSession(mode="blink", live=False, challenge=ChallengeOptions(new_blink_challenge(), key=key)) as s:
+        for i in range(30):
+            s.push(BLANK, i / 10)
+        assert "BLINK_NOT_ON_CUE" in s.result().reason_codes

@@ -21,7 +21,15 @@ from livecert.app.plotting import plot_digits_trace, plot_trace
 from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import enroll
 from livecert.io.files import check_file
-from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key, load_key, new_challenge, save_key
+from livecert.liveness.challenge import (
+    Challenge,
+    SQLiteNonceStore,
+    generate_key,
+    load_key,
+    new_blink_challenge,
+    new_challenge,
+    save_key,
+)
 from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult, flag_names
 from livecert.schemas import app_message
@@ -107,8 +115,10 @@ def _parser() -> _Parser:
     e.add_argument("--out", type=Path, required=True, help="enrollment file to write (.npz)")
     e.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
 
-    c = sub.add_parser("challenge", help="print a new signed read-digits challenge token and its digits")
+    c = sub.add_parser("challenge", help="print a new signed challenge token: digits to read, or blink prompts")
+    c.add_argument("--mode", choices=["blink", "digits"], default="digits", help="what the person is asked to do")
     c.add_argument("--digits", type=int, default=4, help="how many digits (1-8, default 4)")
+    c.add_argument("--prompts", type=int, default=3, help="blink mode: how many 'blink now' prompts (1-5, default 3)")
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
     c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
@@ -142,11 +152,11 @@ def _parser() -> _Parser:
 
 
 def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--challenge", metavar="TOKEN", help="digits mode: the token printed by `livecert challenge`")
-    p.add_argument("--key-file", type=Path, help="digits mode: HMAC key file the token was signed with")
     p.add_argument(
-        "--nonce-db", type=Path, help="digits mode: SQLite file recording used challenges (single use across runs)"
+        "--challenge", metavar="TOKEN", help="the token printed by `livecert challenge` (digits, or blink prompts)"
     )
+    p.add_argument("--key-file", type=Path, help="HMAC key file the token was signed with")
+    p.add_argument("--nonce-db", type=Path, help="SQLite file recording used challenges (single use across runs)")
     p.add_argument(
         "--expect-digits",
         metavar="DIGITS",
@@ -242,25 +252,29 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
     if not args.key_file.exists():
         save_key(args.key_file, generate_key())
         log.warning("created a new key in %s", args.key_file)
-    challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
+    if args.mode == "blink":
+        challenge = new_blink_challenge(args.prompts, ttl_s=args.ttl)
+    else:
+        challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
     token = challenge.to_token(load_key(args.key_file))
     if args.json:
         print(json.dumps(app_message(challenge, token)))
     else:
         print(token)
-        print(challenge.digits)
+        print(challenge.digits or " ".join(f"{show:.2f}-{hide:.2f}s" for show, hide in challenge.blink_windows))
     return EXIT_PASSED
 
 
 def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
-    """The read-digits challenge options given on the command line (None in blink mode)."""
+    """The challenge options given on the command line (None in blink mode without a challenge)."""
     if args.mode != "digits":
-        if args.challenge or args.expect_digits:
-            raise _UsageError("--challenge and --expect-digits need --mode digits")
-        if args.nonce_db is not None:
-            raise _UsageError("--nonce-db records used challenges: it needs --mode digits --challenge TOKEN")
-        return None
-    if (args.challenge is None) == (args.expect_digits is None):
+        if args.expect_digits:
+            raise _UsageError("--expect-digits needs --mode digits")
+        if args.challenge is None:
+            if args.nonce_db is not None:
+                raise _UsageError("--nonce-db records used challenges: it needs --challenge TOKEN")
+            return None
+    elif (args.challenge is None) == (args.expect_digits is None):
         raise _UsageError("--mode digits needs exactly one of --challenge TOKEN or --expect-digits DIGITS")
     if args.expect_digits is not None:
         if args.nonce_db is not None:

@@ -165,3 +165,32 @@ def _events_in_run(t: FloatArray, r: FloatArray, config: BlinkConfig) -> list[Bl
             events.append(BlinkEvent(t0, t1, float(np.min(r[start : end + 1]))))
         i = end + 1
     return events
+
+
+def answered_prompts(
+    blinks: tuple[BlinkEvent, ...],
+    windows: tuple[tuple[float, float], ...],
+    origin_s: float,
+    min_reaction_s: float,
+) -> tuple[bool, ...]:
+    """Which "blink now" prompts a blink answered.
+
+    Parameters
+    ----------
+    blinks : tuple of BlinkEvent
+        On the clip's timeline.
+    windows : tuple of (float, float)
+        Each prompt's (show, hide) seconds after ``origin_s`` (the moment the
+        prompts' schedule started).
+    origin_s : float
+    min_reaction_s : float
+        A blink answers a prompt when it starts at least this long after the
+        prompt appeared and before the prompt is hidden.
+
+    Returns
+    -------
+    tuple of bool
+        One per window.
+    """
+    starts = [b.start_s - origin_s for b in blinks]
+    return tuple(any(show + min_reaction_s <= s <= hide for s in starts) for show, hide in windows)

@@ -61,6 +61,9 @@ class ScheduleKind(StrEnum):
     ALL = "all"
     #: One digit per step, each replaced by the next after 1.2-2.0 s.
     ONE_BY_ONE = "one_by_one"
+    #: Blink mode: no digits; each step asks for one blink, shown from
+    #: ``show_at_s`` to ``hide_at_s`` (the reaction window).
+    BLINK = "blink"
 
 
 def _schedule_kind(value: object) -> ScheduleKind:
@@ -68,7 +71,7 @@ def _schedule_kind(value: object) -> ScheduleKind:
     try:
         return ScheduleKind(value)
     except ValueError:
-        raise ChallengeError(f"schedule must be 'all' or 'one_by_one', not {value!r}") from None
+        raise ChallengeError(f"schedule must be 'all', 'one_by_one' or 'blink', not {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,12 @@ class Challenge:
         schedule_kind: ScheduleKind | str = ScheduleKind.ALL,
         testing_only: bool = False,
     ) -> None:
-        _check_digits(digits)
         kind = _schedule_kind(schedule_kind)  # the enum member is stored, whichever was given
+        if kind is ScheduleKind.BLINK:
+            if digits != "" or not schedule or any(step.text or step.hide_at_s is None for step in schedule):
+                raise ChallengeError("a blink challenge has no digits and one timed step per blink asked for")
+        else:
+            _check_digits(digits)
         object.__setattr__(self, "digits", digits)
         object.__setattr__(self, "nonce", nonce)
         object.__setattr__(self, "issued_at", issued_at)
@@ -153,6 +160,27 @@ class Challenge:
             ScheduleKind.ALL,
             testing_only=True,
         )
+
+    @classmethod
+    def for_known_blink_prompts(cls, show_at_s: tuple[float, ...], window_s: float = 2.5) -> Challenge:
+        """A never-expiring blink challenge with given prompt times, for recorded test clips.
+
+        Parameters
+        ----------
+        show_at_s : tuple of float
+            When each "blink now" prompt appeared, seconds after the recording started.
+        window_s : float
+            How long each prompt stays up (the reaction window).
+        """
+        steps = tuple(PromptStep("", float(t), float(t) + window_s) for t in show_at_s)
+        return cls("", secrets.token_urlsafe(16), time.time(), math.inf, steps, ScheduleKind.BLINK, testing_only=True)
+
+    @property
+    def blink_windows(self) -> tuple[tuple[float, float], ...]:
+        """Blink challenges: each prompt's (show, hide) seconds after the action started; else ``()``."""
+        if self.schedule_kind is not ScheduleKind.BLINK:
+            return ()
+        return tuple((s.show_at_s, s.hide_at_s if s.hide_at_s is not None else math.inf) for s in self.schedule)
 
     def to_token(self, key: bytes) -> str:
         """Sign the challenge with ``key``; returns a compact URL-safe token."""
@@ -262,6 +290,59 @@ def new_challenge(
         steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
     issued = _now(now)
     return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, kind)
+
+
+def new_blink_challenge(
+    n_prompts: int = 3,
+    *,
+    ttl_s: float = 300.0,
+    window_s: float = 2.5,
+    now: float | None = None,
+) -> Challenge:
+    """Draw a blink challenge: "blink now" prompts at random moments (:mod:`secrets`).
+
+    A recording made earlier, or a video rendered in advance, cannot know
+    when the prompts come; a live person blinks after each one.  The first
+    prompt comes 1.5-3.0 s after the action starts (time to read the
+    instruction), each next one 1.0-2.5 s after the previous window closed
+    (10 ms steps); each stays up ``window_s`` seconds, the reaction window.
+
+    Parameters
+    ----------
+    n_prompts : int
+        Blinks asked for, 1 to 5.  A replayed recording answers a prompt by
+        chance when one of its own blinks falls in the window: for 15 blinks
+        a minute about half the time (0.44 if blinks came at random, 0.59 if
+        evenly spaced), so 3 prompts (default) let roughly 1 in 5 to 1 in 11
+        such recordings through; ZJU's frequent blinkers (about 40 a minute)
+        answer one prompt 9 times in 10 (``tests/realdata/test_blink_prompts_real.py``).
+    ttl_s : float
+        Seconds the challenge stays valid, at most :data:`MAX_TTL_S`.
+    window_s : float
+        How long each prompt stays up (0.5-10 s).  The default leaves an old
+        person 2.5 s: several times the 0.5-1 s older adults take to react
+        to a visual cue.
+    now : float, optional
+        Issue time, unix seconds (default ``time.time()``).
+
+    Raises
+    ------
+    ChallengeError
+        If an argument is out of range.
+    """
+    if isinstance(n_prompts, bool) or not isinstance(n_prompts, int) or not 1 <= n_prompts <= 5:
+        raise ChallengeError(f"n_prompts must be an int from 1 to 5, not {n_prompts!r}")
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
+        raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
+    if isinstance(window_s, bool) or not isinstance(window_s, (int, float)) or not 0.5 <= window_s <= 10.0:
+        raise ChallengeError(f"window_s must be a number of seconds from 0.5 to 10, not {window_s!r}")
+    steps = []
+    show = 1.5 + secrets.randbelow(151) / 100
+    for _ in range(n_prompts):
+        steps.append(PromptStep("", round(show, 2), round(show + window_s, 2)))
+        show += window_s + 1.0 + secrets.randbelow(151) / 100
+    issued = _now(now)
+    return Challenge("", secrets.token_urlsafe(16), issued, issued + float(ttl_s), tuple(steps), ScheduleKind.BLINK)
 
 
 def check_challenge(

@@ -20,7 +20,7 @@ from typing import Any
 from livecert.config import Mode
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
-from livecert.liveness.challenge import Challenge
+from livecert.liveness.challenge import Challenge, ScheduleKind
 
 #: Version of the app message format (``"version"`` in it).
 APP_MESSAGE_VERSION = 1
@@ -54,13 +54,14 @@ def load_schema(name: SchemaName | str) -> dict[str, Any]:
 
 
 def app_message(challenge: Challenge | None = None, token: str | None = None) -> dict[str, Any]:
-    """What the server sends the app: the mode and, for read-digits, the token,
-    the digits and when to show each (``app_challenge.schema.json``).
+    """What the server sends the app: the mode and, with a challenge, the token
+    and when to show what: each digit, or each "blink now" prompt of a blink
+    challenge (``app_challenge.schema.json``).
 
     Parameters
     ----------
     challenge : Challenge, optional
-        The read-digits challenge (None: blink mode).
+        The read-digits or blink challenge (None: blink mode without prompts).
     token : str, optional
         ``challenge.to_token(key)``: the app sends it back with the recording.
 
@@ -77,11 +78,13 @@ def app_message(challenge: Challenge | None = None, token: str | None = None) ->
             code=ErrorCode.BAD_ARGUMENT,
         )
     expires = None if math.isinf(challenge.expires_at) else challenge.expires_at
+    blink = challenge.schedule_kind is ScheduleKind.BLINK
+    digits = {} if blink else {"digits": challenge.digits}
     return {
         "version": APP_MESSAGE_VERSION,
-        "mode": Mode.DIGITS.value,
+        "mode": (Mode.BLINK if blink else Mode.DIGITS).value,
         "token": token,
-        "digits": challenge.digits,
+        **digits,
         "schedule_kind": challenge.schedule_kind.value,
         "schedule": [
             {"digits": step.text, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s}

@@ -23,8 +23,9 @@ class Evidence:
     Attributes
     ----------
     blinks : tuple of BlinkEvent
-    digit_reasons : tuple of Reason
-        Reasons the read-digits check raised (digits mode).
+    action_reasons : tuple of Reason
+        Reasons the action's own check raised: the read-digits check, or
+        the blink challenge's prompts (``BLINK_NOT_ON_CUE``).
     match : MatchResult or None
         Face matching, when an enrollment was given.
     challenge_reason : ReasonCode or None
@@ -36,7 +37,7 @@ class Evidence:
     """
 
     blinks: tuple[BlinkEvent, ...] = ()
-    digit_reasons: tuple[Reason, ...] = ()
+    action_reasons: tuple[Reason, ...] = ()
     match: MatchResult | None = None
     challenge_reason: ReasonCode | None = None
     timeout_step: Step | None = None
@@ -97,7 +98,7 @@ def decide(trace: FrameTrace, mode: Mode, config: VerifyConfig, evidence: Eviden
         reasons.append(Reason(ReasonCode.SPOOF_SUSPECTED, fired))
     if mode is Mode.BLINK and len(evidence.blinks) < config.blink.min_blinks:
         reasons.append(Reason(ReasonCode.NO_BLINK, f"{len(evidence.blinks)} blinks, {config.blink.min_blinks} needed"))
-    reasons.extend(evidence.digit_reasons)
+    reasons.extend(evidence.action_reasons)
     match = evidence.match
     if match is not None:
         if match.frames_used == 0:

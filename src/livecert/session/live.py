@@ -32,8 +32,8 @@ from livecert.identity.enrollment import Enrollment, enroll
 from livecert.identity.matching import FramePool, match_faces
 from livecert.io.audio import AudioTrack
 from livecert.io.frames import check_frame
-from livecert.liveness.blink import BlinkAnalysis, detect_blinks
-from livecert.liveness.challenge import Challenge, check_challenge
+from livecert.liveness.blink import BlinkAnalysis, answered_prompts, detect_blinks
+from livecert.liveness.challenge import Challenge, ScheduleKind, check_challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import fits_prompt, mouth_events
 from livecert.liveness.spoof import SpoofRecorder, assess
@@ -49,7 +49,7 @@ from livecert.results import (
 )
 from livecert.session.audit import result_meta, utc_now_iso
 from livecert.session.decide import Evidence, decide, duration_s
-from livecert.session.steps import SessionUpdate, StepMachine
+from livecert.session.steps import Guidance, SessionUpdate, StepMachine
 from livecert.session.trace import TraceRecorder
 from livecert.speech.english import EnglishDigitRecogniser
 from livecert.speech.recogniser import DigitRecogniser
@@ -127,8 +127,14 @@ class LivenessSession:
         if live:
             self._spend_nonce()  # a live session refuses a replayed challenge at once
         self._recorder = TraceRecorder()
+        self._windows = self._challenge.blink_windows if self._challenge is not None else ()
         self._steps = StepMachine(
-            self.mode, self.config.session, live=live, action_limit_s=self._action_limit(), prompt=self._prompt
+            self.mode,
+            self.config.session,
+            live=live,
+            action_limit_s=self._action_limit(),
+            prompt=self._prompt,
+            instruction=self._instruction if self._windows else None,
         )
         self._last_t = -math.inf
         self._image_check: tuple[float, tuple[float, float]] | None = None
@@ -251,6 +257,8 @@ class LivenessSession:
     def _action_limit(self) -> float:
         cfg = self.config.session
         if self.mode is Mode.BLINK:
+            if self._challenge is not None and self._challenge.blink_windows:
+                return max(hide for _, hide in self._challenge.blink_windows) + 1.0
             return cfg.blink_step_s
         d = self.config.digits
         n = len(self._challenge.digits) if self._challenge is not None else 4
@@ -258,6 +266,10 @@ class LivenessSession:
 
     def _check_action(self, t: float, start: float) -> tuple[bool, float]:
         """Has the live action succeeded?  (See :data:`~livecert.session.steps.ActionCheck`.)"""
+        if self.mode is Mode.BLINK and self._windows:
+            blinks = self._detect_blinks(self._recorder.since(start)).events
+            answered = answered_prompts(blinks, self._windows, start, self.config.blink.min_reaction_s)
+            return all(answered), sum(answered) / len(answered)
         if self.mode is Mode.BLINK:
             # The last few seconds are enough to see a new blink (bounded cost per frame).
             trace = self._recorder.since(max(start, t - 2.0 * self.config.blink.baseline_window_s))
@@ -276,6 +288,11 @@ class LivenessSession:
         return detect_blinks(
             trace.t_s, trace.where_usable("left_eye"), trace.where_usable("right_eye"), self.config.blink
         )
+
+    def _instruction(self, elapsed: float) -> Guidance:
+        """Blink challenges: "blink now" while a prompt is up, else "watch for the prompt"."""
+        up = any(show <= elapsed < hide for show, hide in self._windows)
+        return Guidance.BLINK_NOW if up else Guidance.WATCH_FOR_PROMPT
 
     def _prompt(self, elapsed: float) -> str:
         if self._challenge is None:
@@ -327,14 +344,21 @@ class LivenessSession:
         blinks = self._detect_blinks(trace)
         blink_ms = (time.perf_counter() - t0) * 1e3
 
+        start = self._steps.action_start
+        # When the prompts (digits, or "blink now") started: a live session's action step, a recording's first frame.
+        prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
+        action_reasons: list[Reason] = []
+        if self._windows:
+            answered = answered_prompts(blinks.events, self._windows, prompt_at, self.config.blink.min_reaction_s)
+            if not all(answered):
+                detail = f"a blink after {sum(answered)} of {len(answered)} prompts"
+                action_reasons.append(Reason(ReasonCode.BLINK_NOT_ON_CUE, detail))
+
         digits: DigitsEvidence | None = None
-        digit_reasons: list[Reason] = []
         digits_ms = None
         if self.mode is Mode.DIGITS:
             t1 = time.perf_counter()
             if self._challenge is not None and self._recogniser is not None:
-                start = self._steps.action_start
-                prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
                 digits, digit_reasons = check_digits(
                     self._challenge,
                     trace.t_s,
@@ -345,6 +369,7 @@ class LivenessSession:
                     prompt_at_s=prompt_at,
                     mouth_height=trace.where_usable("outer_lip_height"),
                 )
+                action_reasons.extend(digit_reasons)
             digits_ms = (time.perf_counter() - t1) * 1e3 + extra.get("audio_decode", 0.0)
 
         match: MatchResult | None = None
@@ -362,7 +387,7 @@ class LivenessSession:
 
         evidence = Evidence(
             blinks=blinks.events,
-            digit_reasons=tuple(digit_reasons),
+            action_reasons=tuple(action_reasons),
             match=match,
             challenge_reason=self._challenge_reason,
             timeout_step=self._steps.timeout_step,
@@ -407,10 +432,18 @@ class LivenessSession:
 def _check_challenge(
     mode: Mode, options: ChallengeOptions | None, now: float | None
 ) -> tuple[Challenge | None, ReasonCode | None]:
-    if mode is not Mode.DIGITS:
-        if options is not None:
-            raise InputError("challenge options are only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
-        return None, None
+    if mode is Mode.BLINK:
+        if options is None:
+            return None, None  # blink mode without prompts
+        if options.recogniser is not None:
+            raise InputError("a recogniser is only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
+        challenge, reason = check_challenge(options.challenge, key=options.key, store=None, now=now)
+        if challenge is not None and challenge.schedule_kind is not ScheduleKind.BLINK:
+            raise InputError(
+                "blink mode takes a blink challenge (livecert.new_blink_challenge()), not a read-digits one",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
+        return challenge, reason
     if options is None:
         raise InputError(
             "digits mode needs challenge=ChallengeOptions(token_or_challenge, key=..., nonce_store=...): a token "
@@ -419,7 +452,13 @@ def _check_challenge(
             code=ErrorCode.NO_CHALLENGE,
         )
     # Signature and expiry are checked now; the nonce is spent by LivenessSession._spend_nonce.
-    return check_challenge(options.challenge, key=options.key, store=None, now=now)
+    challenge, reason = check_challenge(options.challenge, key=options.key, store=None, now=now)
+    if challenge is not None and challenge.schedule_kind is ScheduleKind.BLINK:
+        raise InputError(
+            "digits mode takes a read-digits challenge (livecert.new_challenge()), not a blink one",
+            code=ErrorCode.BAD_ARGUMENT,
+        )
+    return challenge, reason
 
 
 def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitRecogniser | None:

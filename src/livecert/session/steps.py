@@ -26,6 +26,8 @@ class Guidance(StrEnum):
 
     HOLD_STILL = "HOLD_STILL"
     PLEASE_BLINK = "PLEASE_BLINK"
+    BLINK_NOW = "BLINK_NOW"
+    WATCH_FOR_PROMPT = "WATCH_FOR_PROMPT"
     READ_DIGITS = "READ_DIGITS"
     TRY_AGAIN = "TRY_AGAIN"
     DONE = "DONE"
@@ -43,6 +45,8 @@ class Guidance(StrEnum):
 _GUIDANCE_TEXT: dict[Guidance, tuple[str, str]] = {
     Guidance.HOLD_STILL: ("Good. Hold still and look at the camera.", "很好。请保持不动，看着镜头。"),
     Guidance.PLEASE_BLINK: ("Please blink your eyes slowly.", "请慢慢眨眨眼。"),
+    Guidance.BLINK_NOW: ("Blink now.", "现在请眨眼。"),
+    Guidance.WATCH_FOR_PROMPT: ("Look at the camera. Blink when the screen asks.", "请看着镜头，屏幕提示时再眨眼。"),
     Guidance.READ_DIGITS: ("Please read the digits aloud.", "请大声读出屏幕上的数字。"),
     Guidance.TRY_AGAIN: ("Let's try once more, take your time.", "我们再试一次，不用着急。"),
     Guidance.DONE: ("Done. Thank you.", "完成，谢谢。"),
@@ -118,16 +122,29 @@ class StepMachine:
     prompt : callable
         ``prompt(elapsed_s) -> str``: the digits to show that long after the
         action started (``""`` in blink mode).
+    instruction : callable, optional
+        ``instruction(elapsed_s) -> Guidance``: what to ask for that long
+        after the action started (a blink challenge says ``BLINK_NOW`` only
+        while a prompt is up); default ``PLEASE_BLINK`` or ``READ_DIGITS``.
     """
 
     def __init__(
-        self, mode: Mode, config: SessionConfig, *, live: bool, action_limit_s: float, prompt: Callable[[float], str]
+        self,
+        mode: Mode,
+        config: SessionConfig,
+        *,
+        live: bool,
+        action_limit_s: float,
+        prompt: Callable[[float], str],
+        instruction: Callable[[float], Guidance] | None = None,
     ) -> None:
         self.mode = mode
         self.config = config
         self.live = live
         self.action_limit_s = action_limit_s
         self._prompt = prompt
+        default = Guidance.PLEASE_BLINK if mode is Mode.BLINK else Guidance.READ_DIGITS
+        self._instruction = instruction or (lambda _elapsed: default)
         self.step = Step.FACE
         self.action_start: float | None = None
         self.timeout_step: Step | None = None
@@ -188,7 +205,7 @@ class StepMachine:
                     Step.ACTION, g, g.message_en, g.message_zh, progress, False, self._prompt(0.0), limit, 0
                 )
             return self._time_out(Step.ACTION)
-        want = Guidance.PLEASE_BLINK if self.mode is Mode.BLINK else Guidance.READ_DIGITS
+        want = self._instruction(elapsed)
         progress = max(0.3 + 0.6 * min(1.0, elapsed / limit), 0.3 + 0.6 * min(1.0, self._fraction))
         return self._update(flags, want, progress, t, limit - elapsed, elapsed)
 
@@ -199,7 +216,9 @@ class StepMachine:
         prompt = self._prompt(elapsed) if elapsed is not None else ""
         left = seconds_left if self.live else math.inf
         problems = QualityFlag.split(flags)
-        code = self._hold.show(problems[0].reason_code if problems else want, t)
+        # A "blink now" prompt is shown over any quality problem: it is up for a few seconds only.
+        asked = want if want is Guidance.BLINK_NOW or not problems else problems[0].reason_code
+        code = self._hold.show(asked, t)
         shown = self._monotonic(progress)
         return SessionUpdate(self.step, code, code.message_en, code.message_zh, shown, False, prompt, left, repeat)
 
@@ -220,7 +239,8 @@ class _GuidanceHold:
     """Hysteresis for what a person is told: a new code is shown only once it
     has been what the frames say for ``hold_s`` without a break, so every code
     stays on screen at least that long (a flag that comes and goes between
-    face counts no longer flickers)."""
+    face counts no longer flickers).  ``BLINK_NOW`` comes and goes at once:
+    its timing is the blink challenge itself."""
 
     def __init__(self, hold_s: float) -> None:
         self.hold_s = hold_s
@@ -234,7 +254,7 @@ class _GuidanceHold:
 
     def show(self, code: Guidance | ReasonCode, t: float) -> Guidance | ReasonCode:
         """The code to show at time ``t`` when the frames say ``code``."""
-        if self._shown is None or code == self._shown:
+        if self._shown is None or code == self._shown or Guidance.BLINK_NOW in (code, self._shown):
             self._shown, self._candidate = code, None
             return code
         if code != self._candidate:
