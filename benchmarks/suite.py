@@ -56,6 +56,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--no-baseline", action="store_true", help="skip the tutorial EAR<0.3 x3 baseline")
     ap.add_argument("--no-cold-start", action="store_true", help="skip the cold-start subprocess")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ap.add_argument("--filter", metavar="TEXT", help="only the rows whose clip path contains TEXT")
+    ap.add_argument("--limit", type=positive_int, help="only the first N rows (after --filter)")
 
 
 def load_specs(args: argparse.Namespace) -> list[ClipSpec]:
@@ -78,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the suite; see the module docstring."""
     try:
         specs = load_specs(args)
+        if args.filter:
+            specs = [s for s in specs if args.filter in str(s.clip)]
+        specs = specs[: args.limit]
+        if not specs:
+            raise ManifestError(f"no manifest row left after --filter {args.filter!r} / --limit {args.limit}")
         for out in (args.out, args.plot):
             if out is not None and not out.resolve().parent.is_dir():
                 raise ManifestError(f"{out}: the folder {out.resolve().parent} does not exist")

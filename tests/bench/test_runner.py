@@ -206,7 +206,15 @@ def test_missing_data_dir_and_manifest_exit_2(tmp_path: Path) -> None:
             assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-@pytest.mark.parametrize("command", ["blink", "session", "digits", "match-threshold"])
+def test_a_filter_that_leaves_no_row_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "clip.mp4").write_bytes(b"not read: the run stops before")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("clip,mode,expected,attack_type\nclip.mp4,blink,live,\n")
+    proc = run_bench(tmp_path, "--manifest", manifest, "--filter", "absent", "--out", tmp_path / "r.json", timeout=60)
+    assert proc.returncode == 2 and "no manifest row left" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["blink", "session", "digits", "spoof", "match-threshold"])
 def test_subcommands_without_data_exit_2(tmp_path: Path, command: str) -> None:
     proc = run_bench("--data", tmp_path, "--out", tmp_path / "r.json", timeout=120, command=(command,))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
