@@ -100,3 +100,18 @@ def test_no_face_video_gives_no_face() -> None:
     assert not result.passed
     assert result.reason_codes[0] == ReasonCode.NO_FACE.value
     assert result.frames_with_face == 0
+
+
+def test_every_zju_clip_as_uploaded_bytes_gives_the_files_result(zju: dict, data_dir: Path) -> None:
+    """Issue 18's target on every ZJU clip: verify(bytes) equals verify(path) but for timings
+    and the time of the check (the GRID and talking-head clips: test_uploads_real.py)."""
+
+    def comparable(result: livecert.VerificationResult) -> dict:
+        d = result.to_dict()
+        d.pop("timings_ms")
+        d["meta"].pop("checked_at")
+        return d
+
+    for clip in sorted((data_dir / "videos" / "zju_eyeblink").glob("*/*.avi")):
+        from_bytes = livecert.verify(clip.read_bytes())
+        assert comparable(from_bytes) == comparable(zju["results"][clip.name]), clip.name

@@ -63,3 +63,15 @@ def test_cut_grid_upload_is_truncated(data_dir: Path) -> None:
             clip.read_bytes()[:200_000], mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("3"))
         )
     assert err.value.code == "TRUNCATED_FILE" and "<upload of 200000 bytes>" in str(err.value)
+
+
+def test_every_grid_clip_as_uploaded_bytes_gives_the_files_result(data_dir: Path) -> None:
+    """Issue 18's target on all 30 GRID clips in digits mode (sound and picture from the bytes)."""
+    with open(data_dir / "videos/grid/grid_transcripts.tsv", newline="") as fh:
+        rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: r["local_path"])
+    assert len(rows) == 30
+    for row in rows:
+        path = data_dir / row["local_path"]
+        options = ChallengeOptions(Challenge.for_known_digits(str(_WORDS.index(row["digit_word"]))))
+        expected = _comparable(livecert.verify(path, mode="digits", challenge=options))
+        assert _comparable(livecert.verify(path.read_bytes(), mode="digits", challenge=options)) == expected, path.name
