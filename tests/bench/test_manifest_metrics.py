@@ -180,7 +180,7 @@ def test_digits_and_match_fields_come_from_the_result(monkeypatch: pytest.Monkey
     spec = _spec(mode="digits", expected_digits="3", identity="a", enrolled="p.jpg", enrolled_path="/x/p.jpg")
     row = worker.run_clip(spec)
     assert seen[0]["mode"] == "digits" and seen[0]["enrolled"] == "/x/p.jpg"
-    assert seen[0]["digits"].challenge.digits == "3"
+    assert seen[0]["challenge"].challenge.digits == "3"
     assert row["digits"] == {"expected": "3", "heard": "3", "correct": True, "passed": True}
     assert row["match"] == {"distance": 0.31, "passed": True, "threshold": 0.5, "frames_used": 5}
     assert row["pair"] == "genuine" and row["liveness_accepted"] is True
