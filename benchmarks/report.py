@@ -104,11 +104,13 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
         ax.set_ylim(_probit(5e-4), _probit(0.95))
         ax.grid(alpha=0.3)
         c = m["configured"]
+        low, high = _probit(5e-4), _probit(0.95)  # a rate of 0 sits in the corner, not off the axes
         ax.plot(
-            [_probit(c["far"], m["impostor"])],
-            [_probit(c["frr"], m["genuine"])],
+            [min(max(_probit(c["far"], m["impostor"]), low), high)],
+            [min(max(_probit(c["frr"], m["genuine"]), low), high)],
             "o",
-            label=f"threshold {c['threshold']}",
+            clip_on=False,
+            label=f"threshold {c['threshold']} (FAR {_pct(c['far'])}, FRR {_pct(c['frr'])})",
         )
         ax.set_xlabel(f"FAR ({m['impostor']} impostor pairs)")
         ax.set_ylabel(f"FRR ({m['genuine']} genuine pairs)")
