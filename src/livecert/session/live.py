@@ -66,8 +66,10 @@ class LivenessSession:
     mode : Mode or {"blink", "digits"}
     config : VerifyConfig, optional
     challenge : ChallengeOptions, optional
-        Digits mode (required there): the challenge, its key, the
-        single-use store and the recogniser.  Signature and expiry are
+        Digits mode (required there): the read-digits challenge, its key,
+        the single-use store and the recogniser.  Blink mode (optional): a
+        blink challenge (:func:`~livecert.liveness.challenge.new_blink_challenge`),
+        whose every prompt a blink must answer.  Signature and expiry are
         checked when the session starts.  The nonce is spent once the
         inputs are known to be usable: a live session spends it when it
         starts, after the enrollment has loaded; a recording (``live=False``,
