@@ -75,3 +75,13 @@ def test_every_grid_clip_as_uploaded_bytes_gives_the_files_result(data_dir: Path
         options = ChallengeOptions(Challenge.for_known_digits(str(_WORDS.index(row["digit_word"]))))
         expected = _comparable(livecert.verify(path, mode="digits", challenge=options))
         assert _comparable(livecert.verify(path.read_bytes(), mode="digits", challenge=options)) == expected, path.name
+
+
+def test_every_other_video_as_uploaded_bytes_gives_the_files_result(data_dir: Path) -> None:
+    """The remaining real videos the tests use (talking heads, Obama, Hamilton), whole."""
+    clips = sorted((data_dir / "videos" / "talking_heads").rglob("*.mp4"))
+    clips.append(data_dir / "videos/other/face_recognition/short_hamilton_clip.mp4")
+    assert len(clips) == 6
+    for path in clips:
+        expected = _comparable(livecert.verify(path))
+        assert _comparable(livecert.verify(path.read_bytes())) == expected, path.name
