@@ -384,3 +384,27 @@ def test_token_with_surrounding_whitespace_is_valid() -> None:
     c = new_challenge(4, now=1000.0)
     token = c.to_token(KEY)
     assert Challenge.from_token(f"  {token}\n", KEY).nonce == c.nonce
+
+
+def test_a_picture_missing_from_a_constant_rate_mpeg_video_is_counted(tmp_path: Path) -> None:
+    """MPEG-1 video has one frame rate; a picture the file lost (FFmpeg may merge two without
+    an error) leaves a gap in the timestamps, now counted as dropped with a warning (issue 19)."""
+    import av
+
+    path = tmp_path / "gap.mpg"
+    with av.open(str(path), "w", format="mpeg") as out:
+        stream = out.add_stream("mpeg1video", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        rng = np.random.default_rng(0)
+        for i in [*range(10), *range(11, 20)]:  # picture 10 is missing
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with open_source(path) as src:
+        frames = list(src)
+        report = src.report
+    assert len(frames) == 19 and report.dropped == 1, report
+    assert any("missing" in w for w in report.warnings), report.warnings

@@ -47,6 +47,10 @@ class _End:
 _END = _End()
 
 
+#: Codecs whose streams have one frame rate by definition.
+_CONSTANT_RATE_CODECS = frozenset({"mpeg1video", "mpeg2video"})
+
+
 @dataclass
 class _Counts:
     """What the decode thread has seen of the video stream."""
@@ -59,6 +63,7 @@ class _Counts:
     reordered: int = 0
     delivered: int = 0
     last_t: float | None = None
+    missing: int = 0  # pictures a constant-rate stream's timestamps skip
 
 
 class _Fate(enum.Enum):
@@ -185,6 +190,9 @@ class VideoFileSource(FrameSource):
             self._container.close()
             raise
         self._vstream = vstream
+        # MPEG-1 and MPEG-2 video have one frame rate by definition, so a jump in the
+        # timestamps is a picture lost in the file (FFmpeg may merge two into one unseen).
+        self._cfr_period = 1.0 / nominal if nominal and vstream.codec_context.name in _CONSTANT_RATE_CODECS else None
         # One decoding thread: FFmpeg then reports a damaged packet on the thread that
         # decodes it, where it is counted (the frames are decoded beside the analysis anyway).
         vstream.thread_count = 1
@@ -305,6 +313,8 @@ class VideoFileSource(FrameSource):
         if rot % 360:
             rgb = np.ascontiguousarray(np.rot90(rgb, k=round(rot / 90)))
         frame = Frame(rgb, t, counts.delivered, (time.perf_counter() - t0) * 1e3)
+        if self._cfr_period is not None and counts.last_t is not None and t - counts.last_t > 1.5 * self._cfr_period:
+            counts.missing += round((t - counts.last_t) / self._cfr_period) - 1
         counts.delivered += 1
         counts.last_t = t
         return self._put(frame)
@@ -346,11 +356,16 @@ class VideoFileSource(FrameSource):
             )
         self._check_complete(counts.delivered, counts.last_t)
         notes: list[str] = [self._stream_note] if self._stream_note else []
-        dropped = counts.failed + counts.repeated
-        if dropped:
+        dropped = counts.failed + counts.repeated + counts.missing
+        if counts.failed + counts.repeated:
             notes.append(
-                f"{dropped} frames were dropped ({counts.failed} damaged packets did not decode, "
-                f"{counts.repeated} frames repeated an earlier timestamp)"
+                f"{counts.failed + counts.repeated} frames were dropped ({counts.failed} damaged packets did not "
+                f"decode, {counts.repeated} frames repeated an earlier timestamp)"
+            )
+        if counts.missing:
+            notes.append(
+                f"{counts.missing} frames are missing: the timestamps of this constant-rate MPEG video skip them "
+                "(the file is damaged)"
             )
         if self._ps_damaged:
             notes.append("the MPEG program stream has damaged packet headers; frames may be missing")
