@@ -62,6 +62,16 @@ def _distances(
     return (-g, -i) if similarity else (g, i)
 
 
+def _both_sets(
+    name: str, genuine: ArrayLike, impostor: ArrayLike, similarity: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`_distances`, refusing an empty set (``ValueError`` naming ``name``)."""
+    g, i = _distances(genuine, impostor, similarity)
+    if not g.size or not i.size:
+        raise ValueError(f"{name} needs genuine and impostor scores, got {g.size} and {i.size}")
+    return g, i
+
+
 def _thresholds(g: NDArray[np.float64], i: NDArray[np.float64]) -> NDArray[np.float64]:
     """Every distinct score, and ``-inf`` (nothing accepted)."""
     out: NDArray[np.float64] = np.unique(np.concatenate([g, i, [-np.inf]]))
@@ -141,9 +151,7 @@ def eer(genuine: ArrayLike, impostor: ArrayLike, *, similarity: bool = False) ->
     ValueError
         One of the sets is empty.
     """
-    g, i = _distances(genuine, impostor, similarity)
-    if not g.size or not i.size:
-        raise ValueError(f"eer needs genuine and impostor scores, got {g.size} and {i.size}")
+    g, i = _both_sets("eer", genuine, impostor, similarity)
     best = (np.inf, np.nan, np.nan)
     for t in _thresholds(g, i):
         far, frr = float(np.mean(i <= t)), float(np.mean(g > t))
@@ -175,9 +183,7 @@ def frr_at_far(genuine: ArrayLike, impostor: ArrayLike, target: float, *, simila
     ValueError
         One of the sets is empty.
     """
-    g, i = _distances(genuine, impostor, similarity)
-    if not g.size or not i.size:
-        raise ValueError(f"frr_at_far needs genuine and impostor scores, got {g.size} and {i.size}")
+    g, i = _both_sets("frr_at_far", genuine, impostor, similarity)
     t = max(t for t in _thresholds(g, i) if np.mean(i <= t) <= target)
     return {"threshold": float(-t if similarity else t), "far": float(np.mean(i <= t)), "frr": float(np.mean(g > t))}
 

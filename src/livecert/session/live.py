@@ -434,32 +434,26 @@ class LivenessSession:
 def _check_challenge(
     mode: Mode, options: ChallengeOptions | None, now: float | None
 ) -> tuple[Challenge | None, ReasonCode | None]:
-    if mode is Mode.BLINK:
-        if options is None:
-            return None, None  # blink mode without prompts
-        if options.recogniser is not None:
-            raise InputError("a recogniser is only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
-        challenge, reason = check_challenge(options.challenge, key=options.key, store=None, now=now)
-        if challenge is not None and challenge.schedule_kind is not ScheduleKind.BLINK:
-            raise InputError(
-                "blink mode takes a blink challenge (livecert.new_blink_challenge()), not a read-digits one",
-                code=ErrorCode.BAD_ARGUMENT,
-            )
-        return challenge, reason
     if options is None:
+        if mode is Mode.BLINK:
+            return None, None  # blink mode without prompts
         raise InputError(
             "digits mode needs challenge=ChallengeOptions(token_or_challenge, key=..., nonce_store=...): a token "
             "from livecert.new_challenge(...).to_token(key), a Challenge, or Challenge.for_known_digits('4729') "
             "for recorded test clips",
             code=ErrorCode.NO_CHALLENGE,
         )
+    if mode is Mode.BLINK and options.recogniser is not None:
+        raise InputError("a recogniser is only used in mode='digits'", code=ErrorCode.BAD_ARGUMENT)
     # Signature and expiry are checked now; the nonce is spent by LivenessSession._spend_nonce.
     challenge, reason = check_challenge(options.challenge, key=options.key, store=None, now=now)
-    if challenge is not None and challenge.schedule_kind is ScheduleKind.BLINK:
-        raise InputError(
-            "digits mode takes a read-digits challenge (livecert.new_challenge()), not a blink one",
-            code=ErrorCode.BAD_ARGUMENT,
+    if challenge is not None and (challenge.schedule_kind is ScheduleKind.BLINK) != (mode is Mode.BLINK):
+        wanted = (
+            "a blink challenge (livecert.new_blink_challenge())"
+            if mode is Mode.BLINK
+            else "a read-digits challenge (livecert.new_challenge())"
         )
+        raise InputError(f"{mode.value} mode takes {wanted}, not one of the other mode", code=ErrorCode.BAD_ARGUMENT)
     return challenge, reason
 
 
