@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "digits": ("benchmarks.digits", "read-digits cost over blink mode"),
     "spoof": ("benchmarks.spoof", "presentation-attack check's cost per frame at 640x480"),
     "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),
+    "descriptor": ("benchmarks.descriptor", "face descriptor ms per face, dlib vs ONNX Runtime"),
     "manifest": ("benchmarks.make_manifest", "write the manifest of the shared data folder"),
 }
 
