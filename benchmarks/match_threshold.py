@@ -34,6 +34,17 @@ rounded down to 0.005.  The report gives, for the chosen and the shipped
 threshold, FRR and FAR on every part, EER and FRR at FAR 0 / 0.1 %, genuine
 distances per condition, and the closest impostors and farthest genuine pairs.
 
+Operating points (``policies`` in the JSON): for each
+:class:`~livecert.config.MatchPolicy`, the rule's threshold with that policy's
+margin (:data:`~livecert.config.MATCH_POLICY_MARGINS`) and, at the shipped
+threshold, FAR on all cross-identity video/photo pairs, on the tuning and on the
+held-out identities, and FRR overall and per condition (:func:`pair_conditions`:
+glasses, black glasses, looking up, low resolution, years apart) on both halves,
+each with its one-sided 95 % upper bound (rule of three for zero errors,
+Clopper-Pearson otherwise).  Impostor pairs share videos and photos, so they are
+not independent trials: the bounds are optimistic, as ISO/IEC 19795-1 warns.
+``match_ms_per_video`` is the face-matching time ``verify()`` reports per clip.
+
 Descriptors are cached in ``LIVECERT_MATCH_CACHE`` (default
 ``/tmp/livecert-match-cache``; ``off`` disables it), keyed by the file, the
 syntax tree of the livecert code that produces them (docstrings and type
@@ -63,7 +74,7 @@ from livecert.evaluation.metrics import eer, frr_at_far, median_iqr, rates
 
 log = logging.getLogger("benchmarks.match_threshold")
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 TUNE_IDENTITIES = frozenset(
     {
         "zju_000001M", "zju_000005M", "zju_000009M", "zju_000013F", "zju_000017F",
@@ -350,7 +361,9 @@ def video_descriptors(path: Path, enrollment: Any) -> dict[str, np.ndarray]:
     dict
         ``probe`` (frames_used, 128) float32 (0 rows when no frame was usable
         or verify raised), ``frames`` (frames decoded), ``ms`` (verify's wall
-        time) and ``error`` ("" or the exception's code or type and message).
+        time), ``match_ms`` (its face-matching time), ``face_width_px``
+        (median face width of the usable frames) and ``error`` ("" or the
+        exception's code or type and message).
     """
     import livecert
 
@@ -359,13 +372,23 @@ def video_descriptors(path: Path, enrollment: Any) -> dict[str, np.ndarray]:
     if hit is not None:
         return hit
     t0 = time.perf_counter()
-    out = {"probe": np.zeros((0, 128), np.float32), "frames": np.array(0), "error": np.array("")}
+    out = {
+        "probe": np.zeros((0, 128), np.float32),
+        "frames": np.array(0),
+        "error": np.array(""),
+        "match_ms": np.array(np.nan),
+        "face_width_px": np.array(np.nan),
+    }
     try:
         result = livecert.verify(path, enrolled=enrollment, mode="blink")
     except livecert.LivecertError as exc:
         out["error"] = np.array(f"{getattr(exc, 'code', None) or type(exc).__name__}: {exc}")
     else:
         out["frames"] = np.array(result.frames_total)
+        out["match_ms"] = np.array(result.timings.match if result.timings.match is not None else np.nan)
+        widths = result.trace.where_usable("face_width_px") if result.trace is not None else np.zeros(0)
+        if np.isfinite(widths).any():
+            out["face_width_px"] = np.array(float(np.nanmedian(widths)))
         if result.match is not None and result.match.frames_used:
             out["probe"] = np.asarray(result.match.probe_descriptors, np.float32)
     out["ms"] = np.array((time.perf_counter() - t0) * 1e3)
@@ -469,16 +492,233 @@ def choose_threshold(impostor: np.ndarray, margin: float = 0.04, step: float = 0
 
 
 # ----------------------------------------------------------------------------
+# conditions and operating points
+
+#: Probe faces narrower than this (median over the clip's usable frames) are "low resolution":
+#: the descriptor's 150 px chip then holds an upsampled face.
+LOW_RESOLUTION_PX = 110.0
+#: Identities whose photo comes from another session than their video (years apart at most).
+INDEPENDENT_PHOTO = frozenset({"obama", "lin_manuel_miranda"})
+CONDITIONS = ("glasses", "black_glasses", "looking_up", "low_resolution", "years_apart")
+
+
+def pair_conditions(lab: Labels, video: str, photo: str, face_width_px: float) -> tuple[str, ...]:
+    """The named conditions (:data:`CONDITIONS`) a genuine video/photo pair is in.
+
+    ``glasses``: ZJU FTN (thin) and FBN (black) clips; ``black_glasses``: FBN;
+    ``looking_up``: ZJU UNN; ``low_resolution``: probe face narrower than
+    :data:`LOW_RESOLUTION_PX`; ``years_apart``: the photo comes from another
+    session than the video (:data:`INDEPENDENT_PHOTO`; the deepface photo
+    pairs, years apart, are counted under this name in :func:`report` too).
+    """
+    ident, cond = lab.videos[video]
+    out = []
+    if cond in ("FBN", "FTN"):
+        out.append("glasses")
+    if cond == "FBN":
+        out.append("black_glasses")
+    if cond == "UNN":
+        out.append("looking_up")
+    if math.isfinite(face_width_px) and face_width_px < LOW_RESOLUTION_PX:
+        out.append("low_resolution")
+    if ident in INDEPENDENT_PHOTO:
+        out.append("years_apart")
+    return tuple(out)
+
+
+def upper_95(errors: int, total: int) -> float | None:
+    """One-sided 95 % upper confidence bound of an error rate: the rule of three
+    (``3 / total``) for zero errors, the exact (Clopper-Pearson) bound otherwise;
+    None when ``total`` is 0."""
+    if total == 0:
+        return None
+    if errors == 0:
+        return min(1.0, 3.0 / total)
+    if errors >= total:
+        return 1.0
+
+    def cdf(p: float) -> float:
+        return sum(math.comb(total, k) * p**k * (1 - p) ** (total - k) for k in range(errors + 1))
+
+    lo, hi = errors / total, 1.0
+    for _ in range(60):  # the p at which seeing <= errors has probability 5 %
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) > 0.05 else (lo, mid)
+    return hi
+
+
+def rate_with_bound(errors: int, total: int) -> dict[str, float | int | None]:
+    """``errors``, ``total``, ``rate`` and ``upper_95`` (:func:`upper_95`)."""
+    return {
+        "errors": errors,
+        "total": total,
+        "rate": errors / total if total else None,
+        "upper_95": upper_95(errors, total),
+    }
+
+
+def policy_thresholds(tuning_impostor: np.ndarray) -> dict[str, float]:
+    """Each named operating point's threshold by the rule: its margin
+    (:data:`livecert.config.MATCH_POLICY_MARGINS`) below the closest tuning impostor."""
+    from livecert.config import MATCH_POLICY_MARGINS
+
+    return {str(p): choose_threshold(tuning_impostor, margin=m) for p, m in MATCH_POLICY_MARGINS.items()}
+
+
+def condition_rates(
+    lab: Labels,
+    genuine: list[tuple[str, str, float]],
+    widths: dict[str, float],
+    threshold: float,
+) -> dict[str, dict[str, float | int | None]]:
+    """FRR with its 95 % upper bound at ``threshold``: ``all`` and per condition
+    (every :data:`CONDITIONS` name, and ``other`` for pairs in none)."""
+    out: dict[str, dict[str, float | int | None]] = {}
+    groups: dict[str, list[float]] = {"all": [d for *_, d in genuine]}
+    for v, p, d in genuine:
+        conds = pair_conditions(lab, v, p, widths.get(v, math.nan)) or ("other",)
+        for c in conds:
+            groups.setdefault(c, []).append(d)
+    for name in ("all", *CONDITIONS, "other"):
+        ds = groups.get(name, [])
+        out[name] = rate_with_bound(sum(d > threshold for d in ds), len(ds))
+    return out
+
+
+def policy_report(
+    lab: Labels, vp: PairSet, pp: PairSet, widths: dict[str, float], tune_impostor: np.ndarray
+) -> dict[str, Any]:
+    """Per named operating point: the rule's threshold (on tuning identities), the
+    shipped one, and at the shipped one FAR (all cross-identity video/photo pairs,
+    tuning, held-out) and FRR per condition on tuning and held-out identities,
+    each with its 95 % upper bound; deepface photo pairs (years apart, tuning
+    identities) separately."""
+    from livecert.config import MATCH_POLICY_THRESHOLDS
+
+    rule = policy_thresholds(tune_impostor)
+    tune, held = split(lab, vp, True), split(lab, vp, False)
+    out: dict[str, Any] = {}
+    for policy, shipped in MATCH_POLICY_THRESHOLDS.items():
+        entry: dict[str, Any] = {"threshold_by_rule": rule[str(policy)], "shipped_threshold": shipped}
+        for name, ps in (("all", vp), ("tuning", tune), ("held_out", held)):
+            imp = [d for *_, d in ps.impostor]
+            entry[f"far_{name}"] = rate_with_bound(sum(d <= shipped for d in imp), len(imp))
+        entry["frr_tuning"] = condition_rates(lab, tune.genuine, widths, shipped)
+        entry["frr_held_out"] = condition_rates(lab, held.genuine, widths, shipped)
+        g, i = pp.arrays()
+        entry["photo_pairs_years_apart"] = {
+            "frr": rate_with_bound(int(np.sum(g > shipped)), int(g.size)),
+            "far": rate_with_bound(int(np.sum(i <= shipped)), int(i.size)),
+        }
+        out[str(policy)] = entry
+        log.info(
+            "policy %-8s threshold %.3f (rule %.3f): FAR all %s; held-out FRR %s",
+            policy,
+            shipped,
+            rule[str(policy)],
+            _rate_text(entry["far_all"]),
+            ", ".join(f"{c} {_rate_text(r)}" for c, r in entry["frr_held_out"].items() if r["total"]),
+        )
+        log.info(
+            "policy %-8s tuning FRR %s",
+            policy,
+            ", ".join(f"{c} {_rate_text(r)}" for c, r in entry["frr_tuning"].items() if r["total"]),
+        )
+    return out
+
+
+def _rate_text(r: dict[str, Any]) -> str:
+    return f"{r['errors']}/{r['total']} (<= {100 * r['upper_95']:.1f}%)" if r["total"] else "-"
+
+
+# ----------------------------------------------------------------------------
+# enrollment from a short video (ZJU: the FNN clip the stills were taken from)
+
+
+def video_template(path: Path, embedder: Any = None) -> dict[str, np.ndarray]:
+    """:func:`livecert.enroll_video` of one clip (cached like the other descriptors).
+
+    Returns
+    -------
+    dict
+        ``embedding`` (128,) float32, nan when refused; ``template`` (K, 128);
+        ``code`` the refusal's reason code ("" when enrolled).
+    """
+    import livecert
+
+    cpath = _cache_path("enrollvideo", path)
+    hit = _cached(cpath)
+    if hit is not None:
+        return hit
+    out = {
+        "embedding": np.full(128, np.nan, np.float32),
+        "template": np.zeros((0, 128), np.float32),
+        "code": np.array(""),
+    }
+    try:
+        e = livecert.enroll_video(path, embedder=embedder)
+        out["embedding"], out["template"] = np.asarray(e.embedding), np.asarray(e.template)
+    except livecert.EnrollmentError as exc:
+        out["code"] = np.array(exc.code.value)
+    _store(cpath, out)
+    return out
+
+
+def video_enrollment_report(data: Path, m: Measured, threshold: float) -> dict[str, Any]:
+    """ZJU subjects enrolled from their FNN clip (:func:`video_template`) against enrolled from
+    the still taken from it: on the same probes (the subject's FBN/FTN/UNN clips genuine, every
+    other identity's video impostor), genuine and impostor counts, FRR and FAR at ``threshold``,
+    the largest genuine and the smallest impostor distance, each half (tuning, held-out) apart."""
+    from livecert.identity.embedding import DlibEmbedder, template_distance
+
+    lab = m.labels
+    embedder = DlibEmbedder()
+    fnn = {ident: v for v, (ident, cond) in lab.videos.items() if cond == "FNN"}
+    stills = {ident: p for p, ident in lab.photos.items() if ident in fnn}
+    out: dict[str, Any] = {}
+    for kind in ("still", "video"):
+        ps = {"tuning": PairSet(), "held_out": PairSet()}
+        for ident, clip in sorted(fnn.items()):
+            if kind == "video":
+                ref = video_template(data / clip, embedder)["embedding"]
+            else:
+                ref = m.photos[stills[ident]]["embedding"] if ident in stills else np.full(128, np.nan)
+            if not np.all(np.isfinite(ref)):
+                continue
+            half = ps["tuning" if in_tuning(ident) else "held_out"]
+            for v, e in m.videos.items():
+                probe_ident, cond = lab.videos[v]
+                if not e["probe"].shape[0] or (probe_ident == ident and cond == "FNN"):
+                    continue
+                d = float(template_distance(e["probe"], ref)[0])
+                (half.genuine if probe_ident == ident else half.impostor).append((v, clip, d))
+        entry: dict[str, Any] = {}
+        for name, pairs in ps.items():
+            g, i = pairs.arrays()
+            entry[name] = {
+                "frr": rate_with_bound(int(np.sum(g > threshold)), int(g.size)),
+                "far": rate_with_bound(int(np.sum(i <= threshold)), int(i.size)),
+                "max_genuine": float(g.max()) if g.size else None,
+                "min_impostor": float(i.min()) if i.size else None,
+            }
+        out[kind] = entry
+        log.info("ZJU enrolled from the %s: %s", kind, entry)
+    return out
+
+
+# ----------------------------------------------------------------------------
 # driver
 
 
 @dataclass
 class Measured:
-    """Labels and the descriptors of every photo (:func:`photo_embedding`) and video (:func:`video_descriptors`)."""
+    """Labels and the descriptors of every photo (:func:`photo_embedding`) and video
+    (:func:`video_descriptors`); ``data`` the folder they were read from."""
 
     labels: Labels
     photos: dict[str, dict[str, np.ndarray]]
     videos: dict[str, dict[str, np.ndarray]]
+    data: Path | None = None
 
 
 def measure_all(data: Path, *, videos: Iterable[str] | None = None, workers: int = 1) -> Measured:
@@ -527,7 +767,7 @@ def measure_all(data: Path, *, videos: Iterable[str] | None = None, workers: int
         e = vids[v]
         log.info("[%d/%d] %s: %d frames used, %.0f ms%s", i + 1, len(wanted), v, e["probe"].shape[0], e["ms"],
                  f" ({e['error']})" if str(e["error"]) else "")  # fmt: skip
-    return Measured(lab, photos, {v: vids[v] for v in wanted})
+    return Measured(lab, photos, {v: vids[v] for v in wanted}, data)
 
 
 def descriptor_ms(data: Path, n: int = 40) -> dict[str, float]:
@@ -602,8 +842,10 @@ def report(m: Measured) -> dict[str, Any]:
         (``MatchConfig().threshold``), ``missing`` files, ``videos_without_probe``,
         ``refused_photos``; per part (``photo_pairs``, ``video_all``,
         ``tuning``, ``report``) :func:`roc_summary` plus FRR/FAR at both
-        thresholds; ``genuine_by_condition``; ``closest_impostors``,
-        ``farthest_genuine``; ``verify_ms_per_video``.
+        thresholds; ``genuine_by_condition``; ``policies``
+        (:func:`policy_report`); ``zju_enrolled_from_video``
+        (:func:`video_enrollment_report`); ``closest_impostors``,
+        ``farthest_genuine``; ``verify_ms_per_video``, ``match_ms_per_video``.
     """
     from livecert.config import MatchConfig
 
@@ -648,6 +890,11 @@ def report(m: Measured) -> dict[str, Any]:
     }
     for c, s in out["genuine_by_condition"].items():
         log.info("genuine %-22s %s", c, s)
+    widths = {v: float(e.get("face_width_px", math.nan)) for v, e in m.videos.items()}
+    out["policies"] = policy_report(lab, vp, pp, widths, tune.arrays()[1])
+    match_ms = [float(e["match_ms"]) for e in m.videos.values() if math.isfinite(float(e.get("match_ms", math.nan)))]
+    out["match_ms_per_video"] = median_iqr(match_ms, extremes=True) if match_ms else None
+    out["zju_enrolled_from_video"] = video_enrollment_report(m.data, m, shipped) if m.data is not None else None
     out["closest_impostors"] = [(v, p, round(d, 4)) for v, p, d in sorted(vp.impostor, key=lambda x: x[2])[:5]]
     out["farthest_genuine"] = [(v, p, round(d, 4)) for v, p, d in sorted(vp.genuine, key=lambda x: -x[2])[:5]]
     log.info("closest impostors: %s", out["closest_impostors"])

@@ -5,6 +5,7 @@ from livecert.config import (
     LandmarkConfig as LandmarkConfig,
     LimitsConfig as LimitsConfig,
     MatchConfig as MatchConfig,
+    MatchPolicy as MatchPolicy,
     Mode as Mode,
     QualityConfig as QualityConfig,
     SessionConfig as SessionConfig,
@@ -21,6 +22,7 @@ from livecert.errors import (
 )
 from livecert.identity.embedding import Embedder as Embedder
 from livecert.identity.enrollment import Enrollment as Enrollment, EnrollmentError as EnrollmentError, enroll as enroll
+from livecert.identity.matching import enroll_video as enroll_video
 from livecert.io.audio import AudioTrack as AudioTrack
 from livecert.io.frames import Frame as Frame, SourceKind as SourceKind
 from livecert.io.images import read_image_rgb as read_image_rgb

@@ -20,10 +20,9 @@ import numpy as np
 import pytest
 
 from benchmarks import match_threshold
-from livecert.config import MatchConfig
+from livecert.config import MATCH_POLICY_THRESHOLDS, MatchConfig, MatchPolicy
 from livecert.errors import InputError
-from livecert.evaluation.metrics import rates
-from livecert.identity.embedding import DlibEmbedder, face_distance
+from livecert.identity.embedding import DlibEmbedder, face_distance, template_distance
 from livecert.identity.enrollment import Enrollment, EnrollmentError, enroll
 from livecert.identity.matching import FramePool, match_faces
 from livecert.results import ReasonCode
@@ -32,6 +31,9 @@ from livecert.results import ReasonCode
 MAX_PHOTO_PAIR_EER = 0.02  # deepface pairs [0.0: genuine <= 0.607 < 0.644 <= impostor]
 MAX_VIDEO_PAIR_EER = 0.03  # video/photo pairs [0.0009]
 MIN_GENUINE_ACCEPTED = 0.95  # video/photo pairs at the default threshold [62 of 65]
+# Targets of issue #13 on held-out identities, at the default operating point.
+HELD_OUT_MAX_FRR = 0.03  # overall [1 of 46]
+HELD_OUT_MAX_FRR_PER_CONDITION = 0.05  # glasses [0/10], looking_up [0/5], low_resolution [1/33]
 
 
 @pytest.fixture(scope="module")
@@ -96,22 +98,81 @@ def test_genuine_video_photo_pairs_accepted(video_pairs: Any) -> None:
     assert np.mean(gen <= threshold) >= MIN_GENUINE_ACCEPTED, rejected
 
 
-def test_default_threshold_follows_the_tuning_rule(bench: ModuleType, measured: Any, video_pairs: Any) -> None:
-    """The default is at or below what the rule gives on the tuning part alone, and holds on
-    the report part.  The rule (0.04 below the closest tuning impostor) gave 0.365 on the
-    earlier copy of the frame pooling; on verify()'s own descriptors it gives 0.375, which
-    would accept the test data's closest impostor pair (0.3695: two people filmed by one
-    webcam in one room, a pair across the two halves), so the stricter 0.365 is kept."""
+def test_policy_thresholds_follow_the_tuning_rule(bench: ModuleType, measured: Any, video_pairs: Any) -> None:
+    """Each named operating point is at or below what the rule (its margin below the closest
+    tuning impostor) gives on the tuning identities alone.  For the default the rule gives
+    0.375 on verify()'s descriptors, which would accept the data's closest impostor pair
+    (0.3695: two people filmed by one webcam in one room, a pair across the two halves), so
+    the stricter 0.365 is shipped; strict and lenient are the rule's own values."""
     lab = measured.labels
     tune = bench.photo_pairs(lab, measured.photos).extend(bench.split(lab, video_pairs, True))
-    report = bench.split(lab, video_pairs, False)
-    _, tune_imp = tune.arrays()
-    assert MatchConfig().threshold <= bench.choose_threshold(tune_imp) <= MatchConfig().threshold + 0.01
-    g, i = report.arrays()
-    assert g.size >= 40 and i.size >= 400
-    frr, far = rates(g, i, MatchConfig().threshold)
-    assert far == 0.0
-    assert frr <= 0.05
+    rule = bench.policy_thresholds(tune.arrays()[1])
+    for policy, shipped in MATCH_POLICY_THRESHOLDS.items():
+        assert shipped <= rule[str(policy)] <= shipped + 0.01, policy
+    assert rule["strict"] == MATCH_POLICY_THRESHOLDS[MatchPolicy.STRICT]
+    assert rule["lenient"] == MATCH_POLICY_THRESHOLDS[MatchPolicy.LENIENT]
+
+
+def _held_out_rates(bench: ModuleType, measured: Any, video_pairs: Any, threshold: float) -> dict[str, Any]:
+    lab = measured.labels
+    held = bench.split(lab, video_pairs, False)
+    widths = {v: float(e["face_width_px"]) for v, e in measured.videos.items()}
+    rates_ = bench.condition_rates(lab, held.genuine, widths, threshold)
+    print(f"\nheld-out FRR at {threshold:.3f} (errors/pairs, 95% upper bound):")
+    for cond, r in rates_.items():
+        if r["total"]:
+            print(f"  {cond:15s} {r['errors']}/{r['total']}  <= {100 * r['upper_95']:.1f}%")
+    return rates_
+
+
+def test_held_out_frr_per_condition(bench: ModuleType, measured: Any, video_pairs: Any) -> None:
+    """Issue #13's targets on identities no tuning has seen, at the default threshold:
+    FRR at most 3 % overall and 5 % in each condition measured on several pairs, and no
+    impostor accepted among all cross-identity pairs."""
+    threshold = MatchConfig().threshold
+    rates_ = _held_out_rates(bench, measured, video_pairs, threshold)
+    assert rates_["all"]["total"] >= 40 and rates_["all"]["rate"] <= HELD_OUT_MAX_FRR
+    for cond in ("glasses", "black_glasses", "looking_up", "low_resolution"):
+        assert rates_[cond]["total"] >= 5, cond
+        assert rates_[cond]["rate"] <= HELD_OUT_MAX_FRR_PER_CONDITION, (cond, rates_[cond])
+    held = bench.split(measured.labels, video_pairs, False)
+    assert len(held.impostor) >= 400 and all(d > threshold for *_, d in held.impostor)
+    assert all(d > threshold for *_, d in video_pairs.impostor)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known shortfall: the one held-out pair with a photo from another session (Hamilton, "
+    "80 px faces in a multi-shot clip) is refused; no frame choice, fusion or augmentation tried "
+    "brought it under the threshold without accepting the closest impostor pair",
+)
+def test_held_out_frr_years_apart(bench: ModuleType, measured: Any, video_pairs: Any) -> None:
+    rates_ = _held_out_rates(bench, measured, video_pairs, MatchConfig().threshold)
+    assert rates_["years_apart"]["total"] >= 1
+    assert rates_["years_apart"]["rate"] <= HELD_OUT_MAX_FRR_PER_CONDITION
+
+
+def test_operating_points_trade_errors(bench: ModuleType, measured: Any, video_pairs: Any) -> None:
+    """Strict refuses at least as many genuine pairs as the default and accepts no impostor;
+    lenient refuses at most as many and accepts at most 0.2 % of all impostor pairs."""
+    gen, imp = video_pairs.arrays()
+    frr = {p: float(np.mean(gen > MatchConfig.for_policy(p).threshold)) for p in MatchPolicy}
+    far = {p: float(np.mean(imp <= MatchConfig.for_policy(p).threshold)) for p in MatchPolicy}
+    assert frr[MatchPolicy.STRICT] >= frr[MatchPolicy.DEFAULT] >= frr[MatchPolicy.LENIENT]
+    assert far[MatchPolicy.STRICT] == far[MatchPolicy.DEFAULT] == 0.0
+    assert far[MatchPolicy.LENIENT] <= 0.002
+
+
+def test_several_photo_template_is_closer(data_dir: Path, measured: Any, embedder: DlibEmbedder) -> None:
+    """Obama's three independent photos as one template: the live face lies closer to their mean
+    than to the best single photo of them."""
+    photos = ["photos/same_person/obama.jpg", "photos/same_person/obama2.jpg", "photos/same_person/obama_small.jpg"]
+    template = enroll([data_dir / p for p in photos], embedder=embedder)
+    assert template.template.shape == (3, 128)
+    probe = measured.videos["videos/talking_heads/first-order-model/demo_old/00.mp4"]["probe"]
+    single = [template_distance(probe, measured.photos[p]["embedding"])[0] for p in photos]
+    both = template_distance(probe, template.embedding)[0]
+    assert both < min(single) and both <= MatchConfig().threshold, (both, single)
 
 
 def test_pair_set_eer(bench: ModuleType, measured: Any, video_pairs: Any) -> None:

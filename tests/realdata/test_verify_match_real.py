@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import livecert
@@ -53,3 +54,19 @@ def test_cli_enroll_refuses_two_faces(data_dir: Path, tmp_path: Path, capsys: py
     )
     err = capsys.readouterr().err
     assert "more than one face" in err.lower() and "Traceback" not in err
+
+
+def test_cli_enroll_from_a_video(zju: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The subject's frontal clip (the one the still was taken from) enrolls them; their
+    black-glasses clip then passes, and another subject's still does not match the template."""
+    fnn = next(zju["clip"].parent.parent.glob("*/000003M_FNN.avi"))
+    npz = tmp_path / "from_video.npz"
+    assert main(["enroll", str(fnn), "--out", str(npz)]) == 0
+    e = livecert.Enrollment.load(npz)
+    assert 3 <= e.n_photos <= livecert.MatchConfig().enroll_max_photos
+    assert main(["verify", str(zju["clip"]), "--enrolled", str(npz), "--json"]) == 0
+    other = livecert.enroll(zju["other"])
+    assert np.linalg.norm(other.embedding - e.embedding) > livecert.MatchConfig().threshold
+    capsys.readouterr()
+    assert main(["enroll", str(fnn), str(zju["own"]), "--out", str(npz)]) == 2
+    assert "one video or from photos" in capsys.readouterr().err

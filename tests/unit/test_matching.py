@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecert.config import MatchConfig
+from livecert.config import MATCH_POLICY_MARGINS, MATCH_POLICY_THRESHOLDS, MatchConfig, MatchPolicy
 from livecert.errors import InputError, ModelError
 from livecert.face.quality import FrameQuality
 from livecert.identity.embedding import (
@@ -35,7 +35,7 @@ from livecert.identity.embedding import (
     template_distance,
 )
 from livecert.identity.enrollment import ENROLLMENT_FORMAT_VERSION, Enrollment, EnrollmentError, enroll
-from livecert.identity.matching import FramePool, MatchResult, frame_score, match_faces
+from livecert.identity.matching import FramePool, MatchResult, enroll_video, frame_score, match_faces
 from livecert.results import ReasonCode
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "livecert"
@@ -99,10 +99,36 @@ def test_match_config_defaults_are_documented_ranges() -> None:
     cfg = MatchConfig()
     assert 0.0 < cfg.threshold < 0.6  # stricter than dlib's LFW value
     assert 1 <= cfg.max_frames <= 5
-    for bad in ({"threshold": -0.1}, {"max_frames": 0}, {"max_frames": 100}, {"enroll_max_yaw_deg": 120.0}):
+    for bad in (
+        {"threshold": -0.1},
+        {"max_frames": 0},
+        {"max_frames": 100},
+        {"enroll_max_yaw_deg": 120.0},
+        {"enroll_max_photos": 0},
+        {"enroll_max_spread": -1.0},
+    ):
         with pytest.raises(InputError) as err:
             MatchConfig(**bad)  # type: ignore[arg-type]
         assert err.value.code == "BAD_CONFIG"
+
+
+def test_match_policies_are_ordered_and_named() -> None:
+    strict, default, lenient = (MatchConfig.for_policy(p) for p in (MatchPolicy.STRICT, "default", "lenient"))
+    assert strict.threshold < default.threshold < lenient.threshold
+    # the wider the margin below the closest tuning impostor, the stricter the policy
+    assert MATCH_POLICY_MARGINS[MatchPolicy.STRICT] > MATCH_POLICY_MARGINS[MatchPolicy.DEFAULT]
+    assert MATCH_POLICY_MARGINS[MatchPolicy.DEFAULT] > MATCH_POLICY_MARGINS[MatchPolicy.LENIENT]
+    assert MatchConfig().threshold == MATCH_POLICY_THRESHOLDS[MatchPolicy.DEFAULT]
+    assert (MatchConfig().policy, strict.policy, lenient.policy) == (
+        MatchPolicy.DEFAULT,
+        MatchPolicy.STRICT,
+        MatchPolicy.LENIENT,
+    )
+    assert MatchConfig(threshold=0.3).policy is None
+    assert str(MatchPolicy.STRICT) == "strict"
+    with pytest.raises(InputError) as err:
+        MatchConfig.for_policy("loose")
+    assert err.value.code == "BAD_CONFIG" and "strict, default, lenient" in str(err.value)
 
 
 def test_frame_score_prefers_frontal_sharp_open_eyes() -> None:
@@ -264,6 +290,22 @@ def test_enrollment_load_refuses_foreign_files(tmp_path: Path, changes: dict[str
     assert str(bad) in str(err.value)
 
 
+def test_enrollment_version_1_files_are_still_read(tmp_path: Path) -> None:
+    good = tmp_path / "good.npz"
+    e = make_enrollment()
+    e.save(good)
+    old = tmp_path / "old.npz"
+    _rewrite(good, old, version=1, template=None)
+    back = Enrollment.load(old)
+    assert back.version == 1 and back.template.shape == (1, 128)
+    assert np.array_equal(back.template[0], e.embedding)
+    bad = tmp_path / "bad.npz"
+    _rewrite(good, bad, template=np.zeros((11, 128), np.float32))
+    with pytest.raises(InputError) as err:
+        Enrollment.load(bad)
+    assert err.value.code == "BAD_ENROLLMENT"
+
+
 def test_enrollment_load_wrong_model_for_the_embedder(tmp_path: Path) -> None:
     path = tmp_path / "e.npz"
     make_enrollment("fake-v1").save(path)
@@ -380,6 +422,55 @@ def test_enroll_astronaut(reference: Enrollment) -> None:
     assert reference.landmarks.shape == (478, 3)
     assert reference.model_id == DlibEmbedder.model_id and reference.version == ENROLLMENT_FORMAT_VERSION
     assert reference.quality.flags == 0 and reference.quality.face_width_px > 80
+
+
+def test_enroll_several_photos_makes_a_template(
+    astronaut: np.ndarray, reference: Enrollment, embedder: DlibEmbedder, tmp_path: Path
+) -> None:
+    import cv2
+
+    darker = np.ascontiguousarray(cv2.convertScaleAbs(astronaut, alpha=0.8))
+    e = enroll([astronaut, darker], embedder=embedder)
+    assert e.template.shape == (2, 128) and e.n_photos == 2 and reference.n_photos == 1
+    assert np.allclose(e.embedding, e.template.mean(axis=0), atol=1e-6)
+    assert np.allclose(e.template[0], reference.embedding, atol=1e-5)
+    assert e.quality == reference.quality  # the first photo's
+    e.save(tmp_path / "two.npz")
+    back = Enrollment.load(tmp_path / "two.npz")
+    assert np.array_equal(back.template, e.template) and not back.template.flags.writeable
+    assert "photos=2" in repr(back)
+
+
+def test_enroll_several_photos_refusals(astronaut: np.ndarray, embedder: DlibEmbedder) -> None:
+    with pytest.raises(InputError) as err:
+        enroll([], embedder=embedder)
+    assert err.value.code == "BAD_ARGUMENT"
+    with pytest.raises(InputError) as err:
+        enroll([astronaut] * 3, config=replace(MatchConfig(), enroll_max_photos=2), embedder=embedder)
+    assert err.value.code == "BAD_ARGUMENT"
+    # the photo at fault is named
+    with pytest.raises(EnrollmentError) as bad:
+        enroll([astronaut, np.full((400, 400, 3), 90, np.uint8)], embedder=embedder)
+    assert bad.value.code == ReasonCode.NO_FACE and "photo 2 of 2" in str(bad.value)
+    # two different people (descriptors far apart) are refused, naming the odd one out
+    fake = FakeEmbedder([unit(0, 0.0), unit(0, 0.05), unit(1, 0.9)])
+    with pytest.raises(InputError) as err:
+        enroll([astronaut, astronaut, astronaut], embedder=fake)
+    assert err.value.code == "BAD_INPUT" and "photo 3" in str(err.value)
+    same = enroll([astronaut, astronaut], embedder=FakeEmbedder([unit(0, 0.0), unit(0, 0.3)]))
+    assert same.embedding[0] == pytest.approx(0.15)
+
+
+def test_enroll_video_of_frames(astronaut: np.ndarray, reference: Enrollment, embedder: DlibEmbedder) -> None:
+    frames = [(astronaut, t) for t in (0.0, 0.1, 0.5, 1.0)]  # 0.1 s is too close to 0.0: one of them is kept
+    e = enroll_video(frames, embedder=embedder)
+    assert e.template.shape == (3, 128) and e.n_photos == 3
+    assert face_distance(e.embedding, reference.embedding) < 0.05
+    assert e.quality.flags == 0 and e.landmarks.shape == (478, 3)
+    blank = [(np.full((240, 320, 3), 90, np.uint8), t) for t in (0.0, 0.5)]
+    with pytest.raises(EnrollmentError) as err:
+        enroll_video(blank, embedder=embedder)
+    assert err.value.code == ReasonCode.NO_FACE and "0 of 2 frames" in str(err.value)
 
 
 def _save(img: object, path: Path, **kw: object) -> Path:

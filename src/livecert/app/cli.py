@@ -20,6 +20,7 @@ from livecert.app.demo import run_demo
 from livecert.app.plotting import plot_digits_trace, plot_trace
 from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import enroll
+from livecert.identity.matching import enroll_video
 from livecert.io.files import check_file
 from livecert.liveness.challenge import (
     Challenge,
@@ -110,8 +111,13 @@ def _parser() -> _Parser:
     v.add_argument("--enrolled", metavar="PHOTO", help="enrolled photo, or an enrollment .npz from `livecert enroll`")
     _add_digits_arguments(v)
 
-    e = sub.add_parser("enroll", help="check an enrollment photo and save its face descriptor (.npz)")
-    e.add_argument("photo", help="photo with exactly one face (JPEG or PNG)")
+    e = sub.add_parser("enroll", help="check enrollment photos and save their face template (.npz)")
+    e.add_argument(
+        "photo",
+        nargs="+",
+        help="photo with exactly one face (JPEG or PNG); several recent photos of the person make a better "
+        "template; or one short video of the person facing the camera (mp4, avi, mpg, mov, webm, mkv)",
+    )
     e.add_argument("--out", type=Path, required=True, help="enrollment file to write (.npz)")
     e.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
 
@@ -214,14 +220,24 @@ def _print_error(exc: LivecertError, lang: str, as_json: bool) -> int:
     return EXIT_UNUSABLE
 
 
+_VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mpg", ".mpeg", ".mov", ".webm", ".mkv"})
+
+
 def _cmd_enroll(args: argparse.Namespace) -> int:
-    enrollment = enroll(args.photo)
+    paths = [str(p) for p in args.photo]
+    videos = [p for p in paths if Path(p).suffix.lower() in _VIDEO_SUFFIXES]
+    if videos and len(paths) > 1:
+        raise InputError(
+            f"enroll from one video or from photos, not both: got {len(paths)} files with {videos[0]} among them",
+            code=ErrorCode.BAD_ARGUMENT,
+        )
+    enrollment = enroll_video(paths[0]) if videos else enroll(paths)
     out = args.out if args.out.suffix == ".npz" else args.out.with_suffix(".npz")
     try:
         enrollment.save(out)
     except OSError as exc:
         raise InputError(f"cannot write {out} ({exc.strerror})", code=ErrorCode.CANNOT_WRITE) from exc
-    print(_t("enrolled", args.lang, photo=args.photo, out=out, model=enrollment.model_id))
+    print(_t("enrolled", args.lang, photo=", ".join(args.photo), out=out, model=enrollment.model_id))
     return EXIT_PASSED
 
 

@@ -1,8 +1,11 @@
-"""Enrollment: one photo of the pensioner turned into a stored face template.
+"""Enrollment: one or several photos of the pensioner turned into a stored face template.
 
 An :class:`Enrollment` is saved as a small ``.npz`` carrying the model id and
 a format version; :func:`enroll` refuses unusable photos with an
-:class:`EnrollmentError` whose code says why (``NO_FACE``, ``BLURRY``, ...)."""
+:class:`EnrollmentError` whose code says why (``NO_FACE``, ``BLURRY``, ...).
+Several recent photos (``enroll([a, b, c])``) make a template of several
+descriptors, whose mean the live face is compared with: one photo's own
+lighting, expression and camera weigh less."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import io
 import logging
 import os
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +33,11 @@ from livecert.results import QualityFlag, ReasonCode
 log = logging.getLogger(__name__)
 
 
-#: Version of the enrollment file layout written by :meth:`Enrollment.save`.
-ENROLLMENT_FORMAT_VERSION = 1
+#: Version of the enrollment file layout written by :meth:`Enrollment.save`
+#: (2: a template of several descriptors; version 1 files, one descriptor, are still read).
+ENROLLMENT_FORMAT_VERSION = 2
+
+_READABLE_VERSIONS = (1, 2)
 
 _FORMAT_TAG = "livecert-enrollment"
 
@@ -102,14 +109,18 @@ class Enrollment:
     Attributes
     ----------
     embedding : ndarray of float32, shape (128,)
+        The template's mean descriptor: what the live face is compared with.
     landmarks : ndarray of float32, shape (478, 3)
-        Face mesh of the photo, pixels of the (upright, at most 2048 px) image.
+        Face mesh of the first photo, pixels of the (upright, at most 2048 px) image.
     quality : FrameQuality
-        Face width, brightness, sharpness and pose measured on the photo.
+        Face width, brightness, sharpness and pose measured on the first photo.
     model_id : str
         The :class:`~livecert.identity.embedding.Embedder` that made ``embedding``.
     version : int
         File layout version (:data:`ENROLLMENT_FORMAT_VERSION`).
+    template : ndarray of float32, shape (K, 128)
+        One descriptor per enrolled photo (K from 1 to 10); left empty when
+        constructing, it becomes ``embedding[None]``.
     """
 
     embedding: FloatArray
@@ -117,18 +128,28 @@ class Enrollment:
     quality: FrameQuality
     model_id: str
     version: int = ENROLLMENT_FORMAT_VERSION
+    template: FloatArray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
+
+    def __post_init__(self) -> None:
+        if np.asarray(self.template).size == 0:
+            object.__setattr__(self, "template", _frozen(np.asarray(self.embedding).reshape(1, -1), np.float32))
+
+    @property
+    def n_photos(self) -> int:
+        """Photos (descriptors) in the template."""
+        return int(self.template.shape[0])
 
     def __repr__(self) -> str:
         """One short line: the model, the format and the photo's quality, not the numbers."""
         q = self.quality
         return (
             f"Enrollment(model_id={self.model_id!r}, version={self.version}, "
-            f"embedding=<{self.embedding.shape[0]} x {self.embedding.dtype}>, "
+            f"embedding=<{self.embedding.shape[0]} x {self.embedding.dtype}>, photos={self.n_photos}, "
             f"face_width_px={q.face_width_px:.0f}, yaw_deg={q.yaw_deg:.1f}, pitch_deg={q.pitch_deg:.1f})"
         )
 
     def save(self, path: str | Path) -> None:
-        """Write a small ``.npz`` file (about 7 kB, no pickle) at exactly ``path``, atomically."""
+        """Write a small ``.npz`` file (about 7 kB plus 0.5 kB a photo, no pickle) at exactly ``path``, atomically."""
         path = Path(path)
         q = self.quality
         buf = io.BytesIO()
@@ -138,6 +159,7 @@ class Enrollment:
             version=np.array(self.version, dtype=np.int64),
             model_id=np.array(self.model_id),
             embedding=np.asarray(self.embedding, dtype=np.float32),
+            template=np.asarray(self.template, dtype=np.float32),
             landmarks=np.asarray(self.landmarks, dtype=np.float32),
             quality=np.array(
                 [q.face_width_px, q.brightness, q.sharpness, q.yaw_deg, q.pitch_deg, q.flags], dtype=np.float64
@@ -186,10 +208,10 @@ class Enrollment:
             raise InputError(f"{bad} (missing or malformed field {exc})", code=ErrorCode.BAD_ENROLLMENT) from None
         if tag != _FORMAT_TAG:
             raise InputError(bad, code=ErrorCode.BAD_ENROLLMENT)
-        if version != ENROLLMENT_FORMAT_VERSION:
+        if version not in _READABLE_VERSIONS:
             raise InputError(
-                f"{path}: enrollment format version {version}, this livecert reads version "
-                f"{ENROLLMENT_FORMAT_VERSION}; enroll the photo again",
+                f"{path}: enrollment format version {version}, this livecert reads versions "
+                f"{', '.join(map(str, _READABLE_VERSIONS))}; enroll the photo again",
                 code=ErrorCode.ENROLLMENT_VERSION,
             )
         if file_model != model_id:
@@ -198,12 +220,25 @@ class Enrollment:
                 "enroll the photo again with the current model",
                 code=ErrorCode.ENROLLMENT_MODEL_MISMATCH,
             )
-        shapes = (embedding.shape, landmarks.shape, qv.shape)
-        if shapes != ((128,), (478, 3), (6,)) or not np.all(np.isfinite(embedding)):
+        template = fields.get("template", embedding.reshape(1, -1)) if version >= 2 else embedding.reshape(1, -1)
+        shapes = (embedding.shape, landmarks.shape, qv.shape, template.shape[1:])
+        if (
+            shapes != ((128,), (478, 3), (6,), (128,))
+            or not 1 <= template.shape[0] <= 10
+            or not np.all(np.isfinite(embedding))
+            or not np.all(np.isfinite(template))
+        ):
             raise InputError(f"{bad} (fields have wrong shapes or values)", code=ErrorCode.BAD_ENROLLMENT)
         width, brightness, sharpness, yaw, pitch = (float(v) for v in qv[:5])
         quality = FrameQuality(width, brightness, sharpness, yaw, pitch, QualityFlag(int(qv[5])))
-        return cls(_frozen(embedding, np.float32), _frozen(landmarks, np.float32), quality, file_model, version)
+        return cls(
+            _frozen(embedding, np.float32),
+            _frozen(landmarks, np.float32),
+            quality,
+            file_model,
+            version,
+            _frozen(template, np.float32),
+        )
 
 
 def _frozen(a: AnyArray, dtype: npt.DTypeLike) -> FloatArray:
@@ -233,39 +268,106 @@ def _as_rgb(photo: AnyArray) -> Image:
 _ENROLL_PROBLEMS = (QualityFlag.FACE_TOO_SMALL, QualityFlag.TOO_DARK, QualityFlag.FACE_TURNED, QualityFlag.BLURRY)
 
 
+#: One photo given to :func:`enroll`: a file or an RGB array.
+Photo = str | Path | AnyArray
+
+
 def enroll(
-    photo: str | Path | AnyArray,
+    photo: Photo | Sequence[Photo],
     *,
     config: MatchConfig | None = None,
     embedder: Embedder | None = None,
     landmark_config: LandmarkConfig | None = None,
 ) -> Enrollment:
-    """Enroll the one face of a photo.
+    """Enroll the one face of a photo, or of each of several photos of one person.
 
     Parameters
     ----------
-    photo : str, Path or ndarray of uint8, shape (H, W, 3), (H, W) or (H, W, 4)
+    photo : str, Path or ndarray of uint8, shape (H, W, 3), (H, W) or (H, W, 4); or a sequence of them
         Image file (EXIF orientation, grayscale, CMYK, alpha and huge images
         are handled) or an RGB array ((H, W) gray and (H, W, 4) RGBA too);
-        the array's dtype is checked when called.
+        the array's dtype is checked when called.  Several photos (a list or
+        tuple, at most ``config.enroll_max_photos``) make a template whose
+        mean descriptor the live face is compared with: give recent photos
+        taken on different days or with different cameras.
     config : MatchConfig, optional
     embedder : Embedder, optional
         Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.
     landmark_config : LandmarkConfig, optional
 
+    Returns
+    -------
+    Enrollment
+        ``template`` shape (K, 128) for K photos; ``landmarks`` and
+        ``quality`` are the first photo's.
+
     Raises
     ------
     EnrollmentError
-        No face, several faces, or a face too small, dark, turned or blurred.
+        No face, several faces, or a face too small, dark, turned or blurred
+        (with several photos the detail names the photo).
     InputError
-        The file or array cannot be read at all.
+        A file or array cannot be read at all; no photo or too many
+        (``BAD_ARGUMENT``); photos that seem to show different people
+        (``BAD_INPUT``).
     ModelError
         The face models are not installed.
     """
 
     cfg = config or MatchConfig()
+    photos: list[Photo] = [photo] if isinstance(photo, (str, Path, np.ndarray)) else list(photo)
+    if not 1 <= len(photos) <= cfg.enroll_max_photos:
+        raise InputError(
+            f"give 1 to {cfg.enroll_max_photos} enrollment photos, got {len(photos)}", code=ErrorCode.BAD_ARGUMENT
+        )
+    emb = embedder or DlibEmbedder()
+    lm_cfg = landmark_config or LandmarkConfig()
+    faces = []
+    for i, one in enumerate(photos):
+        try:
+            faces.append(_enroll_one(one, cfg, emb, lm_cfg))
+        except EnrollmentError as exc:
+            if len(photos) == 1:
+                raise
+            name = one if isinstance(one, (str, Path)) else f"array {i + 1}"
+            raise EnrollmentError(exc.reason, f"photo {i + 1} of {len(photos)}, {name}: {exc.detail}") from None
+    vectors = np.stack([v for v, _, _ in faces])
+    _check_one_person(vectors, photos, cfg.enroll_max_spread)
+    _, points, quality = faces[0]
+    mean = vectors.mean(axis=0)
+    return Enrollment(
+        _frozen(mean, np.float32),
+        _frozen(points, np.float32),
+        quality,
+        emb.model_id,
+        template=_frozen(vectors, np.float32),
+    )
+
+
+def _check_one_person(vectors: FloatArray, photos: Sequence[Photo], max_spread: float) -> None:
+    """``InputError`` ``BAD_INPUT`` when one photo's descriptor lies farther than
+    ``max_spread`` from the mean of the others'."""
+    if len(vectors) < 2:
+        return
+    for i in range(len(vectors)):
+        others = np.delete(vectors, i, axis=0).mean(axis=0)
+        d = float(np.linalg.norm(vectors[i].astype(np.float64) - others))
+        if d > max_spread:
+            name = photos[i] if isinstance(photos[i], (str, Path)) else f"array {i + 1}"
+            raise InputError(
+                f"enrollment photo {i + 1} ({name}) does not look like the same person as the others "
+                f"(distance {d:.2f} > {max_spread:.2f}); enroll only photos of the one pensioner, "
+                "taken recently",
+                code=ErrorCode.BAD_INPUT,
+            )
+
+
+def _enroll_one(
+    photo: Photo, cfg: MatchConfig, emb: Embedder, landmark_config: LandmarkConfig
+) -> tuple[FloatArray, FloatArray, FrameQuality]:
+    """Descriptor (128,), mesh (478, 3) and quality of one photo's one face; EnrollmentError if unusable."""
     rgb = _as_rgb(photo) if isinstance(photo, np.ndarray) else read_image_rgb(photo, max_side=_MAX_SIDE)
-    points, n_faces = find_face(rgb, landmark_config or LandmarkConfig())
+    points, n_faces = find_face(rgb, landmark_config)
     if n_faces > 1:
         raise EnrollmentError(ReasonCode.MULTIPLE_FACES, f"{n_faces} faces found")
     if points is None:
@@ -280,7 +382,6 @@ def enroll(
     for flag in _ENROLL_PROBLEMS:
         if quality.flags & flag:
             raise EnrollmentError(flag.reason_code, details[flag.reason_code])
-    emb = embedder or DlibEmbedder()
     vector = emb.embed(align_face(rgb, mesh_to_five(points)))
     log.debug("enrolled face %.0f px wide, yaw %.1f deg", quality.face_width_px, quality.yaw_deg)
-    return Enrollment(_frozen(vector, np.float32), _frozen(points, np.float32), quality, emb.model_id)
+    return np.asarray(vector, dtype=np.float32), points, quality

@@ -1,18 +1,23 @@
-"""Face matching: enroll a photo, then compare a few live frames with it.
+"""Face matching: enroll one or a few photos, then compare a few live frames with them.
 
 Usage::
 
-    enrollment = enroll("pensioner.jpg")          # EnrollmentError if unusable
+    enrollment = enroll(["pensioner.jpg", "pensioner_2.jpg"])   # EnrollmentError if unusable
     enrollment.save("pensioner.npz")
-    pool = FramePool(size=MatchConfig().max_frames)   # during the live session
+    cfg = MatchConfig()                               # or MatchConfig.for_policy(MatchPolicy.STRICT)
+    pool = FramePool(cfg.max_frames, cfg.min_frame_gap_s)   # during the live session
     pool.offer_frame(rgb, points, t_s, quality, eye_aperture)  # quality: livecert.face.quality.measure()
     result = match_faces(Enrollment.load("pensioner.npz"), pool.candidates())
 
 Faces are aligned with five points from the MediaPipe mesh and described by
 an :class:`~livecert.identity.embedding.Embedder` (dlib's ResNet by default); the
 live face is the mean descriptor of the frames used
-(:func:`~livecert.identity.embedding.template_distance`).  The default threshold was
-chosen on real data by ``benchmarks/match_threshold.py``.
+(:func:`~livecert.identity.embedding.template_distance`), compared with the mean
+descriptor of the enrolled template.  The frames are the pool's best by
+:func:`frame_score` (frontal, sharp, eyes open), kept at least
+``MatchConfig.min_frame_gap_s`` apart.  The thresholds of the named operating
+points (:class:`~livecert.config.MatchPolicy`) were chosen on real data by
+``benchmarks/match_threshold.py``.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from livecert.arrays import FloatArray, Image
-from livecert.config import MatchConfig
+from livecert.config import LandmarkConfig, LimitsConfig, MatchConfig
 from livecert.errors import ErrorCode, InputError
-from livecert.face.quality import FrameQuality
+from livecert.face.geometry import eye_apertures
+from livecert.face.landmarks import FaceLandmarker, RunningMode
+from livecert.face.quality import FrameQuality, measure
 from livecert.identity.embedding import DlibEmbedder, Embedder, embed_faces, template_distance
-from livecert.identity.enrollment import Enrollment
-from livecert.results import MatchResult
+from livecert.identity.enrollment import Enrollment, EnrollmentError
+from livecert.io.sources import Source, open_source
+from livecert.results import MatchResult, ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ class FramePool:
     size : int
         Frames kept (use ``MatchConfig.max_frames``).
     min_gap_s : float
+        Use ``MatchConfig.min_frame_gap_s``.
     """
 
     def __init__(self, size: int = 5, min_gap_s: float = 0.3) -> None:
@@ -136,6 +145,7 @@ def match_faces(
     Parameters
     ----------
     enrollment : Enrollment
+        Compared through ``enrollment.embedding``, its template's mean descriptor.
     candidates : sequence of (rgb, points)
         Frames chosen by the caller, best first (:meth:`FramePool.candidates`):
         ``rgb`` uint8 (H, W, 3), ``points`` (478, 3) mesh in its pixels.  The
@@ -166,3 +176,84 @@ def match_faces(
     passed = bool(distance <= cfg.threshold)
     log.debug("face distance %.3f over %d frames (threshold %.2f)", distance, len(used), cfg.threshold)
     return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame), descriptors)
+
+
+def enroll_video(
+    source: Source,
+    *,
+    config: MatchConfig | None = None,
+    embedder: Embedder | None = None,
+    landmark_config: LandmarkConfig | None = None,
+    limits: LimitsConfig | None = None,
+) -> Enrollment:
+    """Enroll from a short video of the pensioner (a few seconds, facing the camera).
+
+    The frames are chosen as in a live session (:class:`FramePool`: frontal,
+    sharp, eyes open, ``config.min_frame_gap_s`` apart), judged by the
+    enrollment photo checks (size, light, sharpness, pose), and the best
+    ``config.enroll_max_photos`` become the template.
+
+    Parameters
+    ----------
+    source : str, PathLike or anything :func:`livecert.io.sources.open_source` reads
+    config : MatchConfig, optional
+    embedder : Embedder, optional
+        Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.
+    landmark_config : LandmarkConfig, optional
+    limits : LimitsConfig, optional
+        Resource limits for the file.
+
+    Returns
+    -------
+    Enrollment
+        ``template`` of shape (K, 128), K from 1 to ``config.enroll_max_photos``;
+        ``landmarks`` and ``quality`` are those of the best frame.
+
+    Raises
+    ------
+    EnrollmentError
+        ``NO_FACE`` when no frame shows one face that passes the photo checks
+        (the detail says how many frames had a face at all).
+    InputError
+        The video cannot be read.
+    """
+    cfg = config or MatchConfig()
+    quality_cfg = cfg.enrollment_quality()
+    pool = FramePool(cfg.enroll_max_photos, cfg.min_frame_gap_s)
+    with_face = frames = 0
+    faces = 1
+    with open_source(source, limits=limits) as src, FaceLandmarker(landmark_config, mode=RunningMode.VIDEO) as lm:
+        for frame in src:
+            frames += 1
+            obs = lm.process(frame.rgb, frame.t_s)
+            faces = obs.n_faces if obs.n_faces >= 0 else faces  # counted now and then, as in a session
+            if obs.points is None:
+                continue
+            with_face += 1
+            q = measure(frame.rgb, obs.points, faces, quality_cfg)
+            left, right = eye_apertures(obs.points)
+            pool.offer_frame(frame.rgb, obs.points, frame.t_s, q, (left + right) / 2)
+    if not len(pool):
+        raise EnrollmentError(
+            ReasonCode.NO_FACE,
+            f"{with_face} of {frames} frames show a face, none of them alone, large, lit, sharp and frontal enough",
+        )
+    emb = embedder or DlibEmbedder()
+    chosen = pool.candidates()
+    vectors = embed_faces(chosen, emb)
+    rgb, points = chosen[0]
+    best = measure(rgb, points, 1, quality_cfg)
+    log.debug("enrolled %d frames of a video (%d with a face)", len(chosen), with_face)
+    return Enrollment(
+        _frozen32(vectors.mean(axis=0)),
+        _frozen32(points),
+        best,
+        emb.model_id,
+        template=_frozen32(vectors),
+    )
+
+
+def _frozen32(a: FloatArray) -> FloatArray:
+    out: FloatArray = np.array(a, dtype=np.float32, copy=True)
+    out.setflags(write=False)
+    return out
