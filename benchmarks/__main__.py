@@ -22,8 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "session": ("benchmarks.session", "live-session push() latency and headless demo fps"),
     "digits": ("benchmarks.digits", "read-digits cost over blink mode"),
     "spoof": ("benchmarks.spoof", "presentation-attack check's cost per frame at 640x480"),
+    "degrade": ("benchmarks.degrade", "blink, photo attacks and matching on dim, small, blurred, low-fps clips"),
     "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),
     "descriptor": ("benchmarks.descriptor", "face descriptor ms per face, dlib vs ONNX Runtime"),
+    "batch": ("benchmarks.batch", "livecert batch: throughput 1 vs 2 workers vs Ray, memory per worker, resume"),
+    "ledger": ("benchmarks.ledger", "certification ledger: due, suspend-overdue, concurrent writes, audit"),
     "manifest": ("benchmarks.make_manifest", "write the manifest of the shared data folder"),
 }
 

@@ -214,8 +214,10 @@ class QualityFlag(enum.IntFlag):
 
 _SINGLE_FLAGS: tuple[QualityFlag, ...] = tuple(QualityFlag.__members__.values())
 
-#: Flags that make a frame unusable for judging eyes and mouth (blur alone does not).
-BLOCKING_FLAGS = QualityFlag.NO_FACE | QualityFlag.FACE_TOO_SMALL | QualityFlag.TOO_DARK | QualityFlag.FACE_TURNED
+#: Flags that make a frame unusable for judging eyes and mouth.  Darkness, a small
+#: face and blur do not: the blink and mouth detectors' own noise floors decide
+#: whether such a picture can still be read.
+BLOCKING_FLAGS = QualityFlag.NO_FACE | QualityFlag.FACE_TURNED
 
 
 def flag_names(flags: int) -> list[str]:
@@ -311,7 +313,7 @@ class FrameTrace:
     @property
     def usable(self) -> BoolArray:
         """Boolean mask, shape (N,): the face is good enough to judge eyes and mouth
-        (tracked, big enough, lit and frontal; blur alone does not block)."""
+        (tracked and frontal; see :data:`BLOCKING_FLAGS`)."""
         blocked: BoolArray = (self.flags & int(BLOCKING_FLAGS)) != 0
         return self.has_face & ~blocked
 
@@ -581,6 +583,11 @@ class VerificationResult:
     warnings : tuple of str
         What the input had that may change the verdict (damaged packets,
         dropped frames, other video streams ignored); empty for a clean file.
+    advice : tuple of Reason
+        Picture problems (``FACE_TOO_SMALL``, ``TOO_DARK``, ``BLURRY``,
+        ``FACE_TURNED``) seen on most frames that did not stop the check,
+        because its evidence could still be read; the same codes and
+        messages as ``reasons``, for an app to help the next time.
 
     Notes
     -----
@@ -604,6 +611,7 @@ class VerificationResult:
     meta: ResultMeta | None = field(default=None, compare=False)  # two checks differ in time at least
     frames_dropped: int = 0
     warnings: tuple[str, ...] = ()
+    advice: tuple[Reason, ...] = ()
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -643,4 +651,5 @@ class VerificationResult:
         if self.meta is not None:
             out["meta"] = self.meta.to_dict()
         out["warnings"] = list(self.warnings)
+        out["advice"] = [r.to_dict(lang) for r in self.advice]
         return out

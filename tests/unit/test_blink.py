@@ -51,9 +51,32 @@ def test_too_short_and_too_long_closures_are_not_blinks() -> None:
     assert detect_blinks(t, x, x, cfg).events == ()
 
 
-def test_shallow_dip_is_not_a_blink() -> None:
-    t, x = signal([(2.0, 2.2)], depth=0.25)  # 83% of the open level
-    assert detect_blinks(t, x, x).events == ()
+def test_shallow_dip_beside_deep_blinks_is_not_a_blink() -> None:
+    t, x = signal([(1.0, 1.2), (3.5, 3.7)])
+    x[(t >= 2.3) & (t <= 2.5)] = 0.25  # 83% of the open level
+    analysis = detect_blinks(t, x, x)
+    assert [round(e.start_s, 1) for e in analysis.events] == [1.0, 3.5]
+    assert 0.25 < analysis.close_depth <= 1 - BlinkConfig().close_ratio
+
+
+def test_shallow_blinks_of_a_poor_picture_are_found() -> None:
+    # The landmark model hedges towards an open eye in a dim or compressed picture.
+    rng = np.random.default_rng(0)
+    t, x = signal([(1.0, 1.2), (3.0, 3.2)], depth=0.24)  # 80% of the open level
+    x = x * (1 + rng.normal(0, 0.01, x.shape))
+    analysis = detect_blinks(t, x, x)
+    assert len(analysis.events) == 2
+    assert 0.005 < analysis.noise < 0.015
+    assert 0.09 < analysis.close_depth < 0.11
+
+
+def test_dips_within_the_noise_are_not_blinks() -> None:
+    rng = np.random.default_rng(0)
+    t, x = signal([(1.0, 1.2), (3.0, 3.2)], depth=0.27)  # 90% of the open level
+    x = x * (1 + rng.normal(0, 0.05, x.shape))
+    analysis = detect_blinks(t, x, x)
+    assert analysis.close_depth >= 5 * analysis.noise > 0.15
+    assert analysis.events == ()
 
 
 def test_one_eye_missing_uses_the_other() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -66,9 +67,9 @@ def test_recorder_cuts_by_time() -> None:
     assert rec.since(2.5).t_s.tolist() == [3.0, 4.0] and len(rec.since()) == 5 == len(rec)
 
 
-def test_usable_frames_ignore_blur_but_not_darkness() -> None:
-    assert _trace(3, flags=int(QualityFlag.BLURRY)).usable.all()
-    assert not _trace(3, flags=int(QualityFlag.TOO_DARK)).usable.any()
+def test_usable_frames_ignore_the_picture_but_not_a_turned_face() -> None:
+    poor = QualityFlag.BLURRY | QualityFlag.TOO_DARK | QualityFlag.FACE_TOO_SMALL
+    assert _trace(3, flags=int(poor)).usable.all()
     assert np.isnan(_trace(3, flags=int(QualityFlag.FACE_TURNED)).where_usable("left_eye")).all()
 
 
@@ -94,13 +95,32 @@ def test_decide_is_a_pure_function_of_trace_and_evidence() -> None:
     cfg = VerifyConfig()
     trace = _trace(50)
     blink = BlinkEvent(0.5, 0.7, 0.1)
-    assert decide(trace, Mode.BLINK, cfg, Evidence(blinks=(blink,))) == ()
-    codes = [r.code for r in decide(trace, Mode.BLINK, cfg, Evidence())]
+    assert decide(trace, Mode.BLINK, cfg, Evidence(blinks=(blink,))).reasons == ()
+    codes = [r.code for r in decide(trace, Mode.BLINK, cfg, Evidence()).reasons]
     assert codes == [ReasonCode.NO_BLINK]
     mismatch = MatchResult(False, 0.5, 0.365, 3)
-    reasons = decide(trace, Mode.BLINK, cfg, Evidence(blinks=(blink,), match=mismatch, timeout_step=Step.ACTION))
+    reasons = decide(
+        trace, Mode.BLINK, cfg, Evidence(blinks=(blink,), match=mismatch, timeout_step=Step.ACTION)
+    ).reasons
     assert [r.code for r in reasons] == [ReasonCode.TIMEOUT, ReasonCode.FACE_MISMATCH]
     assert reasons[0].detail == "step action"
-    dark = decide(_trace(50, face=False), Mode.DIGITS, cfg, Evidence())
+    dark = decide(_trace(50, face=False), Mode.DIGITS, cfg, Evidence()).reasons
     assert [r.code for r in dark] == [ReasonCode.NO_FACE]
-    assert [r.code for r in decide(_trace(10), Mode.DIGITS, cfg, Evidence())] == [ReasonCode.TOO_SHORT]
+    assert [r.code for r in decide(_trace(10), Mode.DIGITS, cfg, Evidence()).reasons] == [ReasonCode.TOO_SHORT]
+
+
+def test_picture_problems_refuse_only_when_the_evidence_failed() -> None:
+    cfg = VerifyConfig()
+    dim = _trace(50, flags=int(QualityFlag.TOO_DARK | QualityFlag.BLURRY))
+    blink = BlinkEvent(0.5, 0.7, 0.1)
+    read = decide(dim, Mode.BLINK, cfg, Evidence(blinks=(blink,)))
+    assert read.passed and [r.code for r in read.advice] == [ReasonCode.TOO_DARK, ReasonCode.BLURRY]
+    unread = decide(dim, Mode.BLINK, cfg, Evidence())
+    assert [r.code for r in unread.reasons] == [ReasonCode.TOO_DARK, ReasonCode.BLURRY, ReasonCode.NO_BLINK]
+    assert unread.advice == ()
+    mismatch = MatchResult(False, 0.5, 0.365, 3)
+    unmatched = decide(dim, Mode.BLINK, cfg, Evidence(blinks=(blink,), match=mismatch))
+    assert [r.code for r in unmatched.reasons] == [ReasonCode.TOO_DARK, ReasonCode.BLURRY, ReasonCode.FACE_MISMATCH]
+    flags = np.where(np.arange(50) < 30, int(QualityFlag.TOO_DARK), 0)
+    mostly_dim = decide(dataclasses.replace(_trace(50), flags=flags), Mode.BLINK, cfg, Evidence(blinks=(blink,)))
+    assert mostly_dim.passed and mostly_dim.advice[0].detail == "30 of 50 face frames"

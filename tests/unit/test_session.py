@@ -287,3 +287,26 @@ def test_a_challenge_must_fit_the_mode() -> None:
         for i in range(30):
             s.push(BLANK, i / 10)
         assert "BLINK_NOT_ON_CUE" in s.result().reason_codes
+
+
+@pytest.mark.parametrize(
+    ("problem", "starts_at_s"),
+    [("TOO_DARK", 3.5), ("FACE_TOO_SMALL", 3.5), ("BLURRY", 3.5), ("FACE_TURNED", None), ("NO_FACE", None)],
+)
+def test_a_poor_picture_delays_the_action_but_an_absent_face_stops_it(problem: str, starts_at_s: float | None) -> None:
+    """Dark, small or blurred: the person is told how to help for picture_grace_s, then asked
+    to blink anyway; no face or a turned one: never."""
+    from livecert.config import Mode
+    from livecert.results import QualityFlag
+    from livecert.session.steps import Step, StepMachine
+
+    cfg = SessionConfig(face_ok_s=0.5, picture_grace_s=3.0, face_step_s=60.0, guidance_hold_s=0.0)
+    machine = StepMachine(Mode.BLINK, cfg, live=True, action_limit_s=15.0, prompt=lambda _: "")
+    started = None
+    for i in range(150):  # 6 s at 25 fps with the same problem on every frame
+        update = machine.advance(i / 25, int(QualityFlag[problem]), lambda t, s: (False, 0.0))
+        if started is None and update.step is Step.ACTION:
+            started = i / 25
+        if started is None:
+            assert update.guidance.value == problem
+    assert started == (None if starts_at_s is None else pytest.approx(starts_at_s, abs=0.05))

@@ -25,15 +25,26 @@ def _face(n: int = 100, *, sway: float = 0.0, seed: int = 0) -> tuple[np.ndarray
 
 def test_a_head_that_never_moves_is_too_still() -> None:
     t, pts = _face(sway=0.0)
-    cue = spoof.stillness(t, pts, CFG)
+    cue = spoof.stillness(t, pts, (), CFG)
     assert cue.cue is Cue.STILLNESS and cue.rejects
-    t, pts = _face(sway=2.0)  # 2 px of sway on a 100 px face
-    assert not spoof.stillness(t, pts, CFG).rejects
+    t, pts = _face(sway=0.5)  # half a pixel of slow sway on a 100 px face
+    assert not spoof.stillness(t, pts, (), CFG).rejects
+
+
+def test_stillness_ignores_landmark_jitter_and_blinks() -> None:
+    t, pts = _face(sway=0.0)
+    jitter = pts + np.random.default_rng(1).normal(0, 0.15, (t.shape[0], 1, 3))  # 0.15 px per frame
+    assert spoof.stillness(t, jitter, (), CFG).rejects
+    blink = BlinkEvent(1.5, 1.8, 0.1)
+    dragged = pts.copy()
+    dragged[(t > 1.5) & (t < 1.8)] += 1.0  # the mesh follows a warped lid by a pixel
+    assert spoof.stillness(t, dragged, (blink,), CFG).rejects
+    assert not spoof.stillness(t, dragged, (), CFG).rejects  # the same drag counted as sway
 
 
 def test_cues_without_evidence_are_undecided() -> None:
     t, pts = _face(n=20)  # 0.8 s: too short for stillness
-    assert spoof.stillness(t, pts, CFG).score is None
+    assert spoof.stillness(t, pts, (), CFG).score is None
     assert spoof.lid_motion(t, pts, (), CFG).score is None
     assert spoof.blink_shape(t, pts, (), CFG).score is None
     assert spoof.planar_motion(pts, CFG).score is None  # the head does not turn

@@ -7,17 +7,22 @@ The method:
    face looking upward each get their own "open" level.
 2. The two eyes' ratios are averaged (where only one eye is measured, it is
    used alone).
-3. Hysteresis: a blink is a stretch whose ratio falls below
-   ``close_ratio``; it extends back and forward to the last frames with the
-   ratio above ``open_ratio``.  Two blinks are separate when the eyes reopen
-   above ``open_ratio`` between them.
-4. Events shorter than ``min_duration_s`` or longer than ``max_duration_s``
+3. The closing depth is set for this clip (:func:`closing_depth`): at most
+   ``1 - close_ratio``, shallower when the clip's deepest closures are
+   shallow (a dim, small or compressed picture), never within the signal's
+   noise.
+4. Hysteresis: a blink is a stretch whose ratio falls below the closing
+   threshold; it extends back and forward to the last frames with the ratio
+   above the exit threshold.  Two blinks are separate when the eyes reopen
+   above the exit threshold between them.
+5. Events shorter than ``min_duration_s`` or longer than ``max_duration_s``
    are dropped, and so is anything across a gap of missing frames longer
    than ``max_gap_s``.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -38,10 +43,17 @@ class BlinkAnalysis:
     ratio : ndarray of float64, shape (N,)
         Eye aperture as a fraction of the open-eye baseline (``nan`` where
         the frame was not usable).
+    noise : float
+        Robust standard deviation of the ratio's frame-to-frame changes over
+        the square root of 2 (``nan`` with fewer than 5 usable frames).
+    close_depth : float
+        How far below the baseline a closing had to go on this clip.
     """
 
     events: tuple[BlinkEvent, ...]
     ratio: FloatArray
+    noise: float = float("nan")
+    close_depth: float = float("nan")
 
 
 def running_percentile(t: FloatArray, x: FloatArray, window_s: float, q: float) -> FloatArray:
@@ -133,18 +145,68 @@ def detect_blinks(
     if valid.size < 3:
         return BlinkAnalysis((), ratio)
     tv, rv = t[valid], ratio[valid]
+    noise = ratio_noise(rv)
+    depth = closing_depth(rv, noise, config)
+    close_at = 1.0 - depth
+    open_at = 1.0 - depth * (1.0 - config.open_ratio) / (1.0 - config.close_ratio)
     # Split the usable frames into runs without long gaps.
     breaks = np.flatnonzero(np.diff(tv) > config.max_gap_s) + 1
     for run in np.split(np.arange(valid.size), breaks):
-        events.extend(_events_in_run(tv[run], rv[run], config))
-    return BlinkAnalysis(tuple(events), ratio)
+        events.extend(_events_in_run(tv[run], rv[run], close_at, open_at, config))
+    return BlinkAnalysis(tuple(events), ratio, noise, depth)
 
 
-def _events_in_run(t: FloatArray, r: FloatArray, config: BlinkConfig) -> list[BlinkEvent]:
+def ratio_noise(ratio: FloatArray) -> float:
+    """Robust standard deviation of a signal's frame-to-frame changes over the square root of 2.
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (M,)
+        Finite values in time order.
+
+    Returns
+    -------
+    float
+        ``1.4826 * MAD(diff) / sqrt(2)``: the white noise's standard deviation,
+        blind to the few large steps of blinks; ``nan`` with fewer than 5 values.
+    """
+    if ratio.shape[0] < 5:
+        return float("nan")
+    d = np.diff(ratio)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
+def closing_depth(ratio: FloatArray, noise: float, config: BlinkConfig) -> float:
+    """How far below the open baseline a closing must go on this clip.
+
+    ``config.depth_fraction`` times the clip's deepest closure (1 minus the
+    2nd percentile of ``ratio``), at most ``1 - config.close_ratio``, at
+    least ``config.min_close_depth`` and ``config.noise_factor * noise``
+    (the floors win over the cap).
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (M,)
+        Finite eye ratios of the clip.
+    noise : float
+        From :func:`ratio_noise` (``nan``: the floor ignores it).
+    config : BlinkConfig
+    """
+    cap = 1.0 - config.close_ratio
+    floor = config.min_close_depth
+    if math.isfinite(noise):
+        floor = max(floor, config.noise_factor * noise)
+    deepest = 1.0 - float(np.percentile(ratio, 2.0)) if ratio.shape[0] else 0.0
+    return max(floor, min(cap, config.depth_fraction * deepest))
+
+
+def _events_in_run(
+    t: FloatArray, r: FloatArray, close_at: float, open_at: float, config: BlinkConfig
+) -> list[BlinkEvent]:
     events: list[BlinkEvent] = []
     n = t.shape[0]
-    closed = r < config.close_ratio
-    is_open = r >= config.open_ratio
+    closed = r < close_at
+    is_open = r >= open_at
     i = 0
     while i < n:
         if not closed[i]:

@@ -190,7 +190,7 @@ def assess(recorder: SpoofRecorder, blinks: tuple[BlinkEvent, ...], config: Spoo
     cues = (
         planar_motion(points, config),
         background_lock(points, background, recorder.frame_size, config),
-        stillness(t, points, config),
+        stillness(t, points, blinks, config),
         lid_motion(t, points, blinks, config),
         blink_shape(t, points, blinks, config),
         tone(recorder.tone, config),
@@ -342,24 +342,36 @@ def _rms_spread(path: FloatArray) -> float:
     return float(np.sqrt(((path - path.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
-def stillness(t: FloatArray, points: FloatArray, config: SpoofConfig) -> CueScore:
-    """Is the head ever still to within a fraction of a pixel?
+def stillness(t: FloatArray, points: FloatArray, blinks: tuple[BlinkEvent, ...], config: SpoofConfig) -> CueScore:
+    """Does the head sway, or is it still but for landmark jitter?
 
-    The RMS spread of the rigid landmarks' centroid about its mean, over face
-    width, is divided by ``2 * config.min_head_motion`` (score 0.5 at that
-    motion, 1 at twice it).  A living head sways by more than that even when
-    the person holds still; a photo or a render on a stand does not.
-    Undecided with less than ``config.min_still_s`` seconds of face.
+    The rigid landmarks' centroid, away from blinks (a lid that moves, real
+    or warped, drags the whole mesh a little), is smoothed over
+    ``config.sway_window_s`` so that frame-to-frame landmark jitter averages
+    out and the slow sway of a living head (breathing, posture) remains.
+    Its RMS spread about its mean, over face width, is divided by
+    ``2 * config.min_head_motion`` (score 0.5 at that motion, 1 at twice
+    it).  A photo or a render on a stand does not sway.  Undecided with
+    less than ``config.min_still_s`` seconds of face away from blinks.
     """
     rigid, has_face = _rigid(points)
     threshold = 0.5
-    if np.count_nonzero(has_face) < 10 or float(np.ptp(t[has_face])) < config.min_still_s:
-        return CueScore(Cue.STILLNESS, None, threshold, f"less than {config.min_still_s:.0f} s of face")
-    centre = rigid[has_face, :, :2].mean(axis=1)
-    width = float(np.median(np.ptp(rigid[has_face, :, 0], axis=1)))
-    motion = _rms_spread(centre) / max(width, 1e-6)
+    calm = has_face.copy()
+    for b in blinks:
+        calm &= ~((t > b.start_s - 0.25) & (t < b.end_s + 0.25))
+    if np.count_nonzero(calm) < 10 or float(np.ptp(t[calm])) < config.min_still_s:
+        return CueScore(Cue.STILLNESS, None, threshold, f"less than {config.min_still_s:.0f} s of face between blinks")
+    times = t[calm]
+    centre = rigid[calm, :, :2].mean(axis=1)
+    half = config.sway_window_s / 2
+    lo = np.searchsorted(times, times - half, side="left")
+    hi = np.searchsorted(times, times + half, side="right")
+    sums = np.vstack([np.zeros((1, 2)), np.cumsum(centre, axis=0)])
+    smooth = (sums[hi] - sums[lo]) / (hi - lo)[:, None]
+    width = float(np.median(np.ptp(rigid[calm, :, 0], axis=1)))
+    motion = _rms_spread(smooth) / max(width, 1e-6)
     score = float(np.clip(motion / (2 * config.min_head_motion), 0.0, 1.0))
-    return CueScore(Cue.STILLNESS, score, threshold, f"the head moved {motion * 100:.2f}% of the face width")
+    return CueScore(Cue.STILLNESS, score, threshold, f"the head swayed {motion * 100:.2f}% of the face width")
 
 
 def _lid_gap(points: FloatArray) -> FloatArray:

@@ -51,13 +51,31 @@ def duration_s(t: FloatArray) -> float:
     return float(t[-1] - t[0]) + float(np.median(np.diff(t)))
 
 
-def clip_reasons(trace: FrameTrace, config: QualityConfig) -> list[Reason]:
-    """Quality reasons for a whole clip, from its per-frame flags.
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one clip.
 
-    ``NO_FACE`` when too few frames have a face, ``MULTIPLE_FACES`` when too
-    many counted frames have several, and each per-frame problem that
-    affects more than ``max_bad_fraction`` of the face frames.
+    Attributes
+    ----------
+    reasons : tuple of Reason
+        Every reason the clip does not pass, each code once, in a fixed
+        order; empty when it passes.
+    advice : tuple of Reason
+        Picture problems on most frames that did not stop the check, because
+        its evidence could be read anyway.
     """
+
+    reasons: tuple[Reason, ...]
+    advice: tuple[Reason, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+
+def presence_reasons(trace: FrameTrace, config: QualityConfig) -> list[Reason]:
+    """``NO_FACE`` when too few frames have a face, ``MULTIPLE_FACES`` when too many
+    counted frames have several."""
     n = len(trace)
     if n == 0:
         return [Reason(ReasonCode.NO_FACE, "no frames")]
@@ -66,22 +84,32 @@ def clip_reasons(trace: FrameTrace, config: QualityConfig) -> list[Reason]:
     n_counted = int(np.count_nonzero(trace.n_faces >= 0))
     if n_counted and multi / n_counted > config.max_multiple_face_fraction:
         reasons.append(Reason(ReasonCode.MULTIPLE_FACES, f"several faces in {multi} of {n_counted} counted frames"))
-    face = trace.has_face
-    n_face = int(np.count_nonzero(face))
+    n_face = int(np.count_nonzero(trace.has_face))
     if n_face / n < config.min_face_fraction:
         reasons.append(Reason(ReasonCode.NO_FACE, f"face in {n_face} of {n} frames"))
-        return reasons
-    for flag in _FRAME_PROBLEMS:
-        bad = int(np.count_nonzero((trace.flags & int(flag))[face]))
-        if bad / n_face > config.max_bad_fraction:
-            reasons.append(Reason(flag.reason_code, f"{bad} of {n_face} face frames"))
     return reasons
 
 
-def decide(trace: FrameTrace, mode: Mode, config: VerifyConfig, evidence: Evidence) -> tuple[Reason, ...]:
-    """Every reason the clip does not pass, each code once, in a fixed order.
+def picture_problems(trace: FrameTrace, config: QualityConfig) -> list[Reason]:
+    """Each per-frame problem (small, dark, blurry, turned) that affects more than
+    ``config.max_bad_fraction`` of the face frames."""
+    face = trace.has_face
+    n_face = int(np.count_nonzero(face))
+    problems: list[Reason] = []
+    for flag in _FRAME_PROBLEMS:
+        bad = int(np.count_nonzero((trace.flags & int(flag))[face]))
+        if n_face and bad / n_face > config.max_bad_fraction:
+            problems.append(Reason(flag.reason_code, f"{bad} of {n_face} face frames"))
+    return problems
 
-    The clip passes when the returned tuple is empty.
+
+def decide(trace: FrameTrace, mode: Mode, config: VerifyConfig, evidence: Evidence) -> Decision:
+    """Every reason the clip does not pass, and the advice for one that passes.
+
+    A picture problem (:func:`picture_problems`) is a reason only when the
+    evidence it could spoil failed (no blink, the action's check, the
+    presentation-attack check or the face match): it then tells the person
+    what to change.  When all the evidence was read, it is advice.
     """
     reasons: list[Reason] = []
     if evidence.challenge_reason is not None:
@@ -92,22 +120,28 @@ def decide(trace: FrameTrace, mode: Mode, config: VerifyConfig, evidence: Eviden
     duration = duration_s(trace.t_s)
     if n == 0 or duration < config.quality.min_clip_s:
         reasons.append(Reason(ReasonCode.TOO_SHORT, f"{n} frames, {duration:.2f} s"))
-    reasons.extend(clip_reasons(trace, config.quality))
+    presence = presence_reasons(trace, config.quality)
+    reasons.extend(presence)
+    failed: list[Reason] = []
     if evidence.spoof is not None and not evidence.spoof.passed:
         fired = "; ".join(f"{c.cue.value} {c.score:.2f} < {c.threshold:.2f}: {c.detail}" for c in evidence.spoof.fired)
-        reasons.append(Reason(ReasonCode.SPOOF_SUSPECTED, fired))
+        failed.append(Reason(ReasonCode.SPOOF_SUSPECTED, fired))
     if mode is Mode.BLINK and len(evidence.blinks) < config.blink.min_blinks:
-        reasons.append(Reason(ReasonCode.NO_BLINK, f"{len(evidence.blinks)} blinks, {config.blink.min_blinks} needed"))
-    reasons.extend(evidence.action_reasons)
+        failed.append(Reason(ReasonCode.NO_BLINK, f"{len(evidence.blinks)} blinks, {config.blink.min_blinks} needed"))
+    failed.extend(evidence.action_reasons)
     match = evidence.match
     if match is not None:
         if match.frames_used == 0:
-            reasons.append(Reason(ReasonCode.FACE_MISMATCH, "no frame was good enough to compare faces"))
+            failed.append(Reason(ReasonCode.FACE_MISMATCH, "no frame was good enough to compare faces"))
         elif not match.passed:
-            reasons.append(
+            failed.append(
                 Reason(ReasonCode.FACE_MISMATCH, f"distance {match.distance:.3f}, {match.frames_used} frames")
             )
-    return _dedupe(reasons)
+    no_face = any(r.code is ReasonCode.NO_FACE for r in presence)
+    problems = [] if no_face else picture_problems(trace, config.quality)
+    if failed:
+        return Decision(_dedupe(reasons + problems + failed))
+    return Decision(_dedupe(reasons), tuple(problems))
 
 
 def _dedupe(reasons: list[Reason]) -> tuple[Reason, ...]:

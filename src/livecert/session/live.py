@@ -395,7 +395,8 @@ class LivenessSession:
             timeout_step=self._steps.timeout_step,
             spoof=spoof,
         )
-        reasons = decide(trace, self.mode, self.config, evidence)
+        decision = decide(trace, self.mode, self.config, evidence)
+        reasons = decision.reasons
         total = (
             self._decode_ms + self._landmarks_ms + blink_ms + (digits_ms or 0.0) + (match_ms or 0.0) + self._spoof_ms
         )
@@ -420,6 +421,7 @@ class LivenessSession:
             digits=digits,
             match=match,
             spoof=spoof,
+            advice=decision.advice,
             meta=result_meta(
                 checked_at=self._checked_at,
                 mode=self.mode,

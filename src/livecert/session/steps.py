@@ -12,6 +12,10 @@ from livecert.config import Mode, SessionConfig
 from livecert.enums import StrEnum
 from livecert.results import QualityFlag, ReasonCode
 
+#: Problems that mean there is no single frontal face to judge; the others
+#: (small, dark, blurred) only make the picture poor.
+_ABSENT = QualityFlag.NO_FACE | QualityFlag.MULTIPLE_FACES | QualityFlag.FACE_TURNED
+
 
 class Step(StrEnum):
     """Where a session is."""
@@ -150,6 +154,7 @@ class StepMachine:
         self.timeout_step: Step | None = None
         self._step_start: float | None = None
         self._face_ok_since: float | None = None
+        self._face_there_since: float | None = None
         self._tries = 0
         self._fraction = 0.0
         self._last_check_t = -math.inf
@@ -166,8 +171,14 @@ class StepMachine:
         if self._step_start is None:
             self._step_start = t
         if self.step is Step.FACE:
-            self._face_ok_since = (self._face_ok_since or t) if flags == 0 else None
-            if self._face_ok_since is not None and t - self._face_ok_since >= cfg.face_ok_s:
+            self._face_ok_since = _since(self._face_ok_since, t) if flags == 0 else None
+            there = not flags & int(_ABSENT)
+            self._face_there_since = _since(self._face_there_since, t) if there else None
+            ok = self._face_ok_since is not None and t - self._face_ok_since >= cfg.face_ok_s
+            poor_but_there = (
+                self._face_there_since is not None and t - self._face_there_since >= cfg.face_ok_s + cfg.picture_grace_s
+            )
+            if ok or poor_but_there:
                 self._start_action(t)
             elif self.live and t - self._step_start > cfg.face_step_s:
                 return self._time_out(Step.FACE)
@@ -233,6 +244,11 @@ class StepMachine:
         self.step = Step.DONE
         g = Guidance.TIMEOUT
         return SessionUpdate(Step.DONE, g, g.message_en, g.message_zh, 1.0, True)
+
+
+def _since(start: float | None, t: float) -> float:
+    """When a condition that holds at ``t`` began: ``start``, or ``t`` if it just began."""
+    return t if start is None else start
 
 
 class _GuidanceHold:

@@ -1,0 +1,115 @@
+"""Blink liveness and photo attacks on clips made worse as old phones and dim rooms
+make them (issue 20; generators in degrade.py).
+
+Held-out subjects only (ZJU 000011M-000019F): the degradation settings of the
+blink detector (``min_close_depth``, ``noise_factor``, ``depth_fraction``,
+``min_duration_s``) were chosen on subjects 000001M-000009M (``python -m
+benchmarks degrade`` prints both halves).  One strength per kind, the one the
+issue describes: dim and backlit with the eyes still visible (level 1), about
+240 px wide with strong H.264 compression (level 1), out of focus (level 2)
+and 12 frames a second (level 2).  The issue's targets are F1 >= 0.95 and a
+95 % pass rate under each; the pass rate is met everywhere, F1 out of focus
+and at 12 fps but not dim or small, whose F1 targets are expected failures
+stating the held-out figure, with a floor below it asserted.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import livecert
+from livecert.evaluation.events import EventScore, match_events
+
+from .attacks import fit, photo_video
+from .degrade import Frames, Kind, degrade
+
+HELD_OUT = ("000011M", "000013F", "000015F", "000017F", "000019F")
+STRENGTHS = {Kind.DIM: 1, Kind.SMALL: 1, Kind.DEFOCUS: 2, Kind.FPS: 2}
+#: Held-out F1 measured when the settings were chosen, for the expected failures.
+MEASURED_F1 = {Kind.DIM: 0.91, Kind.SMALL: 0.91}
+
+
+@pytest.fixture(scope="module")
+def held_out(data_dir: Path) -> list[tuple[int, str, Frames, list[tuple[float, float]]]]:
+    """(seed, name, decoded frames, labelled blinks on the decoder's timeline) of the 20 held-out clips."""
+    root = data_dir / "videos" / "zju_eyeblink"
+    labels: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    with open(root / "zju_blink_intervals.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            labels[row["file"]].append((int(row["cv_start"]), int(row["cv_end"])))
+    every = sorted(root.glob("*/*.avi"))  # a clip's seed is its place here, as in the benchmark
+    clips = [(seed, p) for seed, p in enumerate(every) if p.name[:7] in HELD_OUT]
+    assert len(clips) == 20
+    out = []
+    for seed, clip in clips:
+        with livecert.open_source(clip) as source:
+            frames = [(f.rgb, f.t_s) for f in source]
+        t = [t for _, t in frames]
+        out.append((seed, clip.name, frames, [(t[a], t[min(b, len(t) - 1)]) for a, b in labels[clip.name]]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def degraded(held_out: list) -> dict[Kind, tuple[EventScore, dict[str, tuple[str, ...]]]]:
+    """Per kind: blink events scored against the labels, and the clips refused with their reasons."""
+    out = {}
+    for kind, level in STRENGTHS.items():
+        score = EventScore(0, 0, 0)
+        refused = {}
+        for seed, name, frames, truth in held_out:
+            result = livecert.verify(degrade(frames, kind, level, seed))
+            score = score + match_events([(b.start_s, b.end_s) for b in result.blinks], truth)
+            if not result.passed:
+                refused[name] = result.reason_codes
+        print(f"{kind.value} {level}: {score.to_dict()}, refused {len(refused)} of {len(held_out)}: {refused}")
+        out[kind] = (score, refused)
+    return out
+
+
+@pytest.mark.parametrize("kind", list(STRENGTHS), ids=[k.value for k in STRENGTHS])
+def test_genuine_people_pass_in_a_poor_picture(degraded: dict, kind: Kind) -> None:
+    score, refused = degraded[kind]
+    assert len(refused) <= 1, refused  # a pass rate of at least 95 %
+    assert score.f1 >= 0.85, score.to_dict()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            k,
+            id=k.value,
+            marks=[pytest.mark.xfail(strict=False, reason=f"held-out F1 {MEASURED_F1[k]:.2f}")]
+            if k in MEASURED_F1
+            else [],
+        )
+        for k in STRENGTHS
+    ],
+)
+def test_blink_f1_target_in_a_poor_picture(degraded: dict, kind: Kind) -> None:
+    score, _ = degraded[kind]
+    assert score.f1 >= 0.95, score.to_dict()
+
+
+@pytest.mark.parametrize("kind", list(STRENGTHS), ids=[k.value for k in STRENGTHS])
+def test_photos_still_fail_in_a_poor_picture(data_dir: Path, kind: Kind) -> None:
+    """Still and hand-held photos of held-out subjects' frames and of other people, degraded
+    the same way: none may pass."""
+    stills = sorted((data_dir / "photos" / "same_person" / "derived_frames").glob("zju_0000[1]*"))[::2]
+    stills += sorted((data_dir / "photos" / "impostors").glob("*.jpg"))[:1]
+    assert len(stills) >= 4
+    accepted = []
+    for seed, path in enumerate(stills):
+        rgb = fit(livecert.read_image_rgb(path))
+        rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
+        for handheld in (False, True):
+            frames = degrade(list(photo_video(rgb, handheld=handheld, seed=seed)), kind, STRENGTHS[kind], seed)
+            result = livecert.verify(frames)
+            if result.passed:
+                accepted.append((path.name, handheld, [(b.start_s, b.end_s) for b in result.blinks]))
+    assert not accepted, accepted
