@@ -26,6 +26,7 @@ from livecert.errors import ErrorCode, InputError
 from livecert.face.quality import FrameQuality, measure
 from livecert.identity.detection import find_face
 from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
+from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.frames import check_frame
 from livecert.io.images import read_image_rgb
 from livecert.results import QualityFlag, ReasonCode
@@ -292,7 +293,7 @@ def enroll(
         taken on different days or with different cameras.
     config : MatchConfig, optional
     embedder : Embedder, optional
-        Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.
+        Default: :func:`~livecert.identity.onnx_embedder.default_embedder`.
     landmark_config : LandmarkConfig, optional
 
     Returns
@@ -320,7 +321,7 @@ def enroll(
         raise InputError(
             f"give 1 to {cfg.enroll_max_photos} enrollment photos, got {len(photos)}", code=ErrorCode.BAD_ARGUMENT
         )
-    emb = embedder or DlibEmbedder()
+    emb = embedder or default_embedder()
     lm_cfg = landmark_config or LandmarkConfig()
     faces = []
     for i, one in enumerate(photos):

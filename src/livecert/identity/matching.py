@@ -34,8 +34,9 @@ from livecert.errors import ErrorCode, InputError
 from livecert.face.geometry import eye_apertures
 from livecert.face.landmarks import FaceLandmarker, RunningMode
 from livecert.face.quality import FrameQuality, measure
-from livecert.identity.embedding import DlibEmbedder, Embedder, embed_faces, template_distance
+from livecert.identity.embedding import Embedder, embed_faces, template_distance
 from livecert.identity.enrollment import Enrollment, EnrollmentError
+from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.sources import Source, open_source
 from livecert.results import MatchResult, ReasonCode
 
@@ -153,7 +154,7 @@ def match_faces(
     config : MatchConfig, optional
     embedder : Embedder, optional
         With the enrollment's ``model_id``; default a new
-        :class:`~livecert.identity.embedding.DlibEmbedder` (its model loads in 0.15 s).
+        :func:`~livecert.identity.onnx_embedder.default_embedder` (its model loads in 0.2 s).
 
     Returns
     -------
@@ -161,7 +162,7 @@ def match_faces(
         ``passed=False``, ``frames_used=0`` when there is no candidate.
     """
     cfg = config or MatchConfig()
-    emb = embedder or DlibEmbedder()
+    emb = embedder or default_embedder()
     if enrollment.model_id != emb.model_id:
         raise InputError(
             f"the enrollment was made with {enrollment.model_id!r} but the embedder is {emb.model_id!r}; "
@@ -198,7 +199,7 @@ def enroll_video(
     source : str, PathLike or anything :func:`livecert.io.sources.open_source` reads
     config : MatchConfig, optional
     embedder : Embedder, optional
-        Default: a new :class:`~livecert.identity.embedding.DlibEmbedder`.
+        Default: :func:`~livecert.identity.onnx_embedder.default_embedder`.
     landmark_config : LandmarkConfig, optional
     limits : LimitsConfig, optional
         Resource limits for the file.
@@ -238,7 +239,7 @@ def enroll_video(
             ReasonCode.NO_FACE,
             f"{with_face} of {frames} frames show a face, none of them alone, large, lit, sharp and frontal enough",
         )
-    emb = embedder or DlibEmbedder()
+    emb = embedder or default_embedder()
     chosen = pool.candidates()
     vectors = embed_faces(chosen, emb)
     rgb, points = chosen[0]

@@ -27,9 +27,10 @@ from livecert.config import Mode, VerifyConfig
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face import geometry, quality
 from livecert.face.landmarks import FaceLandmarker, RunningMode
-from livecert.identity.embedding import DlibEmbedder
+from livecert.identity.embedding import Embedder
 from livecert.identity.enrollment import Enrollment, enroll
 from livecert.identity.matching import FramePool, match_faces
+from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.audio import AudioTrack
 from livecert.io.frames import check_frame
 from livecert.liveness.blink import BlinkAnalysis, answered_prompts, detect_blinks
@@ -114,11 +115,11 @@ class LivenessSession:
         self._nonce_spent = False
         self._recogniser = _digit_recogniser(self.mode, challenge)
         t0 = time.perf_counter()
-        self._embedder: DlibEmbedder | None = None
+        self._embedder: Embedder | None = None
         self._pool: FramePool | None = None
         self._enrollment: Enrollment | None = None
         if enrolled is not None:
-            self._embedder = DlibEmbedder()  # one model load serves enrollment and matching
+            self._embedder = default_embedder()  # one model load serves enrollment and matching
             self._enrollment = _load_enrollment(enrolled, self.config, self._embedder)
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
         self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
@@ -467,7 +468,7 @@ def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitReco
     return options.recogniser if options.recogniser is not None else EnglishDigitRecogniser()
 
 
-def _load_enrollment(enrolled: object, config: VerifyConfig, embedder: DlibEmbedder) -> Enrollment:
+def _load_enrollment(enrolled: object, config: VerifyConfig, embedder: Embedder) -> Enrollment:
     if isinstance(enrolled, Enrollment):
         return enrolled
     if isinstance(enrolled, (str, os.PathLike)):
