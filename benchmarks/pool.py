@@ -1,95 +1,46 @@
-"""Running rows in a pool of spawned worker processes, with a progress bar.
+"""Running rows in worker processes with a progress bar: the library's batch runner.
 
-Every worker warms up, then waits at a barrier until all are warm; the
-throughput window runs from the first row's start to the last row's end.
-Rows come back in manifest order whatever the number of workers.  A worker
-that dies (a crash in native code) breaks the pool: the rows it took down are
-run again one by one in fresh processes, and a row that kills its process
-again becomes an error row.
+The pool is :func:`livecert.batch.runner.map_tasks`, the one ``livecert
+batch`` uses: spawned processes (or Ray tasks with ``ray_address``), every
+worker warmed up before the first row starts, so the throughput window runs
+from the first row's start to the last row's end.  Rows come back in
+manifest order whatever the number of workers.  A worker that dies (a crash
+in native code) takes down the rows in flight: they are run again one by one
+in fresh processes, and a row that kills its process again becomes an error
+row.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from benchmarks.manifest import ClipSpec
-from benchmarks.worker import RunConfig, empty_row, error_info, init_worker, run_clip
+from benchmarks.worker import RunConfig, empty_row, init_worker, run_clip
+from livecert.batch.progress import ProgressBar
+from livecert.batch.runner import TaskFailure, map_tasks
 
 log = logging.getLogger(__name__)
 
 
-class Progress:
-    """Progress on stderr: tqdm when installed, else a one-line counter.
-
-    Parameters
-    ----------
-    total : int
-    label : str
-    enabled : bool
-    """
-
-    def __init__(self, total: int, label: str, enabled: bool = True) -> None:
-        self.total, self.label, self.done = total, label, 0
-        self._tty = sys.stderr.isatty()
-        self._bar: Any = None
-        self.enabled = enabled
-        if enabled:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                return
-            self._bar = tqdm(total=total, desc=label, unit="clip", file=sys.stderr)
-
-    def update(self, name: str, failed: bool = False) -> None:
-        """One more row done (``failed``: it is an error row)."""
-        self.done += 1
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.update(1)
-            return
-        mark = " ERROR" if failed else ""
-        text = f"{self.label}: {self.done}/{self.total} {name}{mark}"
-        if self._tty:
-            sys.stderr.write("\r\033[K" + text[:150])
-            sys.stderr.flush()
-        elif failed or self.done == self.total or self.done % max(1, self.total // 10) == 0:
-            sys.stderr.write(text + "\n")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self.enabled and self._tty:
-            sys.stderr.write("\n")
-
-
-def crashed_row(spec: ClipSpec) -> dict[str, Any]:
-    """Error row of a clip whose worker process died twice."""
+def crashed_row(spec: ClipSpec, failure: TaskFailure) -> dict[str, Any]:
+    """Error row of a clip that gave no result (its worker process died twice, or it raised)."""
     row = empty_row(spec, "error", None)
-    row["error"] = {
-        "type": "WorkerCrashed",
-        "code": None,
-        "message": "the worker process died while running this clip (a crash in native code); "
-        "run it alone with `livecert verify` to see the error",
-    }
+    row["error"] = {"type": "WorkerCrashed", "code": failure.code.value, "message": failure.message}
     return row
 
 
-def _pool(workers: int, config: RunConfig, barrier: Any) -> ProcessPoolExecutor:
-    ctx = mp.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(config, barrier))
-
-
 def run_specs(
-    specs: Sequence[ClipSpec], *, workers: int, config: RunConfig, label: str = "clips", progress: bool = True
+    specs: Sequence[ClipSpec],
+    *,
+    workers: int,
+    config: RunConfig,
+    label: str = "clips",
+    progress: bool = True,
+    ray_address: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run every row in ``workers`` spawned processes.
+    """Run every row in ``workers`` spawned processes (or Ray tasks).
 
     Parameters
     ----------
@@ -100,6 +51,10 @@ def run_specs(
     label : str
         Name shown on the progress bar.
     progress : bool
+    ray_address : str, optional
+        Run as tasks on this Ray cluster (or on the one this process is
+        already connected to, whatever the address) instead of a local
+        process pool.
 
     Returns
     -------
@@ -111,32 +66,16 @@ def run_specs(
         ``video_s_per_s`` and ``peak_rss_mb`` per worker pid.
     """
     n = max(1, min(workers, len(specs)))
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(n)
     rows: dict[int, dict[str, Any]] = {}
-    crashed: list[ClipSpec] = []
-    bar = Progress(len(specs), label, enabled=progress)
+    bar = ProgressBar(len(specs), label, enabled=progress)
     try:
-        with _pool(n, config, barrier) as pool:
-            futures: dict[Future, ClipSpec] = {pool.submit(run_clip, s): s for s in specs}
-            for fut in as_completed(futures):
-                spec = futures[fut]
-                try:
-                    rows[spec.index] = fut.result()
-                except BrokenProcessPool:
-                    crashed.append(spec)
-                    continue
-                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled: one error row
-                    rows[spec.index] = crashed_row(spec) | {"error": error_info(exc)}
-                bar.update(spec.clip, rows[spec.index]["status"] != "ok")
-        for spec in sorted(crashed, key=lambda s: s.index):
-            log.warning("a worker died; running %s again on its own", spec.clip)
-            try:
-                with _pool(1, config, None) as pool:
-                    rows[spec.index] = pool.submit(run_clip, spec).result()
-            except BrokenProcessPool:
-                rows[spec.index] = crashed_row(spec)
-            bar.update(spec.clip, rows[spec.index]["status"] != "ok")
+        results = map_tasks(
+            run_clip, list(specs), workers=n, ray_address=ray_address, initializer=init_worker, initargs=(config,)
+        )
+        for i, result in results:
+            spec = specs[i]
+            rows[spec.index] = crashed_row(spec, result) if isinstance(result, TaskFailure) else result
+            bar.update(spec.clip, error=rows[spec.index]["status"] != "ok")
     finally:
         bar.close()
     ordered = [rows[s.index] for s in specs]

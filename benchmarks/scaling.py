@@ -135,7 +135,7 @@ def run_scaling(
         "speedup_2_over_1": two / one if one and two else None,
     }
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=init_worker, initargs=(config, None)) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=init_worker, initargs=(config,)) as pool:
         try:
             out["clip_length"] = pool.submit(length_scaling, subset[0], list(lengths), repeats).result()
         except Exception as exc:  # noqa: BLE001 - reported in the JSON, the run goes on

@@ -12,7 +12,6 @@ import logging
 import os
 import resource
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Reason codes that concern identity, not liveness.
 IDENTITY_REASONS = frozenset({"FACE_MISMATCH"})
-BARRIER_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -54,14 +52,14 @@ class RunConfig:
 _CONFIG = RunConfig()
 
 
-def init_worker(config: RunConfig, barrier: Any = None) -> None:
-    """Process-pool initializer: set up logging, warm up, wait for the others.
+def init_worker(config: RunConfig) -> None:
+    """Worker initializer: set up logging and warm up (the runner,
+    :func:`livecert.batch.runner.map_tasks`, starts the first row once every
+    worker is warm).
 
     Parameters
     ----------
     config : RunConfig
-    barrier : multiprocessing Barrier, optional
-        Shared by all workers so that timing starts when every one is warm.
     """
     global _CONFIG
     _CONFIG = config
@@ -75,11 +73,6 @@ def init_worker(config: RunConfig, barrier: Any = None) -> None:
         except Exception as exc:  # noqa: BLE001 - a warm-up problem shows again in the clip's own row
             log.warning("warm-up on %s failed: %s", spec.clip, exc)
     log.debug("warm-up took %.1f s", time.perf_counter() - t0)
-    if barrier is not None:
-        try:
-            barrier.wait(timeout=BARRIER_TIMEOUT_S)
-        except threading.BrokenBarrierError:
-            log.warning("not every worker started; timing goes on without them")
 
 
 def peak_rss_mb() -> float:

@@ -27,6 +27,7 @@ from livecert.io.audio import AudioTrack as AudioTrack
 from livecert.io.frames import Frame as Frame, SourceKind as SourceKind
 from livecert.io.images import read_image_rgb as read_image_rgb
 from livecert.io.sources import open_source as open_source
+from livecert.ledger.store import Ledger as Ledger, LedgerError as LedgerError
 from livecert.liveness.blink import detect_blinks as detect_blinks
 from livecert.liveness.challenge import (
     Challenge as Challenge,

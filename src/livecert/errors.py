@@ -24,13 +24,17 @@ class ErrorCode(StrEnum):
     AUDIO_NOT_READY = "AUDIO_NOT_READY"
     BAD_ARGUMENT = "BAD_ARGUMENT"
     BAD_CONFIG = "BAD_CONFIG"
+    BAD_DATE = "BAD_DATE"
     BAD_DIGITS = "BAD_DIGITS"
     BAD_ENROLLMENT = "BAD_ENROLLMENT"
     BAD_FRAME = "BAD_FRAME"
     BAD_INPUT = "BAD_INPUT"
     BAD_KEY = "BAD_KEY"
     BAD_LANDMARKS = "BAD_LANDMARKS"
+    BAD_MANIFEST = "BAD_MANIFEST"
     BAD_MODE = "BAD_MODE"
+    BAD_POLICY = "BAD_POLICY"
+    BAD_RESULTS_FILE = "BAD_RESULTS_FILE"
     BAD_SOURCE = "BAD_SOURCE"
     BAD_TIMESTAMP = "BAD_TIMESTAMP"
     BAD_TRACE = "BAD_TRACE"
@@ -53,6 +57,9 @@ class ErrorCode(StrEnum):
     FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
     FRAME_TOO_SMALL = "FRAME_TOO_SMALL"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    LEDGER_KEY = "LEDGER_KEY"
+    LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
+    LEDGER_VERSION = "LEDGER_VERSION"
     LIVECERT_ERROR = "LIVECERT_ERROR"
     MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
     MODEL_MISSING = "MODEL_MISSING"
@@ -64,15 +71,18 @@ class ErrorCode(StrEnum):
     NOT_A_MEDIA_FILE = "NOT_A_MEDIA_FILE"
     NOT_A_REGULAR_FILE = "NOT_A_REGULAR_FILE"
     NOT_A_VIDEO = "NOT_A_VIDEO"
+    NOT_ENROLLED = "NOT_ENROLLED"
     NO_AUDIO_STREAM = "NO_AUDIO_STREAM"
     NO_CHALLENGE = "NO_CHALLENGE"
     NO_DISPLAY = "NO_DISPLAY"
     NO_FACE = "NO_FACE"
     NO_IMAGES = "NO_IMAGES"
     NO_KEY = "NO_KEY"
+    NO_POLICY = "NO_POLICY"
     NO_TIMESTAMPS = "NO_TIMESTAMPS"
     NO_TRACE = "NO_TRACE"
     NO_VIDEO_STREAM = "NO_VIDEO_STREAM"
+    PERSON_EXISTS = "PERSON_EXISTS"
     SESSION_FINISHED = "SESSION_FINISHED"
     SESSION_STATE = "SESSION_STATE"
     SOURCE_USED = "SOURCE_USED"
@@ -81,7 +91,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_FRAMES = "TOO_MANY_FRAMES"
     TOO_DARK = "TOO_DARK"
     TRUNCATED_FILE = "TRUNCATED_FILE"
+    UNKNOWN_PERSON = "UNKNOWN_PERSON"
     UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
+    WORKER_CRASHED = "WORKER_CRASHED"
     ZERO_FRAMES = "ZERO_FRAMES"
 
 
@@ -151,6 +163,18 @@ _MESSAGES_ZH: dict[ErrorCode, str] = {
     ErrorCode.NOT_A_REGULAR_FILE: "这不是普通文件。请先把录像保存成文件，再进行认证。",
     ErrorCode.TOO_LONG: "录像太长。请录制短一些的视频（几秒到几十秒即可）。",
     ErrorCode.TOO_MANY_FRAMES: "录像的画面太多。请录制短一些的视频。",
+    ErrorCode.BAD_DATE: "日期格式有误。请按 年-月-日 填写，例如 2026-03-01。",
+    ErrorCode.BAD_POLICY: "认证政策设置有误（例如周期为负数或认证期重叠）。请联系技术人员按提示修改政策文件。",
+    ErrorCode.LEDGER_KEY: "加密密钥缺失或不对，无法读取人脸登记数据。请联系技术人员提供正确的密钥文件。",
+    ErrorCode.LEDGER_UNAVAILABLE: "认证台账数据库无法打开或写入。请稍后重试；如仍出错，请联系技术人员检查数据库。",
+    ErrorCode.LEDGER_VERSION: "认证台账数据库的版本比本程序新。请联系技术人员升级本软件。",
+    ErrorCode.NO_POLICY: "没有适用于该待遇类别和地区的认证政策。请联系技术人员导入政策文件。",
+    ErrorCode.NOT_ENROLLED: "此人还没有登记人脸照片。请先到经办机构登记本人照片，再进行认证。",
+    ErrorCode.PERSON_EXISTS: "该人员编号已经登记过。请核对编号，不要重复登记。",
+    ErrorCode.UNKNOWN_PERSON: "台账中没有这个人员编号。请核对编号是否正确，或先登记此人。",
+    ErrorCode.BAD_MANIFEST: "批量认证的清单文件（CSV）有误，没有开始任何认证。请按提示的行和列改正清单后重试。",
+    ErrorCode.BAD_RESULTS_FILE: "批量认证的结果文件无法续写（内容有误或正被使用）。请检查该文件，或换一个结果文件。",
+    ErrorCode.WORKER_CRASHED: "处理这段录像时程序意外退出，已跳过。请单独认证这段录像查看原因，或联系技术人员。",
 }
 
 #: For a code without a Chinese text of its own (the English message follows).

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from livecert.app import batch_cli, ledger_cli
 from livecert.app.demo import run_demo
 from livecert.app.plotting import plot_digits_trace, plot_trace
 from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
@@ -145,6 +146,9 @@ def _parser() -> _Parser:
     d.add_argument("--headless", action="store_true", help="no window (with --record, how CI sees it work)")
     d.add_argument("--expect-digits", metavar="DIGITS", help="TESTING AID: digits mode with known digits")
 
+    batch_cli.add_parser(sub, LANGS)
+    ledger_cli.add_parser(sub)
+
     t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
     t.add_argument("video")
     t.add_argument("--mode", choices=["blink", "digits"], default="blink")
@@ -200,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_enroll(args)
         if args.command == "trace":
             return _cmd_trace(args)
+        if args.command == "batch":
+            return batch_cli.run(args)
+        if args.command == "ledger":
+            return ledger_cli.run(args)
     except _UsageError as exc:
         return _print_error(InputError(str(exc), code=ErrorCode.BAD_ARGUMENT), lang, as_json)
     except LivecertError as exc:

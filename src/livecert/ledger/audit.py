@@ -1,0 +1,313 @@
+"""The audit log: an append-only hash chain over every write to the ledger.
+
+Each entry names what was written (table and key), carries the SHA-256 of the written row
+(:func:`row_hash`, over a canonical form that reads the same from SQLite and PostgreSQL), a
+short detail without personal data, and the previous entry's hash; its own hash covers all of
+that (:func:`entry_hash`).  ``audit_head`` holds the last entry's number and hash, and is
+locked by every writer, so the chain is one line even with many writers.
+
+:func:`verify_ledger` walks the chain and then every audited table: an entry changed,
+removed or inserted breaks the chain; a row changed, deleted or added outside the ledger no
+longer matches the hash of its latest entry.  Anyone able to rewrite the whole chain from the
+tampered row on can hide a change; write the head hash (``livecert ledger audit`` prints it)
+somewhere the database's administrators cannot change, and compare.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+
+from livecert.enums import StrEnum
+from livecert.ledger.schema import AUDITED, audit_head, audit_log, key_of
+
+#: ``prev_hash`` of the first entry.
+GENESIS = "0" * 64
+
+_HEAD_ID = 1
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records."""
+
+    SETTING = "setting"
+    POLICY_LOADED = "policy_loaded"
+    PERSON_ADDED = "person_added"
+    PERSON_ENROLLED = "person_enrolled"
+    PERSON_UPDATED = "person_updated"
+    ATTEMPT_RECORDED = "attempt_recorded"
+    FRAME_STORED = "frame_stored"
+    FRAME_PURGED = "frame_purged"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+
+
+class ProblemKind(StrEnum):
+    """What :func:`verify_ledger` found wrong."""
+
+    #: An entry's hash does not match its contents (the entry was changed).
+    ENTRY_CHANGED = "entry_changed"
+    #: An entry does not carry the previous entry's hash (entries removed, inserted or reordered).
+    CHAIN_BROKEN = "chain_broken"
+    #: Entry numbers skip (entries removed).
+    SEQUENCE_GAP = "sequence_gap"
+    #: ``audit_head`` does not name the last entry (entries removed from the end, or added).
+    HEAD_MISMATCH = "head_mismatch"
+    #: A row differs from what its latest entry recorded.
+    ROW_CHANGED = "row_changed"
+    #: A row recorded by the log is missing.
+    ROW_DELETED = "row_deleted"
+    #: A row has no entry (written outside the ledger).
+    ROW_NOT_AUDITED = "row_not_audited"
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One thing wrong with the ledger.
+
+    Attributes
+    ----------
+    kind : ProblemKind
+    entity : str
+        The table (``"audit_log"`` for the chain itself).
+    key : str
+        The row's key, or the entry number.
+    detail : str
+    """
+
+    kind: ProblemKind
+    entity: str
+    key: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "entity": self.entity, "key": self.key, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What :func:`verify_ledger` checked.
+
+    Attributes
+    ----------
+    entries : int
+        Audit entries walked.
+    rows : dict of str to int
+        Rows checked per table.
+    head_seq : int
+    head_hash : str
+        The last entry's hash: note it down outside the database to detect a rewritten chain.
+    problems : tuple of AuditProblem
+    """
+
+    entries: int
+    rows: dict[str, int]
+    head_seq: int
+    head_hash: str
+    problems: tuple[AuditProblem, ...] = field(default=())
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "intact": self.intact,
+            "entries": self.entries,
+            "rows": dict(self.rows),
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def canonical(value: object) -> object:
+    """A column value in the form that is hashed: dates ISO, times UTC ISO with microseconds
+    (a time without zone, as SQLite returns it, is UTC), bytes as their SHA-256."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is datetime:
+        return _canonical_time(value)
+    if kind is date:
+        return _canonical_date(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "sha256:" + hashlib.sha256(bytes(value)).hexdigest()
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, datetime):
+        return _canonical_time(value)
+    if isinstance(value, date):
+        return _canonical_date(value)
+    raise TypeError(f"cannot hash a {type(value).__name__} column value")
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical_date(value: date) -> str:
+    return value.isoformat()
+
+
+def _digest(obj: object) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def row_hash(table: sa.Table, row: Mapping[str, object] | sa.RowMapping) -> str:
+    """SHA-256 of a row of ``table`` (every column; ``KeyError`` if one is missing)."""
+    return _digest({"table": table.name, "row": {name: canonical(row[name]) for name in _columns(table)}})
+
+
+@functools.cache
+def _columns(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
+
+
+def entry_hash(entry: Mapping[str, object] | sa.RowMapping) -> str:
+    """SHA-256 of an audit entry: every column but ``entry_hash`` itself."""
+    return _digest({c.name: canonical(entry[c.name]) for c in audit_log.columns if c.name != "entry_hash"})
+
+
+class AuditWriter:
+    """Appends entries to the chain inside the caller's transaction.
+
+    Create it after taking the transaction's row locks: it locks ``audit_head`` (the last
+    lock any writer takes, so writers never deadlock), and :meth:`flush` writes the entries
+    and moves the head before the caller commits.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        In a write transaction.
+    """
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        head = conn.execute(sa.select(audit_head).where(audit_head.c.id == _HEAD_ID).with_for_update()).one()
+        self._seq = int(head.seq)
+        self._hash = str(head.entry_hash)
+        self._pending: list[dict[str, object]] = []
+
+    def append(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: AuditAction,
+        entity: str,
+        key: object,
+        row_sha256: str | None,
+        detail: Mapping[str, object] | None = None,
+    ) -> int:
+        """Add one entry; its number."""
+        self._seq += 1
+        entry: dict[str, object] = {
+            "seq": self._seq,
+            "at": at,
+            "actor": actor,
+            "action": action.value,
+            "entity": entity,
+            "entity_key": str(key),
+            "row_sha256": row_sha256,
+            "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+            "prev_hash": self._hash,
+        }
+        entry["entry_hash"] = self._hash = entry_hash(entry)
+        self._pending.append(entry)
+        return self._seq
+
+    def flush(self) -> None:
+        """Write the entries and the new head (call once, before commit)."""
+        if not self._pending:
+            return
+        self._conn.execute(sa.insert(audit_log), self._pending)
+        self._conn.execute(
+            sa.update(audit_head).where(audit_head.c.id == _HEAD_ID).values(seq=self._seq, entry_hash=self._hash)
+        )
+        self._pending = []
+
+
+def init_head(conn: sa.Connection) -> None:
+    """Create the empty chain's head (once, when the ledger is created)."""
+    if conn.execute(sa.select(audit_head.c.id)).first() is None:
+        conn.execute(sa.insert(audit_head).values(id=_HEAD_ID, seq=0, entry_hash=GENESIS))
+
+
+def _stream(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> Iterator[sa.Row[tuple[object, ...]]]:
+    yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+
+
+def verify_ledger(conn: sa.Connection, *, tables: Iterable[str] | None = None) -> AuditReport:
+    """Walk the chain, then check every row of the audited tables against its latest entry.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+    tables : iterable of str, optional
+        Audited tables to check (default all of :data:`~livecert.ledger.schema.AUDITED`).
+    """
+    problems: list[AuditProblem] = []
+    latest: dict[str, dict[str, str | None]] = {name: {} for name in AUDITED}
+    prev, expected_seq, n = GENESIS, 1, 0
+    for row in _stream(conn, sa.select(audit_log).order_by(audit_log.c.seq)):
+        entry = row._mapping
+        n += 1
+        seq = int(entry["seq"])
+        if seq != expected_seq:
+            problems.append(
+                AuditProblem(ProblemKind.SEQUENCE_GAP, "audit_log", str(seq), f"expected entry {expected_seq}")
+            )
+        if entry["prev_hash"] != prev:
+            problems.append(
+                AuditProblem(ProblemKind.CHAIN_BROKEN, "audit_log", str(seq), "does not follow the previous entry")
+            )
+        if entry_hash(entry) != entry["entry_hash"]:
+            problems.append(AuditProblem(ProblemKind.ENTRY_CHANGED, "audit_log", str(seq), "hash does not match"))
+        prev, expected_seq = str(entry["entry_hash"]), seq + 1
+        hashes = latest.get(str(entry["entity"]))
+        if hashes is not None:
+            sha = entry["row_sha256"]
+            hashes[str(entry["entity_key"])] = None if sha is None else str(sha)
+    head = conn.execute(sa.select(audit_head).where(audit_head.c.id == _HEAD_ID)).one()
+    if int(head.seq) != expected_seq - 1 or head.entry_hash != prev:
+        problems.append(
+            AuditProblem(
+                ProblemKind.HEAD_MISMATCH,
+                "audit_head",
+                str(head.seq),
+                f"head names entry {head.seq}, the log ends at {expected_seq - 1}",
+            )
+        )
+    counts: dict[str, int] = {}
+    for name in tables if tables is not None else AUDITED:
+        table = AUDITED[name]
+        recorded = latest[name]
+        seen = 0
+        key_col = key_of(table)
+        for row in _stream(conn, sa.select(table)):
+            seen += 1
+            key = str(row._mapping[key_col.name])
+            want = recorded.pop(key, "missing")
+            if want == "missing":
+                problems.append(AuditProblem(ProblemKind.ROW_NOT_AUDITED, name, key, "no audit entry"))
+            elif want is None:
+                problems.append(AuditProblem(ProblemKind.ROW_NOT_AUDITED, name, key, "the log says it was deleted"))
+            elif row_hash(table, row._mapping) != want:
+                problems.append(AuditProblem(ProblemKind.ROW_CHANGED, name, key, "differs from its audit entry"))
+        for key, sha in recorded.items():
+            if sha is not None:
+                problems.append(AuditProblem(ProblemKind.ROW_DELETED, name, key, "in the audit log, not in the table"))
+        counts[name] = seen
+    return AuditReport(n, counts, expected_seq - 1, prev, tuple(problems))

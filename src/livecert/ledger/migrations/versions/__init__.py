@@ -1,0 +1,1 @@
+"""One module per schema revision; a revision, once released, never changes."""
