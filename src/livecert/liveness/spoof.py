@@ -392,7 +392,9 @@ def lid_motion(t: FloatArray, points: FloatArray, blinks: tuple[BlinkEvent, ...]
     medians, over eye width) give the upper lid's share.  A real upper lid
     does 80-90 %; squeezing a picture's eye region moves both lids equally
     (50 %).  Score: the median share mapped from 0.5 (0) to 0.75 (1).
-    Undecided without a blink that closes by at least 5 % of the eye width.
+    Undecided with fewer than 2 lid closings (eyes x blinks) that close by
+    at least 5 % of the eye width: one shallow closing in a poor picture is
+    too little to go on.
     """
     threshold = config.lid_motion_threshold
     if not blinks:
@@ -422,8 +424,8 @@ def lid_motion(t: FloatArray, points: FloatArray, blinks: tuple[BlinkEvent, ...]
             du, dl = abs(upper[k] - upper0), abs(lower[k] - lower0)
             if du + dl > 0.05:
                 shares.append(du / (du + dl))
-    if not shares:
-        return CueScore(Cue.LID_MOTION, None, threshold, "no blink closed far enough to measure")
+    if len(shares) < 2:
+        return CueScore(Cue.LID_MOTION, None, threshold, "fewer than 2 lid closings far enough to measure")
     share = float(np.median(shares))
     detail = f"the upper lid did {share * 100:.0f}% of the closing ({len(shares)} lid closings)"
     return CueScore(Cue.LID_MOTION, float(np.clip((share - 0.5) / 0.25, 0.0, 1.0)), threshold, detail)
