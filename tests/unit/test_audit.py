@@ -74,6 +74,7 @@ def test_verify_fills_the_audit_record() -> None:
 def test_descriptor_model_hash() -> None:
     info = audit.descriptor_model()
     assert info.id == "dlib_face_recognition_resnet_model_v1"
+    assert info.package.startswith("face_recognition_models==") and " on onnxruntime==" in info.package
     assert info.sha256 == hashlib.sha256(dlib_model_file(DLIB_RESNET_FILE).read_bytes()).hexdigest()
 
 

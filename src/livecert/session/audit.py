@@ -19,6 +19,7 @@ from pathlib import Path
 from livecert import __version__
 from livecert.config import Mode
 from livecert.errors import ChallengeError, LivecertError
+from livecert.identity.dlib_onnx import CONVERTER_VERSION
 from livecert.identity.embedding import DLIB_RESNET_FILE, DlibEmbedder, dlib_model_file
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
@@ -69,12 +70,18 @@ def face_models() -> tuple[ModelInfo, ...]:
 
 @functools.cache
 def descriptor_model() -> ModelInfo:
-    """dlib's ResNet face descriptor (used with an enrollment), hashed once per process."""
+    """dlib's ResNet face descriptor (used with an enrollment), hashed once per process.
+
+    The hash is of dlib's model file; ``package`` also names the runtime that
+    computed the descriptor (ONNX Runtime, on the graph livecert's converter
+    builds from that file, by default).
+    """
     try:
         digest: str | None = sha256_file(dlib_model_file(DLIB_RESNET_FILE))
     except (LivecertError, OSError):  # the check itself reports a missing model
         digest = None
-    return ModelInfo(DlibEmbedder.model_id, _package("face_recognition_models"), digest)
+    runtime = f"{_package('onnxruntime')} (livecert.identity.dlib_onnx v{CONVERTER_VERSION})"
+    return ModelInfo(DlibEmbedder.model_id, f"{_package('face_recognition_models')} on {runtime}", digest)
 
 
 def challenge_nonce(options: ChallengeOptions | None) -> str | None:
