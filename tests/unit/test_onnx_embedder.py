@@ -141,3 +141,19 @@ def test_bad_chip(first: tuple[OnnxEmbedder, np.ndarray]) -> None:
     with pytest.raises(InputError) as info:
         first[0].embed(np.zeros((150, 150), np.uint8))
     assert info.value.code is ErrorCode.BAD_FRAME
+
+
+def test_one_default_embedder_per_process_serves_threads(chip: np.ndarray, cache: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    oe._DEFAULT = OnnxEmbedder(cache_dir=cache)  # the default, in this test's cache folder
+    try:
+        first = oe.default_embedder()
+        assert oe.default_embedder() is first
+        chips = [np.roll(chip, k, axis=1) for k in range(6)]
+        alone = [OnnxEmbedder(cache_dir=cache).embed(c) for c in chips]
+        with ThreadPoolExecutor(3) as pool:
+            together = list(pool.map(first.embed, chips))
+        assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+    finally:
+        oe._DEFAULT = None
