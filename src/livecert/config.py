@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class Mode(StrEnum):
@@ -25,11 +28,16 @@ class Mode(StrEnum):
     @classmethod
     def parse(cls, value: Mode | str) -> Mode:
         """``value`` as a Mode; ``InputError`` ``BAD_MODE`` naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise InputError(f"unknown mode {value!r}; choose one of {choices}", code=ErrorCode.BAD_MODE) from None
+        return _parse_choice(cls, value, "mode", ErrorCode.BAD_MODE)
+
+
+def _parse_choice(cls: type[_E], value: object, what: str, code: ErrorCode) -> _E:
+    """``cls(value)``, or ``InputError`` with ``code`` naming ``what`` and the choices."""
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in cls)
+        raise InputError(f"unknown {what} {value!r}; choose one of {choices}", code=code) from None
 
 
 def _check_range(name: str, value: float, low: float, high: float, *, integer: bool = False) -> None:
@@ -413,13 +421,7 @@ class MatchPolicy(StrEnum):
     @classmethod
     def parse(cls, value: MatchPolicy | str) -> MatchPolicy:
         """``value`` as a MatchPolicy; ``InputError`` ``BAD_CONFIG`` naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise InputError(
-                f"unknown match policy {value!r}; choose one of {choices}", code=ErrorCode.BAD_CONFIG
-            ) from None
+        return _parse_choice(cls, value, "match policy", ErrorCode.BAD_CONFIG)
 
     @property
     def threshold(self) -> float:

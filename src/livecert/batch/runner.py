@@ -42,11 +42,12 @@ from livecert.batch.progress import ProgressBar
 from livecert.config import VerifyConfig
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError, LivecertError, ModelError
-from livecert.identity.enrollment import Enrollment, enroll
+from livecert.identity.enrollment import Enrollment
 from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.files import check_file
 from livecert.liveness.challenge import Challenge, NonceStore, SQLiteNonceStore
 from livecert.liveness.digits import ChallengeOptions
+from livecert.session.live import load_enrollment
 from livecert.session.verify import verify
 
 log = logging.getLogger(__name__)
@@ -166,11 +167,7 @@ def _enrollment(path: Path, config: VerifyConfig) -> Enrollment:
     if cached is not None:
         _ENROLLMENTS.move_to_end(key)
         return cached
-    embedder = default_embedder()
-    if path.suffix.lower() == ".npz":
-        enrollment = Enrollment.load(path, model_id=embedder.model_id)
-    else:
-        enrollment = enroll(path, config=config.match, embedder=embedder, landmark_config=config.landmarks)
+    enrollment = load_enrollment(path, config, default_embedder())
     _ENROLLMENTS[key] = enrollment
     while len(_ENROLLMENTS) > ENROLLMENT_CACHE_SIZE:
         _ENROLLMENTS.popitem(last=False)

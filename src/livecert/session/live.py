@@ -120,7 +120,7 @@ class LivenessSession:
         self._enrollment: Enrollment | None = None
         if enrolled is not None:
             self._embedder = default_embedder()  # one model load serves enrollment and matching
-            self._enrollment = _load_enrollment(enrolled, self.config, self._embedder)
+            self._enrollment = load_enrollment(enrolled, self.config, self._embedder)
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
         self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
         self._landmarker = FaceLandmarker(self.config.landmarks, mode=RunningMode.VIDEO)
@@ -468,7 +468,16 @@ def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitReco
     return options.recogniser if options.recogniser is not None else EnglishDigitRecogniser()
 
 
-def _load_enrollment(enrolled: object, config: VerifyConfig, embedder: Embedder) -> Enrollment:
+def load_enrollment(enrolled: object, config: VerifyConfig, embedder: Embedder) -> Enrollment:
+    """What ``enrolled=`` gives, as :func:`livecert.verify` and a session read it: an
+    Enrollment as is, a ``.npz`` file loaded, a photo enrolled now.
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT`` for anything else; the loaders' own errors for an
+        unusable file.
+    """
     if isinstance(enrolled, Enrollment):
         return enrolled
     if isinstance(enrolled, (str, os.PathLike)):
