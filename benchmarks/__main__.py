@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suite": ("benchmarks.suite", "speed and accuracy of verify() on the clips of a manifest"),
     "blink": ("benchmarks.blink", "blink pipeline speed and event accuracy on the ZJU clips"),
     "session": ("benchmarks.session", "live-session push() latency and headless demo fps"),
-    "digits": ("benchmarks.digits", "read-digits cost over blink mode"),
+    "digits": ("benchmarks.digits", "read-digits cost over blink mode; error rates on one-by-one readings"),
     "spoof": ("benchmarks.spoof", "presentation-attack check's cost per frame at 640x480"),
     "degrade": ("benchmarks.degrade", "blink, photo attacks and matching on dim, small, blurred, low-fps clips"),
     "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),

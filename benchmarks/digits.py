@@ -1,6 +1,6 @@
 """What the read-digits check costs on top of the blink pipeline.
 
-    python -m benchmarks digits [--data DIR] [--repeats 3] [--clips 30] [--out FILE]
+    python -m benchmarks digits [--data DIR] [--repeats 3] [--clips 30] [--readings 12] [--only-readings] [--out FILE]
 
 Measured in one process against a baseline measured in the same run:
 
@@ -17,8 +17,24 @@ Measured in one process against a baseline measured in the same run:
 
 Where the digits time goes (read audio, voice activity, recogniser load,
 recognition, lip-voice sync, mouth events) is measured on the same clips.
-Last, the default recogniser on 4-digit strings of 8 kHz FSDD speech (the
+Then the default recogniser on 4-digit strings of 8 kHz FSDD speech (the
 telephone-band path through Moonshine): time per string and model load.
+
+Last, **readings** (``--readings`` per GRID half, 0 to skip): the read-digits
+decision's error rates on recordings that sound and look like a
+``one_by_one`` reading, since the data has none.  Each genuine reading is
+4-6 GRID s1 digit words cut from their sentences, picture and sound, each
+said 0.45-1.2 s after its prompt, with a still closed-mouth frame and the
+room's noise between them (``tests/realdata/readings.py``, the same builder
+and seeds as ``tests/realdata/test_readings_real.py``; tuning and held-out
+halves of the clips kept apart).  Each runs through a
+:class:`~livecert.session.live.LivenessSession` frame by frame with the
+default English recogniser (presentation-attack check off: the still frames
+between answers are the builder's, not a person's).  Attacks on its trace:
+the sound another reader would make for the same prompts (dubbed), and the
+recording checked against another challenge's prompts.  Reported per half:
+genuine passing (with the recogniser, and on timing and sync alone) and
+attacks passing.
 """
 
 from __future__ import annotations
@@ -38,16 +54,19 @@ import numpy as np
 
 import livecert
 from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json
+from livecert.config import SpoofConfig, VerifyConfig
 from livecert.evaluation.metrics import median_iqr
-from livecert.io.audio import load_wav, read_audio, resample
+from livecert.io.audio import AudioTrack, load_wav, read_audio, resample
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.digits import ChallengeOptions
+from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import mouth_events
 from livecert.liveness.sync import av_sync
+from livecert.results import FrameTrace
 from livecert.speech.english import EnglishDigitRecogniser
 from livecert.speech.recogniser import DIGIT_WORDS
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 from livecert.speech.vad import voice_activity
+from tests.realdata.readings import Clips, Reading, build_reading, draw_schedule, dubbed, grid_words, picture, sound
 
 log = logging.getLogger("benchmarks.digits")
 
@@ -231,11 +250,97 @@ def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
     return {"load_ms": load_ms, "ms_per_string": median_iqr(wall, extremes=True), "strings": strings, "right": right}
 
 
+#: Seeds of the readings per GRID half (those of tests/realdata/test_readings_real.py for the held-out half).
+READING_SEEDS = {"tuning": 17, "held_out": 29}
+
+
+def _passes(
+    challenge: Challenge,
+    trace: FrameTrace,
+    audio: AudioTrack,
+    config: VerifyConfig,
+    recogniser: EnglishDigitRecogniser | None,
+) -> bool:
+    """Whether the read-digits decision passes a session's trace with ``audio`` against ``challenge``."""
+    _, reasons = check_digits(
+        challenge,
+        trace.t_s,
+        trace.where_usable("inner_lip_gap"),
+        audio,
+        config.digits,
+        recogniser,
+        mouth_height=trace.where_usable("outer_lip_height"),
+    )
+    return not reasons
+
+
+def readings(data: Path, n: int) -> dict[str, Any]:
+    """Pass counts of genuine readings and attacks per GRID half (see the module docstring)."""
+    words = grid_words(data)
+    clips = Clips()
+    recogniser = EnglishDigitRecogniser()
+    config = VerifyConfig(spoof=SpoofConfig(enabled=False))
+    out: dict[str, Any] = {"how": __doc__.split("Last, ")[1].strip() if __doc__ else "", "halves": {}}
+    for half, seed in READING_SEEDS.items():
+        pool = words[0::2] if half == "tuning" else words[1::2]
+        rng = np.random.default_rng(seed)
+        built: list[Reading] = []
+        for i in range(n):
+            n_words = 4 + i % 3
+            built.append(build_reading([pool[j] for j in rng.choice(len(pool), n_words, replace=False)], rng))
+        counts = {k: 0 for k in ("genuine", "genuine_timing_only", "dubbed", "dubbed_timing_only", "other_prompts")}
+        rows, ms = [], []
+        for i, reading in enumerate(built):
+            track = sound(reading, clips)
+            options = ChallengeOptions(reading.challenge, recogniser=recogniser)
+            t0 = time.perf_counter()
+            with livecert.LivenessSession(mode="digits", config=config, challenge=options, live=False) as session:
+                for rgb, t in picture(reading, clips):
+                    session.push(rgb, t)
+                result = session.result(audio=track)
+            ms.append((time.perf_counter() - t0) * 1e3)
+            trace = session.trace()
+            other = [p.word for p in built[(i + 1) % n].picture]
+            dub = sound(dubbed(reading, (other * 2)[: len(reading.picture)], rng), clips)
+            redrawn = draw_schedule(reading.challenge.digits, rng)
+            passed = {
+                "genuine": result.passed,
+                "genuine_timing_only": _passes(reading.challenge, trace, track, config, None),
+                "dubbed": _passes(reading.challenge, trace, dub, config, recogniser),
+                "dubbed_timing_only": _passes(reading.challenge, trace, dub, config, None),
+                "other_prompts": _passes(redrawn, trace, track, config, None),
+            }
+            for key, ok in passed.items():
+                counts[key] += ok
+            digits = result.digits
+            rows.append(
+                {
+                    "expected": reading.challenge.digits,
+                    "heard": digits.heard if digits else None,
+                    "reasons": list(result.reason_codes),
+                    "prompt_sync": digits.prompt_sync if digits else None,
+                    "passed": passed,
+                }
+            )
+            log.info("%s reading %d %s: %s", half, i, reading.challenge.digits, passed)
+        out["halves"][half] = {
+            "readings": n,
+            "passed": counts,
+            "bpcer": {k: 1 - counts[k] / n for k in ("genuine", "genuine_timing_only")},
+            "apcer": {k: counts[k] / n for k in ("dubbed", "dubbed_timing_only", "other_prompts")},
+            "ms_per_reading": median_iqr(ms, extremes=True),
+            "rows": rows,
+        }
+    return out
+
+
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The ``digits`` subcommand's options."""
     ap.add_argument("--data", type=Path, default=None, help="data folder (default LIVECERT_DATA or ../shared/data)")
     ap.add_argument("--clips", type=positive_int, default=30, help="GRID s1 clips (default 30)")
     ap.add_argument("--repeats", type=positive_int, default=3, help="timed runs per clip and mode (default 3)")
+    ap.add_argument("--readings", type=int, default=12, help="one-by-one readings per GRID half (default 12, 0: none)")
+    ap.add_argument("--only-readings", action="store_true", help="skip the cost measurements")
     ap.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/digits-DATE-HOST.json)")
 
 
@@ -246,8 +351,17 @@ def run(args: argparse.Namespace) -> int:
         log.error("no GRID clips under %s (set LIVECERT_DATA or --data)", data)
         return 2
     rows = grid_rows(data)[: args.clips]
-    report = {
-        "metadata": metadata(data_dir=str(data.resolve()), clips=len(rows), repeats=args.repeats, warmup_runs=1),
+    report: dict[str, Any] = {
+        "metadata": metadata(data_dir=str(data.resolve()), clips=len(rows), repeats=args.repeats, warmup_runs=1)
+    }
+    if args.readings > 0:
+        report["readings"] = readings(data, args.readings)
+        for half, r in report["readings"]["halves"].items():
+            log.info("readings, %s half: %s of %d pass", half, r["passed"], r["readings"])
+    if args.only_readings:
+        log.info("wrote %s", write_json(report, args.out or default_out("digits")))
+        return 0
+    report |= {
         "overhead": overhead(rows, data, args.repeats),
         "breakdown_ms_per_clip": breakdown(rows, data),
         "five_second_clip": five_seconds(grid_rows(data), data),

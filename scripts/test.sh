@@ -17,6 +17,14 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
     { apt-get install -y -qq postgresql || { apt-get update -qq && apt-get install -y -qq postgresql; }; } \
         >/dev/null 2>&1 || echo "note: postgresql could not be installed; the PostgreSQL ledger tests will skip"
 fi
+# Mandarin read-digits: the vosk extra (its model-folder loading is tested), and Debian's espeak-ng, whose Mandarin
+# voice speaks the digits tests/unit/test_mandarin_vosk.py recognises (both skip without them, fail under CI=true).
+.venv/bin/python -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[mandarin]" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+if ! command -v espeak-ng >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    { apt-get install -y -qq espeak-ng || { apt-get update -qq && apt-get install -y -qq espeak-ng; }; } \
+        >/dev/null 2>&1 || echo "note: espeak-ng could not be installed; the Mandarin audio tests will skip"
+fi
 # Chinese text in the demo needs a CJK font; tests/unit/test_draw.py skips its Chinese check without one.
 if [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] && command -v apt-get >/dev/null \
     && [ "$(id -u)" = 0 ]; then

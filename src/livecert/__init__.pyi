@@ -21,7 +21,12 @@ from livecert.errors import (
     SessionStateError as SessionStateError,
 )
 from livecert.identity.embedding import Embedder as Embedder
-from livecert.identity.enrollment import Enrollment as Enrollment, EnrollmentError as EnrollmentError, enroll as enroll
+from livecert.identity.enrollment import (
+    Enrollment as Enrollment,
+    EnrollmentAdvice as EnrollmentAdvice,
+    EnrollmentError as EnrollmentError,
+    enroll as enroll,
+)
 from livecert.identity.matching import enroll_video as enroll_video
 from livecert.io.audio import AudioTrack as AudioTrack
 from livecert.io.frames import Frame as Frame, SourceKind as SourceKind
@@ -43,12 +48,14 @@ from livecert.liveness.challenge import (
 from livecert.liveness.digits import ChallengeOptions as ChallengeOptions
 from livecert.results import (
     BlinkEvent as BlinkEvent,
+    Content as Content,
     Cue as Cue,
     CueScore as CueScore,
     DigitsEvidence as DigitsEvidence,
     FrameTrace as FrameTrace,
     MatchResult as MatchResult,
     ModelInfo as ModelInfo,
+    PromptAnswer as PromptAnswer,
     QualityFlag as QualityFlag,
     Reason as Reason,
     ReasonCode as ReasonCode,

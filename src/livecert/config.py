@@ -31,6 +31,23 @@ class Mode(StrEnum):
         return _parse_choice(cls, value, "mode", ErrorCode.BAD_MODE)
 
 
+class Language(StrEnum):
+    """The language of the messages and prompts, and the one the digits are read in.
+
+    ``"zh"`` is Mandarin read aloud (普通话) with messages in simplified
+    Chinese; a recogniser for it is the deployer's
+    (:func:`livecert.speech.languages.recogniser_for`).
+    """
+
+    EN = "en"
+    ZH = "zh"
+
+    @classmethod
+    def parse(cls, value: Language | str) -> Language:
+        """``value`` as a Language; ``InputError`` ``BAD_ARGUMENT`` naming the choices otherwise."""
+        return _parse_choice(cls, value, "language", ErrorCode.BAD_ARGUMENT)
+
+
 def _parse_choice(cls: type[_E], value: object, what: str, code: ErrorCode) -> _E:
     """``cls(value)``, or ``InputError`` with ``code`` naming ``what`` and the choices."""
     try:
@@ -298,6 +315,33 @@ class DigitsConfig:
         Audio-minus-video lags (seconds) scored without penalty.  Shift it
         when your capture path is known to put the sound late or early:
         a genuine recording 0.2 s out of step loses about 0.5 of its score.
+    answer_window_s : float
+        ``one_by_one`` challenges (:mod:`livecert.liveness.prompts`): each
+        digit's answer, the voice onset, must come between
+        ``min_reaction_s`` and this long after the digit appeared.  Naming a
+        digit aloud takes young adults about 0.5 s and older adults up to
+        about 1 s; 2 s leaves a slow reader twice that, and is no longer
+        than the shortest time a digit stays up
+        (:data:`livecert.liveness.challenge.ONE_BY_ONE_STEP_S`).
+    max_reaction_spread_s : float
+        The slowest and the fastest answer's reaction times may differ by
+        at most this: a reader reacts to each prompt alike, a recording made
+        for other prompts drifts against them.
+    answer_span_s : float
+        Voice that starts within this long of an answer's onset belongs to
+        that answer (a word the voice detector splits in two).
+    max_unprompted : int
+        Stretches of voice that answer no prompt (started before the first
+        digit, or between answers) tolerated, for a cough or a word to
+        someone in the room.
+    onset_lead_s, onset_lag_s : float
+        An answer's mouth opening may start up to ``onset_lead_s`` before
+        its voice onset (lips part before the sound) and up to
+        ``onset_lag_s`` after it.
+    prompt_sync_threshold : float
+        :func:`livecert.liveness.sync.av_sync` score over the answers only
+        (the pauses between them left out) below which a ``one_by_one``
+        reading is ``AV_OUT_OF_SYNC``.
     """
 
     open_delta: float = 0.02
@@ -311,6 +355,13 @@ class DigitsConfig:
     sync_threshold: float = 0.55
     max_lag_s: float = 0.3
     sync_lag_prior_s: tuple[float, float] = (-0.04, 0.08)
+    answer_window_s: float = 2.0
+    max_reaction_spread_s: float = 1.2
+    answer_span_s: float = 1.0
+    max_unprompted: int = 1
+    onset_lead_s: float = 0.35
+    onset_lag_s: float = 0.2
+    prompt_sync_threshold: float = 0.4
 
     def __post_init__(self) -> None:
         _check_range("open_delta", self.open_delta, 0.001, 1.0)
@@ -323,6 +374,13 @@ class DigitsConfig:
         _check_range("min_events_per_digit", self.min_events_per_digit, 0.0, 4.0)
         _check_range("sync_threshold", self.sync_threshold, -1.0, 1.0)
         _check_range("max_lag_s", self.max_lag_s, 0.0, 2.0)
+        _check_range("answer_window_s", self.answer_window_s, self.min_reaction_s, 30.0)
+        _check_range("max_reaction_spread_s", self.max_reaction_spread_s, 0.0, 30.0)
+        _check_range("answer_span_s", self.answer_span_s, 0.0, 10.0)
+        _check_range("max_unprompted", self.max_unprompted, 0, 100, integer=True)
+        _check_range("onset_lead_s", self.onset_lead_s, 0.0, 5.0)
+        _check_range("onset_lag_s", self.onset_lag_s, 0.0, 5.0)
+        _check_range("prompt_sync_threshold", self.prompt_sync_threshold, -1.0, 1.0)
         prior = self.sync_lag_prior_s
         ok = isinstance(prior, tuple) and len(prior) == 2 and all(isinstance(v, (int, float)) for v in prior)
         if not ok or not -2.0 <= prior[0] <= prior[1] <= 2.0:
@@ -502,6 +560,21 @@ class MatchConfig:
         Over every set of 2-5 photos of one person in the data none is
         refused; of the same sets with one other person's photo added, 2
         of 9,252 are not.
+    enroll_min_eye_aperture : float
+        An enrollment photo whose wider-open eye's lid gap, over the eye's
+        width (:func:`livecert.face.geometry.eye_apertures`), is below this
+        is ``EYES_CLOSED``: the largest 0.01 step below every open eye of
+        the tuning identities (their enrollment photos and every third ZJU
+        frame labelled open; ``tests/realdata/test_enrol_quality_real.py``).
+        The mesh rarely closes fully on a small face, so a photo taken
+        mid-blink can still pass.
+    enroll_max_glare : float
+        Glare spots on the lenses of glasses
+        (:func:`livecert.identity.photo_quality.measure_eyes`, area over the
+        eye's width squared) above which enrollment advises
+        ``GLASSES_GLARE`` (advice, not a refusal): twice the largest value
+        on the tuning identities' enrollment photos (glare-free, two with
+        glasses) and ZJU frames without glasses, rounded up to 0.0025.
     """
 
     threshold: float = 0.365
@@ -514,6 +587,8 @@ class MatchConfig:
     enroll_max_pitch_deg: float = 30.0
     enroll_max_photos: int = 10
     enroll_max_spread: float = 0.62
+    enroll_min_eye_aperture: float = 0.11
+    enroll_max_glare: float = 0.0075
 
     def __post_init__(self) -> None:
         _check_range("threshold", self.threshold, 0.0, 2.0)
@@ -526,6 +601,8 @@ class MatchConfig:
         _check_range("enroll_max_pitch_deg", self.enroll_max_pitch_deg, 0.0, 90.0)
         _check_range("enroll_max_photos", self.enroll_max_photos, 1, 10, integer=True)
         _check_range("enroll_max_spread", self.enroll_max_spread, 0.0, 2.0)
+        _check_range("enroll_min_eye_aperture", self.enroll_min_eye_aperture, 0.0, 1.0)
+        _check_range("enroll_max_glare", self.enroll_max_glare, 0.0, 10.0)
 
     @classmethod
     def for_policy(cls, policy: MatchPolicy | str) -> MatchConfig:

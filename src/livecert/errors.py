@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     EMPTY_FILE = "EMPTY_FILE"
     ENROLLMENT_MODEL_MISMATCH = "ENROLLMENT_MODEL_MISMATCH"
     ENROLLMENT_VERSION = "ENROLLMENT_VERSION"
+    EYES_CLOSED = "EYES_CLOSED"
     FACE_TOO_SMALL = "FACE_TOO_SMALL"
     FACE_TURNED = "FACE_TURNED"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
@@ -125,6 +126,7 @@ _MESSAGES_ZH: dict[ErrorCode, str] = {
     ErrorCode.EMPTY_FILE: "文件是空的。请重新录制或重新上传。",
     ErrorCode.ENROLLMENT_MODEL_MISMATCH: "登记文件是用另一种人脸模型生成的。请用本系统重新登记本人照片。",
     ErrorCode.ENROLLMENT_VERSION: "登记文件的版本不受支持。请用本系统重新登记本人照片。",
+    ErrorCode.EYES_CLOSED: "登记照片中的眼睛是闭着的。请使用睁眼、正视镜头的照片。",
     ErrorCode.FACE_TOO_SMALL: "登记照片中的人脸太小。请使用近一些或更清楚的照片。",
     ErrorCode.FACE_TURNED: "登记照片中的脸部偏转。请使用正面照片。",
     ErrorCode.FILE_NOT_FOUND: "找不到文件。请检查文件名和存放位置是否正确。",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from livecert.arrays import BoolArray, FloatArray, IntArray
-from livecert.config import Mode
+from livecert.config import MatchPolicy, Mode
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
 
@@ -44,6 +44,9 @@ class ReasonCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     SPOOF_SUSPECTED = "SPOOF_SUSPECTED"
     BLINK_NOT_ON_CUE = "BLINK_NOT_ON_CUE"
+    DIGITS_NOT_ON_CUE = "DIGITS_NOT_ON_CUE"
+    EYES_CLOSED = "EYES_CLOSED"
+    GLASSES_GLARE = "GLASSES_GLARE"
 
     @property
     def message_en(self) -> str:
@@ -126,6 +129,11 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         'No blink came when the screen asked for one. Blink each time the screen says "Blink now".',
         "屏幕提示时没有看到眨眼。请在屏幕显示\u201c现在请眨眼\u201d时眨一下眼。",
     ),
+    ReasonCode.DIGITS_NOT_ON_CUE: (
+        "The digits were not read as they appeared. Read each digit aloud as soon as it appears on the screen, "
+        "then wait for the next one.",
+        "没有在数字出现时读出。请在每个数字出现时立即大声读出，然后等待下一个数字。",
+    ),
     ReasonCode.SPOOF_SUSPECTED: (
         "Show your own face to the camera, not a photo, a screen or a video.",
         "请本人直接面对镜头，不要使用照片、屏幕或视频。",
@@ -133,6 +141,14 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.TIMEOUT: (
         "Time ran out. Please try again, and take your time.",
         "操作超时。请重试，不用着急。",
+    ),
+    ReasonCode.EYES_CLOSED: (
+        "Your eyes are closed. Open your eyes and look at the camera.",
+        "眼睛是闭着的。请睁开眼睛看镜头。",
+    ),
+    ReasonCode.GLASSES_GLARE: (
+        "Light reflects on your glasses. Tilt them slightly, turn away from the lamp or window, or take them off.",
+        "眼镜上有反光。请把眼镜稍微倾斜、背对灯光或窗户，或摘下眼镜。",
     ),
 }
 
@@ -325,9 +341,62 @@ class FrameTrace:
 _INT_COLUMNS = frozenset({"n_faces", "flags"})
 
 
+class Content(StrEnum):
+    """Which evidence decided what was said in a read-digits check (``"content"`` in the JSON)."""
+
+    #: A recogniser heard the digits and they were compared with the challenge.
+    RECOGNISED = "recognised"
+    #: No recogniser for the reader's language: the decision rests on the
+    #: mouth and voice answering the prompts in time and in sync, not on
+    #: which words were said.
+    NOT_CHECKED = "not_checked"
+
+
+@dataclass(frozen=True)
+class PromptAnswer:
+    """How one digit of a ``one_by_one`` challenge was answered (clip seconds).
+
+    Attributes
+    ----------
+    shown_s : float
+        When the digit appeared.
+    voice_onset_s, voice_end_s : float or None
+        The answer's voice, None when no voice answered the prompt (or the
+        recording has no sound).
+    mouth_onset_s : float or None
+        When the mouth opened for the answer, None when it did not.
+    heard : str or None
+        The digit the recogniser heard in the answer (``""``: none), None
+        when no recogniser was used.
+    """
+
+    shown_s: float
+    voice_onset_s: float | None
+    voice_end_s: float | None
+    mouth_onset_s: float | None
+    heard: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+
+        return {
+            "shown_s": round(self.shown_s, 3),
+            "voice_onset_s": r(self.voice_onset_s),
+            "voice_end_s": r(self.voice_end_s),
+            "mouth_onset_s": r(self.mouth_onset_s),
+            "heard": self.heard,
+        }
+
+
 @dataclass(frozen=True)
 class DigitsEvidence:
-    """What the read-digits check found (``"digits"`` in the JSON)."""
+    """What the read-digits check found (``"digits"`` in the JSON).
+
+    ``content`` says whether a recogniser checked the words; ``prompts``
+    (``one_by_one`` challenges) how each digit was answered, and
+    ``prompt_sync`` the lip-voice sync score over the answers only.
+    """
 
     expected: str
     heard: str | None
@@ -336,6 +405,9 @@ class DigitsEvidence:
     av_sync: tuple[float, float] | None
     audio: bool
     passed: bool
+    content: Content = Content.NOT_CHECKED
+    prompts: tuple[PromptAnswer, ...] = ()
+    prompt_sync: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -348,6 +420,11 @@ class DigitsEvidence:
             else {"score": round(self.av_sync[0], 4), "lag_s": round(self.av_sync[1], 3)},
             "audio": self.audio,
             "passed": self.passed,
+            "content": self.content.value,
+            "prompts": [a.to_dict() for a in self.prompts],
+            "prompt_sync": None
+            if self.prompt_sync is None or not math.isfinite(self.prompt_sync)
+            else round(self.prompt_sync, 4),
         }
 
 
@@ -355,7 +432,9 @@ class DigitsEvidence:
 class MatchResult:
     """Outcome of comparing the live face with the enrollment: ``passed`` is
     ``distance <= threshold`` with at least one frame used; ``distance`` is that
-    of the frames' mean descriptor (``nan`` without frames); ``frame_distances``
+    of the frames' mean descriptor (``nan`` without frames); ``policy`` is the
+    named operating point whose threshold was used (None for a custom
+    threshold); ``frame_distances``
     (each frame's own, not in ``to_dict()``) are for diagnosis;
     ``probe_descriptors``, shape (frames_used, D), are the live frames' own
     descriptors, so that a tuning run can compare the very descriptors
@@ -367,13 +446,16 @@ class MatchResult:
     frames_used: int
     frame_distances: tuple[float, ...] = field(default=(), compare=False)
     probe_descriptors: FloatArray = field(default_factory=lambda: np.zeros((0, 0)), compare=False, repr=False)
+    policy: MatchPolicy | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"passed", "distance", "threshold", "frames_used"}``; distance is null if nan."""
+        """``{"passed", "distance", "threshold", "policy", "frames_used"}``; distance is
+        null if nan, policy null for a custom threshold."""
         return {
             "passed": self.passed,
             "distance": round(self.distance, 4) if math.isfinite(self.distance) else None,
             "threshold": self.threshold,
+            "policy": None if self.policy is None else self.policy.value,
             "frames_used": self.frames_used,
         }
 

@@ -229,7 +229,8 @@ def test_match_faces_end_to_end(data_dir: Path, embedder: DlibEmbedder, tmp_path
     other = match_faces(obama, pool.candidates(), cfg, embedder=embedder)
     assert same.passed and same.frames_used == cfg.max_frames and same.distance < 0.3
     assert not other.passed and other.distance > 0.6
-    assert set(same.to_dict()) == {"passed", "distance", "threshold", "frames_used"}
+    assert set(same.to_dict()) == {"passed", "distance", "threshold", "policy", "frames_used"}
+    assert same.policy is MatchPolicy.DEFAULT
 
 
 # ----------------------------------------------------------------------------

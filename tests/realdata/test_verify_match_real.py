@@ -43,7 +43,8 @@ def test_cli_enroll_then_verify_json(zju: dict[str, Path], tmp_path: Path, capsy
     capsys.readouterr()
     assert main(["verify", str(zju["clip"]), "--enrolled", str(npz), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data["match"]) == {"passed", "distance", "threshold", "frames_used"}
+    assert set(data["match"]) == {"passed", "distance", "threshold", "policy", "frames_used"}
+    assert data["match"]["policy"] == "default"
     assert data["match"]["passed"] is True and "match" in data["timings_ms"]
 
 

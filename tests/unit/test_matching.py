@@ -164,8 +164,14 @@ def test_frame_pool_bounded_spread_best_first() -> None:
 
 
 def test_match_result_to_dict() -> None:
-    r = MatchResult(True, 0.31234567, 0.365, 3, (0.3, 0.31, 0.33))
-    assert r.to_dict() == {"passed": True, "distance": 0.3123, "threshold": 0.365, "frames_used": 3}
+    r = MatchResult(True, 0.31234567, 0.365, 3, (0.3, 0.31, 0.33), policy=MatchPolicy.DEFAULT)
+    assert r.to_dict() == {
+        "passed": True,
+        "distance": 0.3123,
+        "threshold": 0.365,
+        "policy": "default",
+        "frames_used": 3,
+    }
     assert MatchResult(False, math.nan, 0.365, 0).to_dict()["distance"] is None
 
 

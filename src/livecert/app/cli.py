@@ -19,12 +19,14 @@ from typing import NoReturn
 from livecert.app import batch_cli, ledger_cli
 from livecert.app.demo import run_demo
 from livecert.app.plotting import plot_digits_trace, plot_trace
+from livecert.config import Language, MatchConfig, MatchPolicy, VerifyConfig
 from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import enroll
 from livecert.identity.matching import enroll_video
 from livecert.io.files import check_file
 from livecert.liveness.challenge import (
     Challenge,
+    ScheduleKind,
     SQLiteNonceStore,
     generate_key,
     load_key,
@@ -36,13 +38,16 @@ from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult, flag_names
 from livecert.schemas import app_message
 from livecert.session.verify import verify
+from livecert.speech.languages import recogniser_for
+from livecert.speech.recogniser import DigitRecogniser
 
 log = logging.getLogger(__name__)
 
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
-LANGS = ("en", "zh")
+LANGS = tuple(lang.value for lang in Language)
+_LANG_HELP = "language of the messages, and (digits mode) the one the digits are read in"
 
 #: The command's own lines for people, (English, Chinese); ``{}`` fields are filled in.
 _TEXT: dict[str, tuple[str, str]] = {
@@ -63,10 +68,15 @@ _TEXT: dict[str, tuple[str, str]] = {
         "人脸距离 {distance:.3f}（阈值 {threshold:.2f}），比对 {frames} 帧",
     ),
     "enrolled": ("enrolled {photo} -> {out} (model {model})", "已登记 {photo} -> {out}（模型 {model}）"),
+    "advice": ("advice", "建议"),
     "wrote": ("wrote {path}", "已写入 {path}"),
     "wrote_frames": ("wrote {n} frames to {path}", "已将 {n} 帧写入 {path}"),
     "frames": ("{n} frames", "{n} 帧"),
     "challenge": ("read these digits: {digits}", "请读出这些数字：{digits}"),
+    "challenge_one_by_one": ("read each digit aloud as it appears: {steps}", "每个数字出现时请大声读出：{steps}"),
+    "challenge_step": ("{digit} at {show:.2f} s", "{show:.2f} 秒 {digit}"),
+    "challenge_sep": (", ", "，"),
+    "challenge_blink": ("blink when asked: {windows}", "提示时请眨眼：{windows}"),
     "interrupted": ("interrupted", "已中断"),
     "error": ("error", "错误"),
 }
@@ -108,8 +118,17 @@ def _parser() -> _Parser:
     v.add_argument("video", help="video file (mp4, avi, mpg, webm, mov) or a folder of images")
     v.add_argument("--mode", choices=["blink", "digits"], default="blink")
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout (errors too)")
-    v.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
+    v.add_argument("--lang", choices=LANGS, default="en", help=_LANG_HELP)
     v.add_argument("--enrolled", metavar="PHOTO", help="enrolled photo, or an enrollment .npz from `livecert enroll`")
+    v.add_argument(
+        "--policy",
+        choices=[p.value for p in MatchPolicy],
+        help="face-match operating point, with --enrolled; measured rates (README 'Face matching'): genuine "
+        "video/photo pairs of held-out people refused, and impostor pairs accepted: "
+        f"strict (threshold {MatchPolicy.STRICT.threshold}) 3 of 46 refused, 0 of 3,193 accepted; "
+        f"default ({MatchPolicy.DEFAULT.threshold}, used without --policy) 1 of 46, 0 of 3,193; "
+        f"lenient ({MatchPolicy.LENIENT.threshold}) 0 of 46, 3 of 3,193",
+    )
     _add_digits_arguments(v)
 
     e = sub.add_parser("enroll", help="check enrollment photos and save their face template (.npz)")
@@ -124,7 +143,9 @@ def _parser() -> _Parser:
 
     c = sub.add_parser("challenge", help="print a new signed challenge token: digits to read, or blink prompts")
     c.add_argument("--mode", choices=["blink", "digits"], default="digits", help="what the person is asked to do")
-    c.add_argument("--digits", type=int, default=4, help="how many digits (1-8, default 4)")
+    c.add_argument(
+        "--digits", type=int, default=None, help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)"
+    )
     c.add_argument("--prompts", type=int, default=3, help="blink mode: how many 'blink now' prompts (1-5, default 3)")
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
@@ -156,12 +177,19 @@ def _parser() -> _Parser:
     t.add_argument(
         "--plot", type=Path, help="PNG file to write: eye aperture with blinks, or (digits) mouth, voice and prompts"
     )
-    t.add_argument("--lang", choices=LANGS, default="en", help="language of the messages")
+    t.add_argument("--lang", choices=LANGS, default="en", help=_LANG_HELP)
     _add_digits_arguments(t)
     return p
 
 
 def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--speech-model",
+        type=Path,
+        metavar="DIR",
+        help="digits mode: a Vosk model folder for the --lang language (for Mandarin e.g. vosk-model-small-cn-0.22, "
+        "downloaded and unpacked by you); without one, Mandarin readings are not checked for which digits were said",
+    )
     p.add_argument(
         "--challenge", metavar="TOKEN", help="the token printed by `livecert challenge` (digits, or blink prompts)"
     )
@@ -246,6 +274,8 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot write {out} ({exc.strerror})", code=ErrorCode.CANNOT_WRITE) from exc
     print(_t("enrolled", args.lang, photo=", ".join(args.photo), out=out, model=enrollment.model_id))
+    for advice in enrollment.advice:
+        print(f"  {_t('advice', args.lang)} {advice.code.value}: {advice.message(args.lang)}")
     return EXIT_PASSED
 
 
@@ -285,8 +315,21 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
         print(json.dumps(app_message(challenge, token)))
     else:
         print(token)
-        print(challenge.digits or " ".join(f"{show:.2f}-{hide:.2f}s" for show, hide in challenge.blink_windows))
+        print(_challenge_text(challenge, args.lang))
     return EXIT_PASSED
+
+
+def _challenge_text(challenge: Challenge, lang: str) -> str:
+    """What to read or when to blink, in ``lang``, for a person trying a challenge by hand."""
+    if challenge.schedule_kind is ScheduleKind.BLINK:
+        windows = " ".join(f"{show:.2f}-{hide:.2f}s" for show, hide in challenge.blink_windows)
+        return _t("challenge_blink", lang, windows=windows)
+    if challenge.schedule_kind is ScheduleKind.ONE_BY_ONE:
+        steps = _t("challenge_sep", lang).join(
+            _t("challenge_step", lang, digit=s.text, show=s.show_at_s) for s in challenge.schedule
+        )
+        return _t("challenge_one_by_one", lang, steps=steps)
+    return _t("challenge", lang, digits=challenge.digits)
 
 
 def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
@@ -294,6 +337,8 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
     if args.mode != "digits":
         if args.expect_digits:
             raise _UsageError("--expect-digits needs --mode digits")
+        if args.speech_model is not None:
+            raise _UsageError("--speech-model recognises digits read aloud: it needs --mode digits")
         if args.challenge is None:
             if args.nonce_db is not None:
                 raise _UsageError("--nonce-db records used challenges: it needs --challenge TOKEN")
@@ -303,7 +348,10 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
     if args.expect_digits is not None:
         if args.nonce_db is not None:
             raise _UsageError("--nonce-db goes with --challenge TOKEN; --expect-digits has no nonce to record")
-        return ChallengeOptions(Challenge.for_known_digits(args.expect_digits))
+        recogniser, check_content = _content_check(args)
+        return ChallengeOptions(
+            Challenge.for_known_digits(args.expect_digits), recogniser=recogniser, check_content=check_content
+        )
     if args.key_file is None:
         raise _UsageError("--challenge needs --key-file (the key the token was signed with)")
     store = None
@@ -311,14 +359,44 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
         store = SQLiteNonceStore(args.nonce_db)
     else:
         log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
-    return ChallengeOptions(args.challenge, key=load_key(args.key_file), nonce_store=store)
+    recogniser, check_content = _content_check(args)
+    return ChallengeOptions(
+        args.challenge,
+        key=load_key(args.key_file),
+        nonce_store=store,
+        recogniser=recogniser,
+        check_content=check_content,
+    )
+
+
+def _content_check(args: argparse.Namespace) -> tuple[DigitRecogniser | None, bool]:
+    """The recogniser for ``--lang`` and ``--speech-model`` (None: the session's English default, or
+    none), and whether the digits read are checked (not without a recogniser for the language)."""
+    if args.mode != "digits":
+        return None, True
+    language = Language.parse(args.lang)
+    if language is Language.EN and args.speech_model is None:
+        return None, True
+    recogniser = recogniser_for(language, args.speech_model)
+    if recogniser is None:
+        log.warning(
+            "no recogniser for %s readings (--speech-model DIR): which digits were said is not checked, "
+            "only when and how they were read",
+            language.value,
+        )
+    return recogniser, recogniser is not None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     options = _challenge_options(args)
+    config = None
+    if args.policy is not None:
+        if args.enrolled is None:
+            raise _UsageError("--policy chooses the face-match threshold: it needs --enrolled")
+        config = VerifyConfig(match=MatchConfig.for_policy(args.policy))
     if args.enrolled is not None:
         check_file(Path(args.enrolled))  # a pipe as the enrollment would block reading it
-    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, challenge=options)
+    result = verify(args.video, mode=args.mode, enrolled=args.enrolled, config=config, challenge=options)
     if args.json:
         print(json.dumps(result.to_dict(lang=args.lang), ensure_ascii=False))
     else:

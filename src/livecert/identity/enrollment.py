@@ -2,7 +2,9 @@
 
 An :class:`Enrollment` is saved as a small ``.npz`` carrying the model id and
 a format version; :func:`enroll` refuses unusable photos with an
-:class:`EnrollmentError` whose code says why (``NO_FACE``, ``BLURRY``, ...).
+:class:`EnrollmentError` whose code says why (``NO_FACE``, ``BLURRY``,
+``EYES_CLOSED``, ...), and reports problems that do not stop enrollment
+(``GLASSES_GLARE``) as :class:`EnrollmentAdvice` in ``Enrollment.advice``.
 Several recent photos (``enroll([a, b, c])``) make a template of several
 descriptors, whose mean the live face is compared with: one photo's own
 lighting, expression and camera weigh less."""
@@ -27,6 +29,7 @@ from livecert.face.quality import FrameQuality, measure
 from livecert.identity.detection import find_face
 from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
 from livecert.identity.onnx_embedder import default_embedder
+from livecert.identity.photo_quality import measure_eyes
 from livecert.io.frames import check_frame
 from livecert.io.images import read_image_rgb
 from livecert.results import QualityFlag, ReasonCode
@@ -73,13 +76,22 @@ ENROLL_MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         "The face in the enrollment photo is turned away. Use a photo taken from the front.",
         "登记照片中的脸部偏转。请使用正面照片。",
     ),
+    ReasonCode.EYES_CLOSED: (
+        "The eyes are closed in the enrollment photo. Use a photo in which both eyes are open.",
+        "登记照片中的眼睛是闭着的。请使用双眼睁开的照片。",
+    ),
+    ReasonCode.GLASSES_GLARE: (
+        "Light reflects on the glasses in the enrollment photo. If you can, take another photo with the lamp "
+        "or window to one side and the glasses tilted slightly down, or without glasses.",
+        "登记照片中的眼镜有反光。如有可能，请重新拍摄：让灯光或窗户在侧面，眼镜稍微向下倾斜，或摘下眼镜。",
+    ),
 }
 
 
 class EnrollmentError(InputError):
     """The enrollment photo cannot be used.  ``code`` is the :class:`ErrorCode`
     of the photo's problem (``NO_FACE``, ``MULTIPLE_FACES``, ``FACE_TOO_SMALL``,
-    ``TOO_DARK``, ``BLURRY`` or ``FACE_TURNED``; equal to the :class:`ReasonCode`
+    ``TOO_DARK``, ``BLURRY``, ``FACE_TURNED`` or ``EYES_CLOSED``; equal to the :class:`ReasonCode`
     of the same name, which ``reason`` holds); the message says what photo to
     use instead (:data:`ENROLL_MESSAGES`); ``message`` is the English text,
     :meth:`message_in` gives either language."""
@@ -103,6 +115,26 @@ class EnrollmentError(InputError):
         return self._text(self.reason, lang, self.detail)
 
 
+@dataclass(frozen=True)
+class EnrollmentAdvice:
+    """A problem with an enrollment photo that did not stop enrollment, and what to do about it.
+
+    Attributes
+    ----------
+    code : ReasonCode
+        ``GLASSES_GLARE``.
+    detail : str
+        The measured figure, and which photo when several were given.
+    """
+
+    code: ReasonCode
+    detail: str = ""
+
+    def message(self, lang: str = "en") -> str:
+        """What to do, in ``"en"`` or ``"zh"`` (:data:`ENROLL_MESSAGES`), with the detail."""
+        return EnrollmentError._text(self.code, lang, self.detail)
+
+
 @dataclass(frozen=True, eq=False)
 class Enrollment:
     """The enrolled face: what a live video is compared with.
@@ -122,6 +154,9 @@ class Enrollment:
     template : ndarray of float32, shape (K, 128)
         One descriptor per enrolled photo (K from 1 to 10); left empty when
         constructing, it becomes ``embedding[None]``.
+    advice : tuple of EnrollmentAdvice
+        Problems of the photos that did not stop enrollment, for the clerk
+        (not saved: a loaded enrollment has none).
     """
 
     embedding: FloatArray
@@ -130,6 +165,7 @@ class Enrollment:
     model_id: str
     version: int = ENROLLMENT_FORMAT_VERSION
     template: FloatArray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
+    advice: tuple[EnrollmentAdvice, ...] = ()
 
     def __post_init__(self) -> None:
         if np.asarray(self.template).size == 0:
@@ -265,7 +301,8 @@ def _as_rgb(photo: AnyArray) -> Image:
     return np.ascontiguousarray(rgb)
 
 
-#: Photo problems in the order they are reported (the first one found wins).
+#: Photo problems in the order they are reported (the first one found wins; closed
+#: eyes are checked after these).
 _ENROLL_PROBLEMS = (QualityFlag.FACE_TOO_SMALL, QualityFlag.TOO_DARK, QualityFlag.FACE_TURNED, QualityFlag.BLURRY)
 
 
@@ -305,8 +342,9 @@ def enroll(
     Raises
     ------
     EnrollmentError
-        No face, several faces, or a face too small, dark, turned or blurred
-        (with several photos the detail names the photo).
+        No face, several faces, a face too small, dark, turned or blurred, or
+        closed eyes (with several photos the detail names the photo).  Glare
+        on glasses does not stop enrollment: it is in ``advice``.
     InputError
         A file or array cannot be read at all; no photo or too many
         (``BAD_ARGUMENT``); photos that seem to show different people
@@ -324,25 +362,36 @@ def enroll(
     emb = embedder or default_embedder()
     lm_cfg = landmark_config or LandmarkConfig()
     faces = []
+    advice: list[EnrollmentAdvice] = []
     for i, one in enumerate(photos):
+        name = f"photo {i + 1} of {len(photos)}, {_photo_name(one, i)}: "
         try:
-            faces.append(_enroll_one(one, cfg, emb, lm_cfg))
+            face = _enroll_one(one, cfg, emb, lm_cfg)
         except EnrollmentError as exc:
             if len(photos) == 1:
                 raise
-            name = one if isinstance(one, (str, Path)) else f"array {i + 1}"
-            raise EnrollmentError(exc.reason, f"photo {i + 1} of {len(photos)}, {name}: {exc.detail}") from None
-    vectors = np.stack([v for v, _, _ in faces])
+            raise EnrollmentError(exc.reason, name + exc.detail) from None
+        faces.append(face)
+        prefix = name if len(photos) > 1 else ""
+        advice.extend(EnrollmentAdvice(a.code, prefix + a.detail) for a in face.advice)
+    vectors = np.stack([f.vector for f in faces])
     _check_one_person(vectors, photos, cfg.enroll_max_spread)
-    _, points, quality = faces[0]
     mean = vectors.mean(axis=0)
+    for a in advice:
+        log.info("enrollment advice %s: %s", a.code.value, a.detail)
     return Enrollment(
         _frozen(mean, np.float32),
-        _frozen(points, np.float32),
-        quality,
+        _frozen(faces[0].points, np.float32),
+        faces[0].quality,
         emb.model_id,
         template=_frozen(vectors, np.float32),
+        advice=tuple(advice),
     )
+
+
+def _photo_name(photo: Photo, i: int) -> str:
+    """The file name of the ``i``-th photo, or ``"array <i + 1>"``."""
+    return str(photo) if isinstance(photo, (str, Path)) else f"array {i + 1}"
 
 
 def _check_one_person(vectors: FloatArray, photos: Sequence[Photo], max_spread: float) -> None:
@@ -354,19 +403,60 @@ def _check_one_person(vectors: FloatArray, photos: Sequence[Photo], max_spread: 
         others = np.delete(vectors, i, axis=0).mean(axis=0)
         d = float(np.linalg.norm(vectors[i].astype(np.float64) - others))
         if d > max_spread:
-            name = photos[i] if isinstance(photos[i], (str, Path)) else f"array {i + 1}"
             raise InputError(
-                f"enrollment photo {i + 1} ({name}) does not look like the same person as the others "
+                f"enrollment photo {i + 1} ({_photo_name(photos[i], i)}) does not look like the same person "
+                "as the others "
                 f"(distance {d:.2f} > {max_spread:.2f}); enroll only photos of the one pensioner, "
                 "taken recently",
                 code=ErrorCode.BAD_INPUT,
             )
 
 
-def _enroll_one(
-    photo: Photo, cfg: MatchConfig, emb: Embedder, landmark_config: LandmarkConfig
-) -> tuple[FloatArray, FloatArray, FrameQuality]:
-    """Descriptor (128,), mesh (478, 3) and quality of one photo's one face; EnrollmentError if unusable."""
+@dataclass(frozen=True)
+class _Face:
+    """One enrolled photo's face: descriptor (128,), mesh (478, 3), quality and advice."""
+
+    vector: FloatArray
+    points: FloatArray
+    quality: FrameQuality
+    advice: tuple[EnrollmentAdvice, ...]
+
+
+def check_eyes(rgb: Image, points: FloatArray, cfg: MatchConfig) -> tuple[EnrollmentAdvice, ...]:
+    """The eye checks of an enrollment photo: refuse closed eyes, advise about glare.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+    points : ndarray of float, shape (478, 3)
+        The face mesh, in pixels of ``rgb``.
+    cfg : MatchConfig
+        ``enroll_min_eye_aperture`` and ``enroll_max_glare``.
+
+    Returns
+    -------
+    tuple of EnrollmentAdvice
+        ``GLASSES_GLARE`` when the lenses reflect light, else empty.
+
+    Raises
+    ------
+    EnrollmentError
+        ``EYES_CLOSED``.
+    """
+    eyes = measure_eyes(rgb, points)
+    if eyes.aperture < cfg.enroll_min_eye_aperture:  # False for nan: an unreadable mesh is not refused
+        raise EnrollmentError(
+            ReasonCode.EYES_CLOSED,
+            f"eye opening {eyes.aperture:.2f} of the eye's width, need {cfg.enroll_min_eye_aperture:.2f}",
+        )
+    if eyes.glare > cfg.enroll_max_glare:
+        detail = f"glare {eyes.glare:.4f} of the eye's width squared, advised at most {cfg.enroll_max_glare:.4f}"
+        return (EnrollmentAdvice(ReasonCode.GLASSES_GLARE, detail),)
+    return ()
+
+
+def _enroll_one(photo: Photo, cfg: MatchConfig, emb: Embedder, landmark_config: LandmarkConfig) -> _Face:
+    """One photo's one face; EnrollmentError if unusable."""
     rgb = _as_rgb(photo) if isinstance(photo, np.ndarray) else read_image_rgb(photo, max_side=_MAX_SIDE)
     points, n_faces = find_face(rgb, landmark_config)
     if n_faces > 1:
@@ -383,6 +473,7 @@ def _enroll_one(
     for flag in _ENROLL_PROBLEMS:
         if quality.flags & flag:
             raise EnrollmentError(flag.reason_code, details[flag.reason_code])
+    advice = check_eyes(rgb, points, cfg)
     vector = emb.embed(align_face(rgb, mesh_to_five(points)))
     log.debug("enrolled face %.0f px wide, yaw %.1f deg", quality.face_width_px, quality.yaw_deg)
-    return np.asarray(vector, dtype=np.float32), points, quality
+    return _Face(np.asarray(vector, dtype=np.float32), points, quality, advice)

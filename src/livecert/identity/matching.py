@@ -35,7 +35,7 @@ from livecert.face.geometry import eye_apertures
 from livecert.face.landmarks import FaceLandmarker, RunningMode
 from livecert.face.quality import FrameQuality, measure
 from livecert.identity.embedding import Embedder, embed_faces, template_distance
-from livecert.identity.enrollment import Enrollment, EnrollmentError
+from livecert.identity.enrollment import Enrollment, EnrollmentError, check_eyes
 from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.sources import Source, open_source
 from livecert.results import MatchResult, ReasonCode
@@ -159,7 +159,8 @@ def match_faces(
     Returns
     -------
     MatchResult
-        ``passed=False``, ``frames_used=0`` when there is no candidate.
+        ``passed=False``, ``frames_used=0`` when there is no candidate;
+        ``policy`` names ``config``'s operating point.
     """
     cfg = config or MatchConfig()
     emb = embedder or default_embedder()
@@ -171,12 +172,13 @@ def match_faces(
         )
     used = list(candidates)[: cfg.max_frames]
     if not used:
-        return MatchResult(False, math.nan, cfg.threshold, 0)
+        return MatchResult(False, math.nan, cfg.threshold, 0, policy=cfg.policy)
     descriptors = embed_faces(used, emb)
     distance, per_frame = template_distance(descriptors, enrollment.embedding)
     passed = bool(distance <= cfg.threshold)
     log.debug("face distance %.3f over %d frames (threshold %.2f)", distance, len(used), cfg.threshold)
-    return MatchResult(passed, distance, cfg.threshold, len(used), tuple(float(x) for x in per_frame), descriptors)
+    per = tuple(float(x) for x in per_frame)
+    return MatchResult(passed, distance, cfg.threshold, len(used), per, descriptors, cfg.policy)
 
 
 def enroll_video(
@@ -191,8 +193,10 @@ def enroll_video(
 
     The frames are chosen as in a live session (:class:`FramePool`: frontal,
     sharp, eyes open, ``config.min_frame_gap_s`` apart), judged by the
-    enrollment photo checks (size, light, sharpness, pose), and the best
-    ``config.enroll_max_photos`` become the template.
+    enrollment photo checks (size, light, sharpness, pose, open eyes), and the best
+    ``config.enroll_max_photos`` become the template.  Glare on glasses in
+    the best frame is reported in ``advice``, as by
+    :func:`~livecert.identity.enrollment.enroll`.
 
     Parameters
     ----------
@@ -233,17 +237,21 @@ def enroll_video(
             with_face += 1
             q = measure(frame.rgb, obs.points, faces, quality_cfg)
             left, right = eye_apertures(obs.points)
+            if max(left, right) < cfg.enroll_min_eye_aperture:  # closed, as check_eyes() refuses
+                continue
             pool.offer_frame(frame.rgb, obs.points, frame.t_s, q, (left + right) / 2)
     if not len(pool):
         raise EnrollmentError(
             ReasonCode.NO_FACE,
-            f"{with_face} of {frames} frames show a face, none of them alone, large, lit, sharp and frontal enough",
+            f"{with_face} of {frames} frames show a face, none of them alone, large, lit, sharp, frontal "
+            "and with open eyes",
         )
     emb = embedder or default_embedder()
     chosen = pool.candidates()
     vectors = embed_faces(chosen, emb)
     rgb, points = chosen[0]
     best = measure(rgb, points, 1, quality_cfg)
+    advice = check_eyes(rgb, points, cfg)
     log.debug("enrolled %d frames of a video (%d with a face)", len(chosen), with_face)
     return Enrollment(
         _frozen32(vectors.mean(axis=0)),
@@ -251,6 +259,7 @@ def enroll_video(
         best,
         emb.model_id,
         template=_frozen32(vectors),
+        advice=advice,
     )
 
 

@@ -42,6 +42,16 @@ MIN_KEY_BYTES = 16
 #: Longest a challenge may stay valid, in seconds (one day).
 MAX_TTL_S = 86_400.0
 
+#: How long each digit of a ``one_by_one`` challenge stays up, seconds (low,
+#: high): drawn uniformly in 10 ms steps.  At least 2 s, so that an old
+#: reader sees the digit, reads it aloud and finishes before the next one
+#: (and the answer to a prompt cannot be taken for the answer to the next:
+#: :attr:`~livecert.config.DigitsConfig.answer_window_s` is at most the
+#: shortest step); spread over 2.5 s, so that a recording made for other
+#: prompt times answers these only by chance
+#: (:mod:`livecert.liveness.prompts`).
+ONE_BY_ONE_STEP_S: tuple[float, float] = (2.0, 4.5)
+
 _DIGITS_RE = re.compile(r"[0-9]{1,8}")
 
 _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
@@ -59,11 +69,18 @@ class ScheduleKind(StrEnum):
 
     #: Every digit in one step, from 0 s until the recording ends.
     ALL = "all"
-    #: One digit per step, each replaced by the next after 1.2-2.0 s.
+    #: One digit per step, each replaced by the next after a random
+    #: :data:`ONE_BY_ONE_STEP_S` interval.
     ONE_BY_ONE = "one_by_one"
     #: Blink mode: no digits; each step asks for one blink, shown from
     #: ``show_at_s`` to ``hide_at_s`` (the reaction window).
     BLINK = "blink"
+
+
+#: Digits drawn by :func:`new_challenge` when ``n_digits`` is not given: six
+#: when read one by one (the longer reading is what makes the timing and
+#: lip-voice sync decision reliable), four when all are shown at once.
+DEFAULT_N_DIGITS: dict[ScheduleKind, int] = {ScheduleKind.ALL: 4, ScheduleKind.ONE_BY_ONE: 6}
 
 
 def _schedule_kind(value: object) -> ScheduleKind:
@@ -236,7 +253,7 @@ class Challenge:
 
 
 def new_challenge(
-    n_digits: int = 4,
+    n_digits: int | None = None,
     *,
     ttl_s: float = 300.0,
     schedule: ScheduleKind | str = ScheduleKind.ALL,
@@ -254,16 +271,17 @@ def new_challenge(
 
     Parameters
     ----------
-    n_digits : int
-        Number of digits, 1 to 8.
+    n_digits : int, optional
+        Number of digits, 1 to 8; default :data:`DEFAULT_N_DIGITS` for the
+        schedule (4 for ``"all"``, 6 for ``"one_by_one"``).
     ttl_s : float
         Seconds the challenge stays valid, at most :data:`MAX_TTL_S` (a day).
     schedule : ScheduleKind or {"all", "one_by_one"}
         ``"all"``: one step, every digit shown from 0 s until the recording
         ends.  ``"one_by_one"``: one digit per step, the first at 0 s, each
-        next after a random 1.20-2.00 s (10 ms steps, generous for elderly
-        users); a digit is hidden when the next one appears, the last one
-        after one more such interval.
+        next after a random :data:`ONE_BY_ONE_STEP_S` interval (2.00-4.50 s,
+        10 ms steps, generous for elderly users); a digit is hidden when the
+        next one appears, the last one after one more such interval.
     allow_runs : bool
         Keep runs and repeated digits.
     now : float, optional
@@ -274,19 +292,23 @@ def new_challenge(
     ChallengeError
         If ``n_digits``, ``ttl_s`` or ``schedule`` is invalid.
     """
+    kind = _schedule_kind(schedule)
+    if n_digits is None and kind is not ScheduleKind.BLINK:
+        n_digits = DEFAULT_N_DIGITS[kind]
     if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 8:
         raise ChallengeError(f"n_digits must be an int from 1 to 8, not {n_digits!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
         raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
-    kind = _schedule_kind(schedule)
     digits = "".join(_draw_digit() for _ in range(n_digits))
     while not allow_runs and _is_guessable(digits):
         digits = "".join(_draw_digit() for _ in range(n_digits))
     steps: tuple[PromptStep, ...] = (PromptStep(digits, 0.0),)
     if kind is ScheduleKind.ONE_BY_ONE:
+        low, high = ONE_BY_ONE_STEP_S
+        steps_10ms = int(round((high - low) * 100))
         starts = [0.0]
         for _ in digits:
-            starts.append(round(starts[-1] + 1.2 + secrets.randbelow(81) / 100, 2))
+            starts.append(round(starts[-1] + low + secrets.randbelow(steps_10ms + 1) / 100, 2))
         steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
     issued = _now(now)
     return Challenge(digits, secrets.token_urlsafe(16), issued, issued + float(ttl_s), steps, kind)

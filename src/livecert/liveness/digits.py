@@ -1,8 +1,17 @@
 """The read-digits decision: challenge, mouth movement, and (when the
 recording has sound) the spoken digits and lip-voice sync.
 
+Two decisions, combined (both must pass) when both apply:
+
+* prompt timing and sync (``one_by_one`` challenges,
+  :mod:`livecert.liveness.prompts`): each digit answered in time, mouth and
+  voice together.  It needs no recogniser, so it is what decides when none
+  hears the reader's language (``"content": "not_checked"``);
+* content (``"content": "recognised"``): a recogniser heard the challenge's
+  digits (and, for digits shown all at once, the clip's lip-voice sync).
+
 Without an audio track the decision rests on the video alone: mouth
-movement timed against the prompt.  That cannot tell which digits were
+movement timed against the prompts.  That cannot tell which digits were
 said, nor catch a person who mouths anything at the right moment, nor a
 replayed video of the right person mouthing; the result then says
 ``"audio": false``.
@@ -10,7 +19,7 @@ replayed video of the right person mouthing; the result then says
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,10 +27,11 @@ from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack
-from livecert.liveness.challenge import Challenge, NonceStore
+from livecert.liveness.challenge import Challenge, NonceStore, ScheduleKind
 from livecert.liveness.mouth import fits_prompt, mouth_events
+from livecert.liveness.prompts import PromptTiming, answer_prompts
 from livecert.liveness.sync import av_sync
-from livecert.results import DigitsEvidence, Reason, ReasonCode
+from livecert.results import Content, DigitsEvidence, PromptAnswer, Reason, ReasonCode
 from livecert.speech.recogniser import DigitRecogniser
 from livecert.speech.vad import voice_activity
 
@@ -47,13 +57,20 @@ class ChallengeOptions:
         Turns the recording's sound into digits; default the English
         :class:`~livecert.speech.english.EnglishDigitRecogniser`.  Reuse one
         instance across calls (one thread at a time) to load its model once.
+    check_content : bool
+        False when no recogniser hears the reader's language: the digits
+        said are not checked (``"content": "not_checked"``) and a
+        ``one_by_one`` challenge is decided on prompt timing and lip-voice
+        sync alone (what that does and does not stop: the README's "Digits
+        read one by one").  No ``recogniser`` may be given then.
 
     Raises
     ------
     InputError
         ``NO_CHALLENGE`` when ``challenge`` is neither, ``NO_KEY`` for a
         token without its key, ``BAD_ARGUMENT`` for a recogniser without
-        ``recognise``.  These are programming mistakes, so they raise
+        ``recognise``, a ``check_content`` that is not a bool, or a
+        recogniser with ``check_content=False``.  These are programming mistakes, so they raise
         instead of telling the pensioner that the code was invalid.
     """
 
@@ -61,6 +78,7 @@ class ChallengeOptions:
     key: bytes | None = None
     nonce_store: NonceStore | None = None
     recogniser: DigitRecogniser | None = None
+    check_content: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.challenge, (Challenge, str)):
@@ -80,6 +98,16 @@ class ChallengeOptions:
                 f"got {type(self.recogniser).__name__}",
                 code=ErrorCode.BAD_ARGUMENT,
             )
+        if not isinstance(self.check_content, bool):
+            raise InputError(
+                f"check_content must be True or False, not {self.check_content!r}", code=ErrorCode.BAD_ARGUMENT
+            )
+        if self.recogniser is not None and not self.check_content:
+            raise InputError(
+                "check_content=False means no recogniser hears the reader's language: pass recogniser=None, "
+                "or check_content=True to use the recogniser",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
 
 
 def check_digits(
@@ -88,7 +116,7 @@ def check_digits(
     mouth: FloatArray,
     track: AudioTrack | None,
     config: DigitsConfig,
-    recogniser: DigitRecogniser,
+    recogniser: DigitRecogniser | None,
     *,
     mouth_height: FloatArray,
     prompt_at_s: float = 0.0,
@@ -102,10 +130,12 @@ def check_digits(
     t, mouth : ndarray, shape (N,)
         Frame times and mouth aperture (``nan`` where unusable).
     track : AudioTrack or None
-    recogniser : DigitRecogniser
+    recogniser : DigitRecogniser or None
         Used when there is a track (:class:`livecert.session.live.LivenessSession`
         passes the default :class:`~livecert.speech.english.EnglishDigitRecogniser`
-        unless given another).
+        unless given another); None: no recogniser for the reader's
+        language, the words are not checked.  With a ``one_by_one``
+        challenge each answer is recognised on its own, as one digit.
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,)
@@ -116,22 +146,33 @@ def check_digits(
     reasons: list[Reason] = []
     n = len(challenge.digits)
     analysis = mouth_events(t, mouth, config)
-    prompt_at = prompt_at_s + (challenge.schedule[0].show_at_s if challenge.schedule else 0.0)
-    ok, detail = fits_prompt(analysis.events, n, prompt_at, config)
-    if not ok:
-        reasons.append(Reason(ReasonCode.NO_SPEECH_MOVEMENT, detail))
+    one_by_one = challenge.schedule_kind is ScheduleKind.ONE_BY_ONE
+    speech = tuple(voice_activity(track)) if track is not None else ()
+    timing: PromptTiming | None = None
+    if one_by_one:
+        timing = answer_prompts(challenge, t, mouth, mouth_height, track, speech, config, prompt_at_s=prompt_at_s)
+        reasons.extend(timing.reasons)
+    else:
+        prompt_at = prompt_at_s + (challenge.schedule[0].show_at_s if challenge.schedule else 0.0)
+        ok, detail = fits_prompt(analysis.events, n, prompt_at, config)
+        if not ok:
+            reasons.append(Reason(ReasonCode.NO_SPEECH_MOVEMENT, detail))
     heard: str | None = None
     sync: tuple[float, float] | None = None
-    segments = analysis.segments
+    segments = speech or analysis.segments
+    answers = timing.answers if timing is not None else ()
     if track is not None:
-        speech = voice_activity(track)
-        if speech:
-            segments = tuple(speech)
-            a, b = max(track.start_s, speech[0][0] - 0.3), speech[-1][1] + 0.3
-        else:
-            a, b = track.start_s, track.end_s
-        heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
-        if heard != challenge.digits:
+        if recogniser is not None and timing is not None:
+            answers = tuple(_recognise_answer(a, track, recogniser) for a in answers)
+            heard = "".join(a.heard or "" for a in answers)
+        elif recogniser is not None:
+            a, b = (
+                (max(track.start_s, speech[0][0] - 0.3), speech[-1][1] + 0.3)
+                if speech
+                else (track.start_s, track.end_s)
+            )
+            heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
+        if heard is not None and heard != challenge.digits:
             reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))
         score = av_sync(
             t,
@@ -141,7 +182,9 @@ def check_digits(
             lag_prior_s=config.sync_lag_prior_s,
         )
         sync = (float(score.score), float(score.lag_s))
-        if not np.isfinite(sync[0]) or sync[0] < config.sync_threshold:
+        # One by one, the score over the answers alone decides (answer_prompts); the pauses between
+        # them would only add chance agreement of silence with a closed mouth.
+        if not one_by_one and (not np.isfinite(sync[0]) or sync[0] < config.sync_threshold):
             reasons.append(Reason(ReasonCode.AV_OUT_OF_SYNC, f"lip-voice correlation {sync[0]:.2f}"))
     evidence = DigitsEvidence(
         expected=challenge.digits,
@@ -151,5 +194,21 @@ def check_digits(
         av_sync=sync,
         audio=track is not None,
         passed=not reasons,
+        content=Content.RECOGNISED if heard is not None else Content.NOT_CHECKED,
+        prompts=answers,
+        prompt_sync=timing.sync if timing is not None and track is not None else None,
     )
     return evidence, reasons
+
+
+#: Sound kept before an answer's voice onset and after its end when it is
+#: recognised on its own (the detector clips soft word edges).
+ANSWER_PAD_S: tuple[float, float] = (0.2, 0.3)
+
+
+def _recognise_answer(answer: PromptAnswer, track: AudioTrack, recogniser: DigitRecogniser) -> PromptAnswer:
+    """``answer`` with the digit ``recogniser`` hears in its voice (``""`` when unanswered)."""
+    if answer.voice_onset_s is None or answer.voice_end_s is None:
+        return replace(answer, heard="")
+    samples = track.between(answer.voice_onset_s - ANSWER_PAD_S[0], answer.voice_end_s + ANSWER_PAD_S[1])
+    return replace(answer, heard=recogniser.recognise(samples, track.sample_rate, 1))

@@ -361,7 +361,7 @@ class LivenessSession:
         digits_ms = None
         if self.mode is Mode.DIGITS:
             t1 = time.perf_counter()
-            if self._challenge is not None and self._recogniser is not None:
+            if self._challenge is not None:
                 digits, digit_reasons = check_digits(
                     self._challenge,
                     trace.t_s,
@@ -461,8 +461,8 @@ def _check_challenge(
 
 
 def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitRecogniser | None:
-    """The recogniser a digits session uses (``None`` in blink mode)."""
-    if mode is not Mode.DIGITS or options is None:
+    """The recogniser a digits session uses (``None`` in blink mode, or when the content is not checked)."""
+    if mode is not Mode.DIGITS or options is None or not options.check_content:
         return None
     # The default's models load on first use: not at all without audio.
     return options.recogniser if options.recogniser is not None else EnglishDigitRecogniser()

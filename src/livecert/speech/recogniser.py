@@ -7,40 +7,29 @@ downloaded) and, as the default, :class:`EnglishDigitRecogniser`, which
 sends telephone-band audio to Moonshine (:mod:`livecert.speech.moonshine`)
 first.
 
-Mandarin, or any other language, plugs in through the same Protocol; no
-livecert code needs to change.  For example with Vosk and a model folder the
-user downloaded themselves (livecert downloads nothing)::
-
-    import json, vosk
-    from livecert.io.audio import to_pcm16
-
-    class VoskDigitRecogniser:
-        DIGITS = {"零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
-                  "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-
-        def __init__(self, model_dir):
-            self.model = vosk.Model(model_dir)          # e.g. vosk-model-small-cn-0.22
-
-        def recognise(self, samples, sample_rate, n_digits):
-            grammar = json.dumps(list(self.DIGITS) + ["[unk]"], ensure_ascii=False)
-            rec = vosk.KaldiRecognizer(self.model, sample_rate, grammar)
-            rec.AcceptWaveform(to_pcm16(samples))
-            text = json.loads(rec.FinalResult())["text"]
-            return "".join(self.DIGITS[c] for c in text if c in self.DIGITS)
-
-and pass ``VoskDigitRecogniser("/path/to/model")`` wherever a recogniser is
-accepted.  The returned string holds only the characters ``0-9``; the caller
+Mandarin (``Language.ZH``) has a vocabulary here (:data:`MANDARIN_DIGITS`,
+:data:`MANDARIN_PINYIN`, :func:`transcript_digits`) but no model that ships
+in a package: :class:`livecert.speech.vosk_model.VoskDigitRecogniser` loads a
+Vosk model folder the deployer downloaded (livecert downloads nothing), and
+:func:`livecert.speech.languages.recogniser_for` picks the recogniser for a
+language.  Any other recogniser plugs in through the same Protocol
+(``ChallengeOptions(recogniser=...)``); no livecert code needs to change.
+The returned string holds only the characters ``0-9``; the caller
 compares it with the challenge (it may be shorter or longer than
 ``n_digits`` for recognisers that cannot force the count).
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from typing import Protocol, TypeAlias, Union, runtime_checkable
 
 import numpy as np
 
 from livecert.arrays import FloatArray
+from livecert.config import Language
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import fft_length
 
@@ -64,6 +53,118 @@ DIGIT_WORDS: dict[str, str] = {
 #: (tuning digits 0.74 without it, 0.65 with it).  Pass
 #: ``words=DIGIT_WORDS`` to accept "oh" for zero.
 DEFAULT_WORDS: dict[str, str] = {w: d for w, d in DIGIT_WORDS.items() if w != "oh"}
+
+#: Mandarin digits as a reader says them, in the characters a Mandarin
+#: recogniser writes, and the digit each stands for.  Besides 零 一 二 三 四
+#: 五 六 七 八 九: 〇 (a written zero), 幺 (yāo, how 1 is read aloud in
+#: telephone and room numbers), 两 and 兩 (liǎng, "two of", which many say
+#: for 2).
+MANDARIN_DIGITS: dict[str, str] = {
+    "零": "0",
+    "〇": "0",
+    "一": "1",
+    "幺": "1",
+    "二": "2",
+    "两": "2",
+    "兩": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
+
+#: Hanyu Pinyin, with its tone mark, of each character of :data:`MANDARIN_DIGITS`.
+MANDARIN_PINYIN: dict[str, str] = {
+    "零": "líng",
+    "〇": "líng",
+    "一": "yī",
+    "幺": "yāo",
+    "二": "èr",
+    "两": "liǎng",
+    "兩": "liǎng",
+    "三": "sān",
+    "四": "sì",
+    "五": "wǔ",
+    "六": "liù",
+    "七": "qī",
+    "八": "bā",
+    "九": "jiǔ",
+}
+
+#: Toneless pinyin of the Mandarin digit syllables and the digit each stands
+#: for, for recognisers that write pinyin (with tone marks, tone numbers or
+#: neither: :func:`transcript_digits` strips them).
+PINYIN_DIGITS: dict[str, str] = {
+    unicodedata.normalize("NFD", py).encode("ascii", "ignore").decode(): MANDARIN_DIGITS[ch]
+    for ch, py in MANDARIN_PINYIN.items()
+}
+
+#: The digit vocabulary of each language: what a recogniser for it listens
+#: for (a grammar's words) and what :func:`transcript_digits` reads.
+DIGIT_VOCABULARY: Mapping[Language, Mapping[str, str]] = {Language.EN: DIGIT_WORDS, Language.ZH: MANDARIN_DIGITS}
+
+_EN_TOKENS = re.compile(r"[a-z]+|[0-9]")
+# A pinyin syllable (letters and combining tone marks, an optional tone
+# number, which is not a digit read aloud), an ASCII digit, or one other
+# character (a Chinese character is a word of its own).
+_ZH_TOKENS = re.compile(r"[a-z\u00fc\u0300-\u036f]+[1-5]?|[0-9]|\S")
+
+
+def transcript_digits(text: str, language: Language | str = Language.ZH) -> str:
+    """The digits read in a recogniser's transcript, in order.
+
+    Parameters
+    ----------
+    text : str
+        What a recogniser wrote.  Mandarin: characters of
+        :data:`MANDARIN_DIGITS`, pinyin of :data:`PINYIN_DIGITS` (tone marks
+        and tone numbers are ignored) and the digits 0-9, full-width ones
+        too; English: the words of :data:`DIGIT_WORDS` and the digits 0-9.
+        Anything else (other words, punctuation, ``[unk]``) is skipped.
+    language : Language or str
+
+    Returns
+    -------
+    str
+        Only the characters ``0-9``: ``"四 七 两 jiu3"`` -> ``"4729"``.
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT`` for an unknown ``language``.
+    """
+    lang = Language.parse(language)
+    folded = unicodedata.normalize("NFKC", text).lower()  # full-width digits and letters become ASCII
+    if lang is Language.EN:
+        return "".join(t if t.isdigit() else DIGIT_WORDS.get(t, "") for t in _EN_TOKENS.findall(folded))
+    out = []
+    for token in _ZH_TOKENS.findall(unicodedata.normalize("NFD", folded)):
+        if token in MANDARIN_DIGITS:
+            out.append(MANDARIN_DIGITS[token])
+        elif token.isascii() and token.isdigit():
+            out.append(token)
+        else:
+            out.append(_pinyin_digits(token.rstrip("12345").encode("ascii", "ignore").decode()))  # tones go
+    return "".join(out)
+
+
+def _pinyin_digits(letters: str) -> str:
+    """Toneless pinyin, its syllables maybe run together (``"wuyaoqi"``), as digits;
+    ``""`` unless it splits wholly into syllables of :data:`PINYIN_DIGITS`."""
+    # best[i]: the digits of letters[:i], or None where no split reaches i
+    best: list[str | None] = [""] + [None] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for syllable, digit in PINYIN_DIGITS.items():
+            start = end - len(syllable)
+            head = best[start] if start >= 0 else None
+            if head is not None and letters[start:end] == syllable:
+                best[end] = head + digit
+                break
+    return best[-1] or ""
+
 
 #: Pronunciations of the digit words (ARPABET phones of the bundled US
 #: English model), as in the CMU dictionary inside the pocketsphinx wheel.
@@ -139,7 +240,13 @@ def is_narrowband(samples: FloatArray, sample_rate: int) -> bool:
 
 @runtime_checkable
 class DigitRecogniser(Protocol):
-    """Turns a recording of spoken digits into a digit string."""
+    """Turns a recording of spoken digits into a digit string.
+
+    The words it listens for are its language's :data:`DIGIT_VOCABULARY`:
+    for Mandarin 零/〇, 一/幺, 二/两, 三 ... 九 (:data:`MANDARIN_DIGITS`,
+    pinyin in :data:`MANDARIN_PINYIN`); a plug-in that gets a transcript
+    turns it into digits with :func:`transcript_digits`.
+    """
 
     def recognise(self, samples: FloatArray, sample_rate: int, n_digits: int) -> str:
         """Recognise the digits spoken in ``samples``.

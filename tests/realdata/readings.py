@@ -1,0 +1,280 @@
+"""Digits read one by one, built from GRID s1 clips: sound and picture cut together.
+
+A reading answers a ``one_by_one`` challenge as a live reader would: each
+digit appears at the challenge's time, and after a reaction time the reader
+says it; between answers the mouth is closed and the room quiet.  GRID has
+no such recordings, so they are cut from its sentences:
+
+* each answer is one GRID digit word (word timings from ``s1/align``, 1/25000 s
+  units), its picture cut from ``WORD_PAD_S[0]`` before the word to
+  ``WORD_PAD_S[1]`` after it (the lips move before the sound) and its sound
+  from ``SOUND_PAD_S[0]`` before to ``SOUND_PAD_S[1]`` after (GRID's words
+  run together: wider, the sound would carry the neighbouring words, which
+  a reader of single digits does not say), with 10 ms fades, placed so
+  that the word starts ``REACTION_S`` (drawn) after its digit appeared,
+  to the nearest frame;
+* everywhere else the picture is one still frame with the mouth closed (of
+  the frames of the reading's first clip before its speaker starts, the one
+  with the smallest inner-lip gap) and the sound is the room noise of that
+  clip: noise with the power spectrum of the real pause before its first
+  word and the median loudness of its 30 ms frames (GRID's pauses are about
+  0.5 s and hold breaths; repeating one would put a breath, heard as voice,
+  every half second);
+* prompt times come from a challenge drawn as :func:`livecert.new_challenge`
+  draws ``one_by_one`` schedules (:data:`~livecert.liveness.challenge.ONE_BY_ONE_STEP_S`),
+  from a seeded generator, so the readings are the same on every run.
+
+Frames are 25 fps on a 0-based timeline (the prompt appears at the first
+frame), sound 16 kHz mono.  The attacks reuse the same parts: the picture
+of one reading with the sound another reading would have made for the same
+prompts (dubbed), a reading shifted in time, or a reading checked against
+prompts from another challenge.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livecert.face.geometry import mouth_aperture, mouth_height
+from livecert.face.landmarks import FaceLandmarker
+from livecert.io.audio import AudioTrack, read_audio
+from livecert.io.sources import open_source
+from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptStep, ScheduleKind
+
+FPS = 25.0
+SAMPLE_RATE = 16000
+#: Picture kept before and after each aligned digit word, seconds.
+WORD_PAD_S = (0.05, 0.05)
+#: Sound kept before and after each aligned digit word, seconds.
+SOUND_PAD_S = (0.03, 0.05)
+FADE_S = 0.01
+#: Reaction times drawn per answer (voice onset after the digit appeared), seconds.
+REACTION_S = (0.45, 1.2)
+#: Recording kept after the last digit is hidden, seconds.
+TAIL_S = 0.5
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One GRID clip's digit word: the clip, the digit and its aligned time (clip seconds)."""
+
+    clip: Path
+    digit: str
+    start_s: float
+    end_s: float
+    speech_start_s: float  # the clip's first aligned word: the pause before it is real silence
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A word placed in a reading: its word starts at ``onset_s`` (reading seconds)."""
+
+    word: Word
+    onset_s: float
+
+    @property
+    def offset_s(self) -> float:
+        """Reading time minus clip time for this cut, on the frame grid."""
+        return round((self.onset_s - self.word.start_s) * FPS) / FPS
+
+    def covers(self, t: float) -> bool:
+        clip_t = t - self.offset_s
+        return self.word.start_s - WORD_PAD_S[0] <= clip_t <= self.word.end_s + WORD_PAD_S[1]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A built reading: the challenge it answers, where its picture and sound come from."""
+
+    challenge: Challenge
+    picture: tuple[Placement, ...]
+    sound: tuple[Placement, ...]
+    still: Word
+    duration_s: float
+
+    @property
+    def times(self) -> np.ndarray:
+        """Frame times, shape (F,)."""
+        return np.arange(int(round(self.duration_s * FPS))) / FPS
+
+
+def grid_words(data_dir: Path) -> list[Word]:
+    """The 30 GRID s1 digit words, sorted by clip path (the order of the tuning / held-out halves)."""
+    root = data_dir / "videos" / "grid"
+    with open(root / "grid_transcripts.tsv", newline="") as fh:
+        rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: r["local_path"])
+    words = []
+    for row in rows:
+        clip = data_dir / row["local_path"]
+        aligned = []
+        for line in (root / "s1" / "align" / f"{clip.stem}.align").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                aligned.append((int(parts[0]) / 25000, int(parts[1]) / 25000, parts[2]))
+        spoken = [(a, b) for a, b, w in aligned if w != "sil"]
+        (a, b) = next((a, b) for a, b, w in aligned if w == row["digit_word"])
+        words.append(Word(clip, str(DIGIT_WORDS.index(row["digit_word"])), a, b, spoken[0][0]))
+    return words
+
+
+def draw_schedule(digits: str, rng: np.random.Generator) -> Challenge:
+    """A ``one_by_one`` challenge for ``digits`` with prompt times drawn as ``new_challenge`` draws them."""
+    low, high = ONE_BY_ONE_STEP_S
+    starts = [0.0]
+    for _ in digits:
+        starts.append(round(starts[-1] + low + int(rng.integers(0, round((high - low) * 100) + 1)) / 100, 2))
+    steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
+    return Challenge(digits, f"reading-{rng.integers(1 << 30)}", 0.0, math.inf, steps, ScheduleKind.ONE_BY_ONE, True)
+
+
+def place(
+    words: list[Word], challenge: Challenge, rng: np.random.Generator, shift_s: float = 0.0
+) -> tuple[Placement, ...]:
+    """Each word said a drawn reaction time after its prompt (plus ``shift_s``)."""
+    return tuple(
+        Placement(w, step.show_at_s + float(rng.uniform(*REACTION_S)) + shift_s)
+        for w, step in zip(words, challenge.schedule)
+    )
+
+
+def build_reading(words: list[Word], rng: np.random.Generator, shift_s: float = 0.0) -> Reading:
+    """A genuine reading of ``words`` (picture and sound of the same answers).
+
+    ``shift_s`` moves every answer later (a recording whose answers do not
+    follow the prompts); the recording is lengthened to keep the last one.
+    """
+    challenge = draw_schedule("".join(w.digit for w in words), rng)
+    placed = place(words, challenge, rng, shift_s)
+    last = challenge.schedule[-1].hide_at_s or 0.0
+    duration = max(last, placed[-1].onset_s + placed[-1].word.end_s - placed[-1].word.start_s + 0.5) + TAIL_S
+    return Reading(challenge, placed, placed, words[0], duration)
+
+
+def dubbed(reading: Reading, other_words: list[Word], rng: np.random.Generator) -> Reading:
+    """``reading``'s picture with the sound another reader would make answering the same prompts."""
+    sound = place(other_words, reading.challenge, rng)
+    return Reading(reading.challenge, reading.picture, sound, reading.still, reading.duration_s)
+
+
+class Clips:
+    """GRID frames, lip measurements and sound, cached per clip."""
+
+    def __init__(self) -> None:
+        self._frames: dict[Path, list[np.ndarray]] = {}
+        self._lips: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+        self._sound: dict[Path, AudioTrack] = {}
+
+    def frames(self, clip: Path) -> list[np.ndarray]:
+        """The clip's decoded frames, each (H, W, 3) uint8."""
+        if clip not in self._frames:
+            with open_source(clip) as source:
+                self._frames[clip] = [f.rgb for f in source]
+        return self._frames[clip]
+
+    def lips(self, clip: Path) -> tuple[np.ndarray, np.ndarray]:
+        """Inner-lip gap and outer-lip height per frame of the clip, each shape (F,), nan without a face.
+
+        Measured as :class:`~livecert.session.live.LivenessSession` measures
+        them (:func:`~livecert.face.geometry.mouth_aperture`,
+        :func:`~livecert.face.geometry.mouth_height`), the clip's frames in order.
+        """
+        if clip not in self._lips:
+            inner, outer = [], []
+            with FaceLandmarker() as marker, open_source(clip) as source:
+                for frame in source:
+                    points = marker.process(frame.rgb, frame.t_s).points
+                    inner.append(mouth_aperture(points) if points is not None else np.nan)
+                    outer.append(mouth_height(points) if points is not None else np.nan)
+            self._lips[clip] = (np.array(inner), np.array(outer))
+        return self._lips[clip]
+
+    def still_index(self, word: Word) -> int:
+        """The frame before ``word``'s speaker starts with the mouth most closed."""
+        inner = self.lips(word.clip)[0][: max(1, int((word.speech_start_s - 0.1) * FPS))]
+        return int(np.nanargmin(inner))
+
+    def room(self, word: Word, n: int, seed: int) -> np.ndarray:
+        """``n`` samples of the room noise of ``word``'s clip (see the module docstring), shape (n,)."""
+        x = self.sound(word.clip).between(0.0, word.speech_start_s - 0.05).astype(np.float64)
+        frame = int(0.03 * SAMPLE_RATE)
+        level = float(np.median([np.sqrt(np.mean(x[k : k + frame] ** 2)) for k in range(0, len(x) - frame, frame)]))
+        magnitude = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+        magnitude = np.convolve(magnitude, np.ones(9) / 9, mode="same")  # a smooth spectrum, not the pause's lines
+        noise = np.fft.rfft(np.random.default_rng(seed).normal(size=n))
+        shaped = np.interp(np.linspace(0, 1, len(noise)), np.linspace(0, 1, len(magnitude)), magnitude)
+        y = np.fft.irfft(noise * shaped, n)
+        return (y * level / max(float(np.sqrt(np.mean(y**2))), 1e-12)).astype(np.float32)
+
+    def sound(self, clip: Path) -> AudioTrack:
+        """The clip's sound, 16 kHz mono."""
+        if clip not in self._sound:
+            track = read_audio(clip, SAMPLE_RATE)
+            assert track is not None, clip
+            self._sound[clip] = track
+        return self._sound[clip]
+
+
+def _sources(reading: Reading, clips: Clips) -> list[tuple[Path, int]]:
+    """Which clip frame each of the reading's frames shows: (clip, frame index)."""
+    still = (reading.still.clip, clips.still_index(reading.still))
+    out = []
+    for t in reading.times:
+        source = still
+        for p in reading.picture:
+            if p.covers(float(t)):
+                source = (p.word.clip, int(round((t - p.offset_s) * FPS)))
+                break
+        out.append(source)
+    return out
+
+
+def picture(reading: Reading, clips: Clips) -> Iterator[tuple[np.ndarray, float]]:
+    """The reading's frames, ``(rgb (H, W, 3) uint8, t_s)``."""
+    for (clip, k), t in zip(_sources(reading, clips), reading.times):
+        frames = clips.frames(clip)
+        yield frames[min(max(k, 0), len(frames) - 1)], float(t)
+
+
+def lip_trace(reading: Reading, clips: Clips) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reading's frame times, inner-lip gap and outer-lip height, each shape (F,).
+
+    The frames' lip measurements are taken once per GRID frame (landmarks
+    found with the clip's frames in order) and laid out as :func:`picture`
+    lays out the frames: what landmarking the joined video gives, except that
+    the face tracker does not carry its state across a cut.
+    """
+    inner, outer = [], []
+    for clip, k in _sources(reading, clips):
+        gap, height = clips.lips(clip)
+        k = min(max(k, 0), len(gap) - 1)
+        inner.append(gap[k])
+        outer.append(height[k])
+    return reading.times, np.array(inner), np.array(outer)
+
+
+def sound(reading: Reading, clips: Clips) -> AudioTrack:
+    """The reading's sound: the answers' cuts over the still clip's real pause, repeated."""
+    n = int(round(reading.duration_s * SAMPLE_RATE))
+    out = clips.room(reading.still, n, seed=len(reading.challenge.digits))
+    for p in reading.sound:
+        track = clips.sound(p.word.clip)
+        a, b = p.word.start_s - SOUND_PAD_S[0], p.word.end_s + SOUND_PAD_S[1]
+        cut = track.between(a, b)
+        fade = min(int(FADE_S * SAMPLE_RATE), len(cut) // 2)
+        weight = np.ones(len(cut), dtype=np.float32)  # cross-fade from the room noise to the cut and back
+        weight[:fade] = np.linspace(0.0, 1.0, fade)
+        weight[len(cut) - fade :] = np.linspace(1.0, 0.0, fade)
+        i0 = int(round((a + p.offset_s) * SAMPLE_RATE))
+        if i0 < 0:
+            cut, weight, i0 = cut[-i0:], weight[-i0:], 0
+        cut, weight = cut[: max(0, n - i0)], weight[: max(0, n - i0)]
+        span = slice(i0, i0 + len(cut))
+        out[span] = out[span] * (1.0 - weight) + cut * weight
+    return AudioTrack(out, SAMPLE_RATE, 0.0)

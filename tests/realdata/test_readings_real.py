@@ -1,0 +1,243 @@
+"""Digits read one by one (``one_by_one`` challenges) on readings cut from GRID s1.
+
+Readings are built by :mod:`tests.realdata.readings`: 4 to 6 GRID digit
+words, each said a drawn reaction time after its prompt, with the mouth
+closed and the room quiet in between.  The GRID halves of
+``test_sync_real.py`` are kept apart: readings of the tuning half (the
+even-indexed clips in sorted order) chose every setting of the prompt
+decision (:class:`~livecert.config.DigitsConfig` ``prompt_sync_threshold``,
+and ``ANSWER_PAD_S`` of the per-answer recognition); the tests below score
+readings of the held-out half (the odd-indexed clips, which include every
+"zero" GRID s1 says), built from a seed of their own.
+
+Attacks on each held-out reading:
+
+* dubbed: its picture with the sound another reader would make answering
+  the same prompts (the next reading's words, each a new reaction time
+  after its prompt): the sound follows the prompts, only the lips tell;
+* prompts from another challenge: the genuine recording checked against a
+  new draw of prompt times for the same digits (a recording made earlier);
+* shifted: the genuine recording with every answer 2 s later or earlier
+  than it was made (a replay started late or early).  A shift smaller than
+  the reaction window's slack looks like a slower or quicker reader and is
+  not expected to fail.
+
+The genuine and dubbed readings are also scored with their sound cut to
+telephone band (8 kHz) and under white noise 20 dB below the answers'
+speech.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jsonschema import Draft202012Validator
+
+from livecert.config import DigitsConfig, SpoofConfig, VerifyConfig
+from livecert.io.audio import AudioTrack, resample
+from livecert.liveness.challenge import Challenge
+from livecert.liveness.digits import ChallengeOptions, check_digits
+from livecert.results import Content, DigitsEvidence, ReasonCode
+from livecert.schemas import SchemaName, load_schema
+from livecert.session.live import LivenessSession
+from livecert.speech.recogniser import DigitRecogniser
+from livecert.speech.sphinx import PocketSphinxDigitRecogniser
+
+from .readings import Clips, Reading, build_reading, draw_schedule, dubbed, grid_words, lip_trace, picture, sound
+
+log = logging.getLogger(__name__)
+
+N_READINGS = 12
+HELD_OUT_SEED = 29
+DEGRADED = ("telephone", "snr20")
+
+
+def _degraded(track: AudioTrack, kind: str, reading: Reading, seed: int) -> AudioTrack:
+    """``track`` cut to telephone band, or with white noise 20 dB below the power of the answers' words."""
+    x = track.samples.astype(np.float64)
+    if kind == "telephone":
+        x = resample(resample(x.astype(np.float32), track.sample_rate, 8000), 8000, track.sample_rate)[: len(x)]
+    else:
+        words = np.zeros(len(x), dtype=bool)
+        for p in reading.sound:
+            a = int(p.onset_s * track.sample_rate)
+            words[a : a + int((p.word.end_s - p.word.start_s) * track.sample_rate)] = True
+        power = float(np.mean(x[words] ** 2))
+        x = x + np.random.default_rng(seed).normal(0.0, np.sqrt(power / 100.0), len(x))
+    return AudioTrack(x.astype(np.float32), track.sample_rate, track.start_s)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One recording's verdicts: (evidence, reason codes) with and without a recogniser."""
+
+    recognised: tuple[DigitsEvidence, tuple[ReasonCode, ...]] | None
+    timing_only: tuple[DigitsEvidence, tuple[ReasonCode, ...]]
+
+    @property
+    def passed_recognised(self) -> bool:
+        return self.recognised is not None and not self.recognised[1]
+
+    @property
+    def passed_timing_only(self) -> bool:
+        return not self.timing_only[1]
+
+
+def _check(
+    challenge: Challenge,
+    lips: tuple[np.ndarray, np.ndarray, np.ndarray],
+    track: AudioTrack,
+    recogniser: DigitRecogniser | None,
+    shift_s: float = 0.0,
+) -> tuple[DigitsEvidence, tuple[ReasonCode, ...]]:
+    t, inner, outer = lips
+    moved = AudioTrack(track.samples, track.sample_rate, track.start_s + shift_s)
+    evidence, reasons = check_digits(
+        challenge, t + shift_s, inner, moved, DigitsConfig(), recogniser, mouth_height=outer
+    )
+    return evidence, tuple(r.code for r in reasons)
+
+
+def _score(
+    challenge: Challenge,
+    lips: tuple[np.ndarray, np.ndarray, np.ndarray],
+    track: AudioTrack,
+    recogniser: DigitRecogniser | None,
+    shift_s: float = 0.0,
+) -> Scored:
+    recognised = _check(challenge, lips, track, recogniser, shift_s) if recogniser is not None else None
+    return Scored(recognised, _check(challenge, lips, track, None, shift_s))
+
+
+def _held_out_readings(data_dir: Path, rng: np.random.Generator) -> list[Reading]:
+    """The 12 held-out readings, 4, 5, 6, 4, ... digits."""
+    words = grid_words(data_dir)[1::2]
+    readings: list[Reading] = []
+    for i in range(N_READINGS):
+        n = 4 + i % 3
+        readings.append(build_reading([words[k] for k in rng.choice(len(words), n, replace=False)], rng))
+    return readings
+
+
+@pytest.fixture(scope="module")
+def held_out(data_dir: Path) -> dict[str, list[Scored]]:
+    """Verdicts on the 12 held-out readings and their attacks, by kind."""
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    readings = _held_out_readings(data_dir, rng)
+    clips = Clips()
+    recogniser = PocketSphinxDigitRecogniser()
+    kinds = ("genuine", "dubbed", "other_prompts", "late", "early")
+    out: dict[str, list[Scored]] = {k: [] for k in (*kinds, *(f"{k}_{d}" for k in kinds[:2] for d in DEGRADED))}
+    for i, reading in enumerate(readings):
+        lips = lip_trace(reading, clips)
+        track = sound(reading, clips)
+        other = readings[(i + 1) % N_READINGS]
+        other_words = [p.word for p in other.picture]
+        other_words = (other_words * 2)[: len(reading.picture)]
+        dub = sound(dubbed(reading, other_words, rng), clips)
+        out["genuine"].append(_score(reading.challenge, lips, track, recogniser))
+        out["dubbed"].append(_score(reading.challenge, lips, dub, recogniser))
+        for kind in DEGRADED:
+            for name, audio in (("genuine", track), ("dubbed", dub)):
+                degraded = _degraded(audio, kind, reading, seed=i)
+                out[f"{name}_{kind}"].append(_score(reading.challenge, lips, degraded, None))
+        redrawn = draw_schedule(reading.challenge.digits, rng)
+        out["other_prompts"].append(_score(redrawn, lips, track, None))
+        out["late"].append(_score(reading.challenge, lips, track, None, 2.0))
+        out["early"].append(_score(reading.challenge, lips, track, None, -2.0))
+    return out
+
+
+def _summary(held: dict[str, list[Scored]]) -> str:
+    lines = []
+    for kind, scored in held.items():
+        timing = sum(s.passed_timing_only for s in scored)
+        recog = sum(s.passed_recognised for s in scored)
+        syncs = [s.timing_only[0].prompt_sync for s in scored]
+        with_recogniser = f", with recogniser {recog}/{len(scored)} pass" if scored[0].recognised else ""
+        lines.append(
+            f"{kind}: timing only {timing}/{len(scored)} pass{with_recogniser}, "
+            f"answers sync {np.round(np.nan_to_num(np.array(syncs, dtype=float), nan=-1.0), 2).tolist()}, "
+            f"reasons {[s.timing_only[1] for s in scored if s.timing_only[1]]}"
+        )
+    return "\n".join(lines)
+
+
+def test_timing_only_held_out(held_out: dict[str, list[Scored]]) -> None:
+    """The decision without a recogniser (``"content": "not_checked"``), held out.
+
+    Measured: genuine 10/12 pass (BPCER 2/12: two answers whose mouth
+    opened 0.21-0.23 s after the voice or not past the open level); dubbed,
+    prompts from another challenge, 2 s late and 2 s early: 0/12 pass
+    (APCER 0 each).
+    """
+    log.info("held-out readings:\n%s", _summary(held_out))
+    genuine = held_out["genuine"]
+    assert all(s.timing_only[0].content is Content.NOT_CHECKED for s in genuine)
+    assert sum(s.passed_timing_only for s in genuine) >= 10
+    for attack in ("dubbed", "other_prompts", "late", "early"):
+        assert not [s.timing_only[1] for s in held_out[attack] if s.passed_timing_only], attack
+
+
+@pytest.mark.parametrize("kind", DEGRADED)
+def test_timing_only_with_telephone_band_or_noisy_sound(kind: str, held_out: dict[str, list[Scored]]) -> None:
+    """The same held-out readings with degraded sound, no recogniser: at most one more genuine
+    reading lost than with clean sound, and still no dubbed one passing.
+
+    Measured: telephone band, genuine 10/12 pass and dubbed 0/12; 20 dB SNR, 10/12 and 0/12.
+    """
+    genuine = held_out[f"genuine_{kind}"]
+    assert sum(s.passed_timing_only for s in genuine) >= sum(s.passed_timing_only for s in held_out["genuine"]) - 1
+    assert not any(s.passed_timing_only for s in held_out[f"dubbed_{kind}"])
+
+
+def test_dubbed_fail_on_the_lips_not_on_the_words(held_out: dict[str, list[Scored]]) -> None:
+    """Dubbed sound answers the prompts in time: it fails on lip-voice sync, not on timing."""
+    for s in held_out["dubbed"]:
+        assert ReasonCode.AV_OUT_OF_SYNC in s.timing_only[1]
+    genuine = [s.timing_only[0].prompt_sync for s in held_out["genuine"]]
+    dubbed_ = [s.timing_only[0].prompt_sync for s in held_out["dubbed"]]
+    assert np.nanmedian(np.array(genuine, dtype=float)) >= np.nanmedian(np.array(dubbed_, dtype=float)) + 0.3
+
+
+def test_with_recogniser_dubbed_never_pass(held_out: dict[str, list[Scored]]) -> None:
+    """With the recogniser (``"content": "recognised"``) no dubbed reading passes, held out."""
+    assert all(s.recognised is not None and s.recognised[0].content is Content.RECOGNISED for s in held_out["dubbed"])
+    assert not any(s.passed_recognised for s in held_out["dubbed"])
+
+
+@pytest.mark.xfail(
+    reason="issue #17 target not met: held out, PocketSphinx hears 3 of 12 readings exactly when each answer is "
+    "recognised on its own ('zero' as 'two', 'three' as 'eight', 'eight' as 'five'); 12 of 12 on the tuning "
+    "readings, which have no 'zero'",
+    strict=True,
+)
+def test_genuine_pass_with_recogniser_target(held_out: dict[str, list[Scored]]) -> None:
+    """Issue #17: at least 11 of 12 genuine readings pass with the English recogniser (heard exactly, in sync)."""
+    assert sum(s.passed_recognised for s in held_out["genuine"]) >= 11
+
+
+def test_a_reading_through_a_live_session_and_its_json(data_dir: Path) -> None:
+    """One held-out reading frame by frame through :class:`LivenessSession` (the path
+    ``verify()`` takes), without a recogniser: it passes on timing and sync, and its
+    JSON (``"content": "not_checked"``, one answer per digit) follows the result schema."""
+    reading = _held_out_readings(data_dir, np.random.default_rng(HELD_OUT_SEED))[2]
+    clips = Clips()
+    config = VerifyConfig(spoof=SpoofConfig(enabled=False))  # the still frames between answers are the builder's
+    options = ChallengeOptions(reading.challenge, check_content=False)
+    with LivenessSession(mode="digits", config=config, challenge=options, live=False) as session:
+        for rgb, t in picture(reading, clips):
+            session.push(rgb, t)
+        result = session.result(audio=sound(reading, clips))
+    assert result.passed, result.reasons
+    d = result.to_dict()
+    Draft202012Validator(load_schema(SchemaName.RESULT)).validate(d)
+    digits = d["digits"]
+    assert digits["content"] == "not_checked" and digits["heard"] is None
+    assert len(digits["prompts"]) == len(reading.challenge.digits)
+    for answer, step in zip(digits["prompts"], reading.challenge.schedule):
+        assert step.show_at_s < answer["voice_onset_s"] < step.show_at_s + DigitsConfig().answer_window_s
