@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "descriptor": ("benchmarks.descriptor", "face descriptor ms per face, dlib vs ONNX Runtime"),
     "batch": ("benchmarks.batch", "livecert batch: throughput 1 vs 2 workers vs Ray, memory per worker, resume"),
     "ledger": ("benchmarks.ledger", "certification ledger: due, suspend-overdue, concurrent writes, audit"),
+    "serve": ("benchmarks.serve", "livecert serve on loopback: sessions/min, latency, memory, kill and restart"),
     "manifest": ("benchmarks.make_manifest", "write the manifest of the shared data folder"),
 }
 

@@ -37,6 +37,7 @@ from livecert.liveness.challenge import (
 from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult, flag_names
 from livecert.schemas import app_message
+from livecert.serve import cli as serve_cli
 from livecert.session.verify import verify
 from livecert.speech.languages import recogniser_for
 from livecert.speech.recogniser import DigitRecogniser
@@ -169,6 +170,7 @@ def _parser() -> _Parser:
 
     batch_cli.add_parser(sub, LANGS)
     ledger_cli.add_parser(sub)
+    serve_cli.add_parser(sub)
 
     t = sub.add_parser("trace", help="write the per-frame signals (CSV) and/or a plot (PNG)")
     t.add_argument("video")
@@ -236,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return batch_cli.run(args)
         if args.command == "ledger":
             return ledger_cli.run(args)
+        if args.command == "serve":
+            return serve_cli.run(args)
     except _UsageError as exc:
         return _print_error(InputError(str(exc), code=ErrorCode.BAD_ARGUMENT), lang, as_json)
     except LivecertError as exc:

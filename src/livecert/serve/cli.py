@@ -1,0 +1,75 @@
+"""``livecert serve``: the web server, in one command and no other service.
+
+Run with ``livecert serve [--host 127.0.0.1] [--port 8000] [--workers N] [--db PATH|URL]
+[--key-file KEY]``.  The parser is here; the server (:mod:`livecert.serve.server`) is imported only when the
+command runs, so that ``livecert`` works without the serve extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar, cast
+
+from livecert.config import Mode
+from livecert.errors import ErrorCode, ModelError
+
+#: Environment variable holding the admin API key (else ``--api-key-file``).
+API_KEY_ENV = "LIVECERT_API_KEY"
+
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+#: Third-party modules of the serve extra (a missing one is MISSING_DEPENDENCY).
+SERVE_MODULES = frozenset({"fastapi", "starlette", "pydantic", "uvicorn", "sqlalchemy", "alembic"})
+
+
+def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
+    """Register ``livecert serve`` on the command's subparsers."""
+    s = sub.add_parser("serve", help="the capture page and the web API (needs the serve extra)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--workers", type=int, default=1, help="processes that verify recordings (default 1)")
+    s.add_argument("--queue", type=int, default=8, help="recordings that may wait for a worker (default 8)")
+    s.add_argument("--data-dir", type=Path, default=Path("livecert-serve"), help="where the server keeps its files")
+    s.add_argument("--db", help="the ledger: a SQLite file or a postgresql:// URL (default DATA_DIR/ledger.sqlite)")
+    s.add_argument("--key-file", type=Path, help="key signing sessions and challenges (default DATA_DIR/session.key)")
+    s.add_argument(
+        "--api-key-file", type=Path, help=f"admin API key file (default ${API_KEY_ENV}, else DATA_DIR/api.key)"
+    )
+    s.add_argument("--mode", choices=[m.value for m in Mode], default="blink", help="default mode of a session")
+    s.add_argument("--blink-prompts", type=int, default=0, help="'blink now' prompts in a blink session (0-5)")
+    s.add_argument("--max-upload-mb", type=float, default=40.0, help="largest recording taken, MB (default 40)")
+    s.add_argument(
+        "--rate-per-minute", type=float, default=30.0, help="requests per minute per client address (default 30)"
+    )
+    s.add_argument(
+        "--max-check-s",
+        type=float,
+        default=120.0,
+        help="a check unanswered after this many seconds (server killed) may run again (default 120)",
+    )
+    s.add_argument(
+        "--no-open-sessions", action="store_true", help="only sessions bound to a person (made with the API key)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``livecert serve``; returns when the server stops.
+
+    Raises
+    ------
+    ModelError
+        ``MISSING_DEPENDENCY`` without the serve extra.
+    """
+    try:
+        server = importlib.import_module("livecert.serve.server")
+    except ModuleNotFoundError as exc:
+        if exc.name not in SERVE_MODULES:
+            raise
+        raise ModelError(
+            f"livecert serve needs {exc.name}: pip install -c constraints.txt 'livecert[serve]'",
+            code=ErrorCode.MISSING_DEPENDENCY,
+        ) from None
+    return cast(Callable[[argparse.Namespace], int], server.serve)(args)

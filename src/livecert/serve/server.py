@@ -1,0 +1,111 @@
+"""Build and start the server of ``livecert serve`` (needs the serve extra: FastAPI, uvicorn,
+and the ledger's SQLAlchemy).
+
+Everything it keeps lives in ``--data-dir`` (default ``./livecert-serve``) unless given
+elsewhere: the signing key, the admin API key, the ledger (SQLite), the used challenges and
+the uploads table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import stat
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from livecert.config import Mode
+from livecert.errors import ErrorCode, InputError
+from livecert.ledger.policy import default_policies
+from livecert.ledger.store import Ledger
+from livecert.liveness.challenge import SQLiteNonceStore, generate_key, load_key, save_key
+from livecert.serve.app import Service, create_app
+from livecert.serve.claims import UploadLog
+from livecert.serve.config import ServeConfig
+from livecert.serve.pool import VerifierPool
+from livecert.serve.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+#: Environment variable holding the admin API key (else ``--api-key-file``).
+API_KEY_ENV = "LIVECERT_API_KEY"
+
+
+def _secret_file(path: Path, make: bool) -> str:
+    if not path.exists():
+        if not make:
+            raise InputError(f"API key file {path} does not exist", code=ErrorCode.FILE_NOT_FOUND)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+        log.warning("created an admin API key in %s", path)
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s can be read by other users; run: chmod 600 %s", path, path)
+    text = path.read_text(encoding="ascii").strip()
+    if len(text) < 16:
+        raise InputError(f"API key file {path} holds fewer than 16 characters", code=ErrorCode.BAD_KEY)
+    return text
+
+
+def open_ledger(target: str) -> Ledger:
+    """The ledger at ``target``, created (with the shipped policies) when a SQLite file is missing."""
+    if "://" not in target and not Path(target).exists():
+        return Ledger.create(target, policies=default_policies(), actor="serve")
+    return Ledger.open(target)
+
+
+def build_service(args: argparse.Namespace) -> Service:
+    """The :class:`~livecert.serve.app.Service` the parsed ``livecert serve`` arguments describe."""
+    config = ServeConfig(
+        workers=args.workers,
+        max_queue=args.queue,
+        max_upload_bytes=int(args.max_upload_mb * 1e6),
+        default_mode=Mode(args.mode),
+        blink_prompts=args.blink_prompts,
+        open_sessions=not args.no_open_sessions,
+        rate_per_minute=args.rate_per_minute,
+        max_check_s=args.max_check_s,
+    )
+    data: Path = args.data_dir
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {data} ({exc.strerror})", code=ErrorCode.CANNOT_WRITE) from None
+    key_file: Path = args.key_file or data / "session.key"
+    if args.key_file is None and not key_file.exists():
+        save_key(key_file, generate_key())
+    admin_key = os.environ.get(API_KEY_ENV) or _secret_file(
+        args.api_key_file or data / "api.key", make=args.api_key_file is None
+    )
+    nonces = SQLiteNonceStore(data / "nonces.sqlite")
+    service = Service(
+        config=config,
+        key=load_key(key_file),
+        admin_key=admin_key,
+        ledger=open_ledger(args.db or str(data / "ledger.sqlite")),
+        uploads=UploadLog(data / "uploads.sqlite", stale_s=config.max_check_s),
+        nonce_db=nonces.path,
+        pool=VerifierPool(config.workers, config.max_queue),
+        limiter=RateLimiter(config.rate_per_minute, config.rate_burst),
+    )
+    return service
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server; returns when it stops (Ctrl-C)."""
+    service = build_service(args)
+    # The structured log: one JSON object per line on stderr, apart from the command's own log lines.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("livecert.serve.access", "livecert.serve.app"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+    print(f"livecert serve: http://{args.host}:{args.port}/ (data in {args.data_dir})", file=sys.stderr)
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
