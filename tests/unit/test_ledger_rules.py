@@ -259,3 +259,16 @@ def test_add_months_keeps_the_day_or_the_month_end(d: date, n: int) -> None:
     out = rules.add_months(d, n)
     assert (out.year * 12 + out.month) - (d.year * 12 + d.month) == n
     assert out.day == d.day or (out.day < d.day and (out + timedelta(days=1)).day == 1)
+
+
+@given(policies(), dates, dates, dates)
+def test_the_first_unpaid_month_never_decreases_with_the_deadline(p: Policy, a: date, b: date, on: date) -> None:
+    """The suspension batch suspends ranges of deadlines at once: a later deadline never
+    stops payments earlier, and whoever is overdue had every earlier deadline overdue too."""
+    early, late = sorted((a, b))
+    late_month = rules.overdue_month(late, p, on)
+    early_month = rules.overdue_month(early, p, on)
+    if late_month is not None:
+        assert early_month is not None and early_month <= late_month
+    state = rules.PersonState(early, early, early, None)
+    assert rules.suspension_month(state, p, on) == early_month

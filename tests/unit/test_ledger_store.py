@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -26,7 +27,7 @@ from livecert.errors import InputError
 from livecert.identity.enrollment import Enrollment
 from livecert.ledger.audit import ProblemKind
 from livecert.ledger.crypto import create_key_file, read_key_file
-from livecert.ledger.db import database_url
+from livecert.ledger.db import alembic_config, database_url, head_revision
 from livecert.ledger.policy import (
     BenefitType,
     Channel,
@@ -344,7 +345,7 @@ def test_migrations_create_exactly_the_schema(target: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
-    assert diff == [] and version == "0001"
+    assert diff == [] and version == head_revision()
     with pytest.raises(InputError) as err:
         Ledger.create(target, policies=default_policies())
     assert err.value.code == "BAD_ARGUMENT"
@@ -403,3 +404,140 @@ def test_times_become_dates_in_the_ledger_time_zone(ledger: Ledger, clock: Clock
     clock.at = late_evening_utc + timedelta(hours=1)
     rec = ledger.record_attempt("E1", online(True, at=late_evening_utc))
     assert rec.on_date == date(2026, 3, 1)
+
+
+def _many(n: int) -> list[NewPerson]:
+    """``n`` people whose deadlines (and first unpaid months) differ."""
+    return [person(f"M{i:03d}", registered=date(2024, 6, 1) + timedelta(days=9 * i)) for i in range(n)]
+
+
+def test_suspension_in_batches_is_audited_row_by_row(ledger: Ledger, clock: Clock, target: str) -> None:
+    ledger.add_persons(_many(30))
+    on = date(2026, 3, 1)
+    overdue = {r.person_id for r in ledger.due(on) if r.status is Status.OVERDUE}
+    report = ledger.suspend_overdue(on, batch_size=4)
+    assert {p for p, _ in report.suspended} == overdue and len(overdue) > 8  # several batches
+    for pid, month in report.suspended:
+        assert ledger.person(pid).state.suspended_from == month
+        assert [(e.kind, e.effective_month) for e in ledger.report(pid).payments] == [("suspended", month)]
+    audit = ledger.audit()
+    assert audit.intact, audit.problems
+    assert audit.rows["payment_events"] == len(overdue)
+    victim = sorted(overdue)[3]
+    engine = raw(target)
+    with engine.begin() as conn:
+        _drop_triggers(conn, engine.dialect.name == "postgresql")
+        conn.execute(sa.text("UPDATE persons SET suspended_from = '2026-06-01' WHERE id = :i"), {"i": victim})
+        conn.execute(sa.text("DELETE FROM payment_events WHERE person_id = :i"), {"i": sorted(overdue)[5]})
+    found = {(p.kind, p.entity, p.key) for p in ledger.audit().problems}
+    assert (ProblemKind.ROW_CHANGED, "persons", victim) in found
+    assert any(k == ProblemKind.ROW_DELETED and e == "payment_events" for k, e, _ in found)
+    with engine.begin() as conn:  # a batch entry's list of rows rewritten to match the change
+        seq, detail = conn.execute(
+            sa.text("SELECT seq, detail FROM audit_log WHERE action = 'person_updated' AND detail LIKE :k"),
+            {"k": f'%"{victim}"%'},
+        ).one()
+        rows = json.loads(detail)
+        rows[victim] = "0" * 64
+        conn.execute(sa.text("UPDATE audit_log SET detail = :d WHERE seq = :s"), {"d": json.dumps(rows), "s": seq})
+    assert (ProblemKind.ENTRY_CHANGED, "audit_log", str(seq)) in {
+        (p.kind, p.entity, p.key) for p in ledger.audit().problems
+    }
+    engine.dispose()
+
+
+def test_an_interrupted_suspension_resumes_without_double_entries(
+    ledger: Ledger, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger.add_persons(_many(30))
+    on = date(2026, 3, 1)
+    overdue = {r.person_id for r in ledger.due(on) if r.status is Status.OVERDUE}
+    real = Ledger._suspend_batch
+    calls = []
+
+    def crash_in_third_batch(self: Ledger, *args: object) -> object:
+        calls.append(1)
+        done = real(self, *args)  # type: ignore[arg-type]
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # after its rows are written, before its commit
+        return done
+
+    monkeypatch.setattr(Ledger, "_suspend_batch", crash_in_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        ledger.suspend_overdue(on, batch_size=4)
+    monkeypatch.setattr(Ledger, "_suspend_batch", real)
+    halfway = {p for p in overdue if ledger.person(p).state.suspended_from is not None}
+    assert 0 < len(halfway) < len(overdue)  # two whole batches, nothing of the third
+    audit = ledger.audit()
+    assert audit.intact and audit.rows["payment_events"] == len(halfway)
+    rest = ledger.suspend_overdue(on, batch_size=4)
+    assert {p for p, _ in rest.suspended} == overdue - halfway
+    assert ledger.suspend_overdue(on).suspended == ()
+    for pid in overdue:
+        assert [e.kind for e in ledger.report(pid).payments] == ["suspended"]
+    audit = ledger.audit()
+    assert audit.intact, audit.problems
+    assert audit.rows["payment_events"] == len(overdue)
+
+
+def test_migration_0002_swaps_the_persons_indexes_both_ways(target: str) -> None:
+    engine = raw(target)
+
+    def indexes() -> dict[str, list[str | None]]:
+        with engine.connect() as conn:
+            return {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("persons") if i["name"]}
+
+    def upgrade_or_downgrade(step: str, revision: str) -> None:
+        with engine.begin() as conn:
+            getattr(command, step)(alembic_config(conn), revision)
+
+    upgrade_or_downgrade("upgrade", "0001")
+    assert indexes() == {"ix_persons_due_from": ["suspended", "due_from"], "ix_persons_due_on": ["suspended", "due_on"]}
+    upgrade_or_downgrade("upgrade", "head")
+    assert indexes() == {"ix_persons_due_from": ["due_from"], "ix_persons_overdue": ["policy_id", "due_on"]}
+    upgrade_or_downgrade("downgrade", "0001")
+    assert indexes() == {"ix_persons_due_from": ["suspended", "due_from"], "ix_persons_due_on": ["suspended", "due_on"]}
+    engine.dispose()
+
+
+def test_suspension_batch_and_certifications_at_once(ledger: Ledger, clock: Clock) -> None:
+    """Certifications while the batch runs (PostgreSQL: row locks, then the batch re-checks
+    the row): each person ends up either certified or suspended with one event, and the chain
+    holds."""
+    ledger.add_persons(_many(40))
+    on = date(2026, 3, 1)
+    overdue = sorted(r.person_id for r in ledger.due(on) if r.status is Status.OVERDUE)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def batch() -> None:
+        try:
+            barrier.wait()
+            ledger.suspend_overdue(on, batch_size=3)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def certify() -> None:
+        try:
+            barrier.wait()
+            for pid in overdue[::2]:
+                ledger.record_attempt(pid, online(True))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=certify)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    ledger.suspend_overdue(on)  # whoever the batch did not reach
+    for pid in overdue:
+        kinds = [e.kind for e in ledger.report(pid, on=on).payments]
+        status = ledger.person(pid).status_on(on)
+        if pid in overdue[::2]:  # certified on the day: before the batch (nothing) or after it
+            assert status is Status.CERTIFIED and kinds in ([], ["suspended", "resumed"])
+        else:
+            assert status is Status.SUSPENDED and kinds == ["suspended"]
+    audit = ledger.audit()
+    assert audit.intact, audit.problems

@@ -4,7 +4,11 @@ Each entry names what was written (table and key), carries the SHA-256 of the wr
 (:func:`row_hash`, over a canonical form that reads the same from SQLite and PostgreSQL), a
 short detail without personal data, and the previous entry's hash; its own hash covers all of
 that (:func:`entry_hash`).  ``audit_head`` holds the last entry's number and hash, and is
-locked by every writer, so the chain is one line even with many writers.
+locked by every writer, so the chain is one line even with many writers.  A batch (the
+suspension of thousands of people) writes one entry per table instead of one per row: its key
+is :data:`BATCH_KEY`, its detail lists every written row's key and hash, and its
+``row_sha256`` is the hash of that list, so each row is covered exactly as by an entry of its
+own.
 
 :func:`verify_ledger` walks the chain and then every audited table: an entry changed,
 removed or inserted breaks the chain; a row changed, deleted or added outside the ledger no
@@ -18,9 +22,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from json.encoder import encode_basestring as _encode_str
 
 import sqlalchemy as sa
 
@@ -29,6 +34,9 @@ from livecert.ledger.schema import AUDITED, audit_head, audit_log, key_of
 
 #: ``prev_hash`` of the first entry.
 GENESIS = "0" * 64
+
+#: ``entity_key`` of an entry that records many rows (it has spaces: no row key has).
+BATCH_KEY = "(batch of rows)"
 
 _HEAD_ID = 1
 
@@ -160,24 +168,98 @@ def _canonical_date(value: date) -> str:
     return value.isoformat()
 
 
-def _digest(obj: object) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def row_hash(table: sa.Table, row: Mapping[str, object] | sa.RowMapping) -> str:
-    """SHA-256 of a row of ``table`` (every column; ``KeyError`` if one is missing)."""
-    return _digest({"table": table.name, "row": {name: canonical(row[name]) for name in _columns(table)}})
+def _json(value: object) -> str:
+    """``value`` as ``json.dumps(canonical(value), ensure_ascii=False)`` writes it."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)  # type: ignore[arg-type]
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is date:  # ISO dates and times need no escaping
+        return '"' + _canonical_date(value) + '"'
+    if kind is datetime:
+        return '"' + _canonical_time(value) + '"'
+    plain = canonical(value)
+    if isinstance(plain, str):
+        return _encode_str(plain)
+    if isinstance(plain, int) and not isinstance(plain, bool):
+        return int.__repr__(plain)
+    return _json(plain)
 
 
 @functools.cache
-def _columns(table: sa.Table) -> tuple[str, ...]:
-    return tuple(c.name for c in table.columns)
+def _layout(table: sa.Table, skip: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """``table``'s column names (less ``skip``) in ``sort_keys`` order, each with its JSON
+    key prefix, and the text that ends a :func:`row_hash` document."""
+    names = tuple(sorted(c.name for c in table.columns if c.name != skip))
+    return names, tuple(_encode_str(n) + ":" for n in names), ',"table":' + _encode_str(table.name) + "}"
+
+
+def _object(names: tuple[str, ...], keys: tuple[str, ...], row: Mapping[str, object] | sa.RowMapping) -> str:
+    return "{" + ",".join([k + _json(row[n]) for k, n in zip(keys, names)]) + "}"
+
+
+def row_hasher(
+    table: sa.Table, columns: Sequence[str], fixed: Mapping[str, object]
+) -> Callable[[Sequence[object]], str]:
+    """:func:`row_hash` for many rows of ``table`` that share the values in ``fixed``: those
+    are encoded once, the others read from each row by position.
+
+    Parameters
+    ----------
+    table : sqlalchemy.Table
+    columns : sequence of str
+        The columns of each row given to the hasher, in order (a fixed column listed here is
+        ignored).
+    fixed : mapping of str to object
+        Values every row has.
+
+    Raises
+    ------
+    KeyError
+        A column of ``table`` is neither in ``columns`` nor in ``fixed``.
+    """
+    names, keys, tail = _layout(table)
+    at = {n: i for i, n in enumerate(columns)}
+    missing = [n for n in names if n not in fixed and n not in at]
+    if missing:
+        raise KeyError(f"no value for {', '.join(missing)}")
+    parts = [k + _json(fixed[n]) if n in fixed else "" for k, n in zip(keys, names)]
+    varying = [(slot, k, at[n]) for slot, (k, n) in enumerate(zip(keys, names)) if n not in fixed]
+
+    def hasher(row: Sequence[object]) -> str:
+        out = parts.copy()
+        for slot, k, i in varying:
+            out[slot] = k + _json(row[i])
+        return hashlib.sha256(('{"row":{' + ",".join(out) + "}" + tail).encode("utf-8")).hexdigest()
+
+    return hasher
+
+
+def row_hash(table: sa.Table, row: Mapping[str, object] | sa.RowMapping) -> str:
+    """SHA-256 of a row of ``table`` (every column; ``KeyError`` if one is missing).
+
+    The hashed text is ``json.dumps({"table": name, "row": {column: canonical(value)}},
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, written column by column
+    (names sorted once per table) because the suspension batch hashes hundreds of thousands
+    of rows.
+    """
+    names, keys, tail = _layout(table)
+    text = '{"row":' + _object(names, keys, row) + tail
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def entry_hash(entry: Mapping[str, object] | sa.RowMapping) -> str:
-    """SHA-256 of an audit entry: every column but ``entry_hash`` itself."""
-    return _digest({c.name: canonical(entry[c.name]) for c in audit_log.columns if c.name != "entry_hash"})
+    """SHA-256 of an audit entry: every column but ``entry_hash`` itself (``sort_keys`` JSON
+    of the canonical values, as :func:`row_hash` without the table wrapper)."""
+    names, keys, _ = _layout(audit_log, "entry_hash")
+    return hashlib.sha256(_object(names, keys, entry).encode("utf-8")).hexdigest()
 
 
 class AuditWriter:
@@ -228,6 +310,36 @@ class AuditWriter:
         self._pending.append(entry)
         return self._seq
 
+    def append_batch(
+        self, *, at: datetime, actor: str, action: AuditAction, entity: str, rows: Mapping[str, str]
+    ) -> int:
+        """Add one entry recording many rows of ``entity``; its number.
+
+        Its detail is ``rows`` as a JSON object (keys sorted), its ``row_sha256`` the SHA-256
+        of that text.
+
+        Parameters
+        ----------
+        rows : mapping of str to str
+            Each written row's key (as text) and :func:`row_hash`.
+        """
+        listed = "{" + ",".join([_encode_str(k) + ":" + _encode_str(v) for k, v in sorted(rows.items())]) + "}"
+        self._seq += 1
+        entry: dict[str, object] = {
+            "seq": self._seq,
+            "at": at,
+            "actor": actor,
+            "action": action.value,
+            "entity": entity,
+            "entity_key": BATCH_KEY,
+            "row_sha256": hashlib.sha256(listed.encode("utf-8")).hexdigest(),
+            "detail": listed,
+            "prev_hash": self._hash,
+        }
+        entry["entry_hash"] = self._hash = entry_hash(entry)
+        self._pending.append(entry)
+        return self._seq
+
     def flush(self) -> None:
         """Write the entries and the new head (call once, before commit)."""
         if not self._pending:
@@ -247,6 +359,21 @@ def init_head(conn: sa.Connection) -> None:
 
 def _stream(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> Iterator[sa.Row[tuple[object, ...]]]:
     yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+
+
+def _batch_rows(entry: sa.RowMapping) -> dict[str, str] | None:
+    """The rows a batch entry records (key to hash); None when its list does not hash to its
+    ``row_sha256`` or is not such a mapping."""
+    text = str(entry["detail"])
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != entry["row_sha256"]:
+        return None
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(rows, dict) or not all(isinstance(v, str) for v in rows.values()):
+        return None
+    return rows
 
 
 def verify_ledger(conn: sa.Connection, *, tables: Iterable[str] | None = None) -> AuditReport:
@@ -277,7 +404,15 @@ def verify_ledger(conn: sa.Connection, *, tables: Iterable[str] | None = None) -
             problems.append(AuditProblem(ProblemKind.ENTRY_CHANGED, "audit_log", str(seq), "hash does not match"))
         prev, expected_seq = str(entry["entry_hash"]), seq + 1
         hashes = latest.get(str(entry["entity"]))
-        if hashes is not None:
+        if hashes is not None and entry["entity_key"] == BATCH_KEY:
+            rows = _batch_rows(entry)
+            if rows is None:
+                problems.append(
+                    AuditProblem(ProblemKind.ENTRY_CHANGED, "audit_log", str(seq), "its list of rows does not match")
+                )
+            else:
+                hashes.update(rows)
+        elif hashes is not None:
             sha = entry["row_sha256"]
             hashes[str(entry["entity_key"])] = None if sha is None else str(sha)
     head = conn.execute(sa.select(audit_head).where(audit_head.c.id == _HEAD_ID)).one()

@@ -80,7 +80,9 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
-def _alembic_config(conn: sa.Connection) -> Config:
+def alembic_config(conn: sa.Connection) -> Config:
+    """An Alembic configuration that migrates ``conn`` with the ledger's scripts (for
+    ``alembic.command.upgrade`` / ``downgrade`` to a given revision)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
@@ -120,7 +122,7 @@ def migrate(engine: sa.Engine) -> str:
             if current == head:
                 return head
             try:
-                command.upgrade(_alembic_config(conn), "head")
+                command.upgrade(alembic_config(conn), "head")
             except CommandError as exc:
                 raise InputError(
                     f"the ledger's schema is at revision {current}, which this livecert does not know "

@@ -166,7 +166,14 @@ def suspension_month(state: PersonState, policy: Policy, on: date) -> date | Non
     person is not to be suspended (certified in time, within grace, or suspended already)."""
     if state.suspended_from is not None:
         return None
-    end = grace_end(state, policy)
+    return overdue_month(state.due_on, policy, on)
+
+
+def overdue_month(due_on: date, policy: Policy, on: date) -> date | None:
+    """:func:`suspension_month` of a person not suspended whose deadline is ``due_on``: it
+    depends on nothing else, which lets the suspension batch treat everyone with the same
+    policy and deadline at once."""
+    end = due_on + timedelta(days=policy.grace_days)
     if on <= end:
         return None
     if policy.suspension is SuspensionRule.MONTH_AFTER_DEADLINE:

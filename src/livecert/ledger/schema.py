@@ -3,7 +3,8 @@
 ``persons`` is the one table whose rows change (status and deadline, enrolment); every
 other table only grows, which triggers enforce (``APPEND_ONLY``), except that a stored
 frame may be deleted when its retention ends (``attempt_frames``; the attempt keeps the
-frame's hash).  Every write is also an entry of ``audit_log``, whose entries form a hash chain
+frame's hash).  Every written row is also recorded in ``audit_log`` (an entry of its own, or
+one entry per table for a batch), whose entries form a hash chain
 (:mod:`livecert.ledger.audit`); ``audit_head`` holds the chain's last entry and serialises the
 writers.  Dates are local calendar dates (the ledger's time zone, ``settings``); times are
 UTC.  The migrations in ``migrations/versions`` create exactly these tables (a test compares
@@ -71,8 +72,10 @@ persons = sa.Table(
     ),
     sa.CheckConstraint("due_from <= due_on", name="ck_persons_deadline"),
 )
-sa.Index("ix_persons_due_from", persons.c.suspended, persons.c.due_from)
-sa.Index("ix_persons_due_on", persons.c.suspended, persons.c.due_on)
+#: The due list (by the day people are due from) and the suspension batch (by policy and
+#: deadline).  Neither holds ``suspended``, so that a suspension writes no index (0002).
+sa.Index("ix_persons_due_from", persons.c.due_from)
+sa.Index("ix_persons_overdue", persons.c.policy_id, persons.c.due_on)
 
 attempts = sa.Table(
     "attempts",

@@ -2,9 +2,12 @@
 
 Each change is one transaction that locks what it changes, applies the pure rules
 (:mod:`livecert.ledger.rules`), writes the rows and appends their hashes to the audit chain
-before it commits: a failure anywhere leaves nothing behind.  Two certifications of the same
-person at once are two attempts, applied one after the other to the person's latest state
-(PostgreSQL: ``SELECT ... FOR UPDATE`` on the person; SQLite: one writer at a time).
+before it commits: a failure anywhere leaves nothing behind.  The suspension batch
+(:meth:`Ledger.suspend_overdue`) is set-based SQL in transactions of some thousands of people
+each: an interrupted run leaves whole batches, and a second run finishes the job.  Two
+certifications of the same person at once are two attempts, applied one after the other to
+the person's latest state (PostgreSQL: ``SELECT ... FOR UPDATE`` on the person; SQLite: one
+writer at a time).
 
 Times come from the ``clock`` given to :meth:`Ledger.open` (UTC by default) and become
 certification dates in the ledger's time zone.  Nothing here logs a person's name or id.
@@ -19,7 +22,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -31,7 +34,15 @@ from livecert.config import Mode, VerifyConfig
 from livecert.errors import ErrorCode, InputError, LivecertError
 from livecert.identity.enrollment import Enrollment
 from livecert.ledger import rules
-from livecert.ledger.audit import AuditAction, AuditReport, AuditWriter, init_head, row_hash, verify_ledger
+from livecert.ledger.audit import (
+    AuditAction,
+    AuditReport,
+    AuditWriter,
+    init_head,
+    row_hash,
+    row_hasher,
+    verify_ledger,
+)
 from livecert.ledger.certify import attempt_from_result
 from livecert.ledger.crypto import DataKey
 from livecert.ledger.db import WRITE, database_url, make_engine, migrate, safe_name
@@ -58,6 +69,38 @@ Clock = Callable[[], datetime]
 _T = TypeVar("_T")
 
 _MAX_ID = 64
+
+#: Person ids per transaction of :meth:`Ledger.suspend_overdue` (default).
+SUSPEND_BATCH = 20_000
+_MAX_BATCH = 100_000
+#: Ids per ``IN (...)`` list (SQLite takes at most 32,766 parameters in one statement).
+_IN_LIST = 20_000
+_BENEFITS = {b.value: b for b in BenefitType}
+_PERSON_COLUMNS = tuple(c.name for c in persons.columns)
+_EVENT_COLUMNS = (
+    "person_id",
+    "kind",
+    "at",
+    "on_date",
+    "effective_month",
+    "back_pay_from",
+    "back_pay_months",
+    "unpaid_months",
+    "attempt_id",
+    "policy_id",
+    "actor",
+)
+
+
+@dataclass(frozen=True)
+class _Overdue:
+    """Deadlines under one policy whose first unpaid month is ``month``."""
+
+    policy_id: int
+    policy: Policy
+    month: date
+    first_due: date
+    last_due: date
 
 
 class LedgerError(LivecertError, RuntimeError):
@@ -350,7 +393,8 @@ class Ledger:
         return self.person(person.id)
 
     def add_persons(self, people: Sequence[NewPerson], *, actor: str = "system") -> int:
-        """Register many people in one transaction (all or none); how many.
+        """Register many people in one transaction (all or none), recorded by one audit entry;
+        how many.
 
         Raises
         ------
@@ -359,6 +403,14 @@ class Ledger:
         """
         now = self._now()
         today = self.local_date(now)
+        try:
+            added = self._add_persons(people, now, today, actor)
+        except sa.exc.IntegrityError as exc:  # an id registered already (the primary key says so)
+            raise self._taken([p.id for p in people], exc) from None
+        log.info("registered %d people", added)
+        return added
+
+    def _add_persons(self, people: Sequence[NewPerson], now: datetime, today: date, actor: str) -> int:
         with self._write() as conn:
             rows = []
             _, pset, policy_ids = self._policy_cache(conn)
@@ -406,25 +458,28 @@ class Ledger:
             ids = [r["id"] for r in rows]
             if len(set(ids)) != len(ids):
                 raise InputError("the same person id is given twice", code=ErrorCode.PERSON_EXISTS)
-            for chunk in _chunks(ids, 500):
-                taken = conn.execute(sa.select(persons.c.id).where(persons.c.id.in_(chunk))).scalars().first()
-                if taken is not None:
-                    raise InputError(f"person {taken} is registered already", code=ErrorCode.PERSON_EXISTS)
             audit = AuditWriter(conn)
             for part in _chunks(rows, 5000):
                 conn.execute(sa.insert(persons), part)
-            for r in rows:
+            hashes = {str(r["id"]): row_hash(persons, r) for r in rows}
+            if len(hashes) == 1:
+                ((pid, sha),) = hashes.items()
                 audit.append(
-                    at=now,
-                    actor=actor,
-                    action=AuditAction.PERSON_ADDED,
-                    entity="persons",
-                    key=r["id"],
-                    row_sha256=row_hash(persons, r),
+                    at=now, actor=actor, action=AuditAction.PERSON_ADDED, entity="persons", key=pid, row_sha256=sha
                 )
+            else:
+                audit.append_batch(at=now, actor=actor, action=AuditAction.PERSON_ADDED, entity="persons", rows=hashes)
             audit.flush()
-        log.info("registered %d people", len(rows))
         return len(rows)
+
+    def _taken(self, ids: Sequence[str], exc: sa.exc.IntegrityError) -> LivecertError:
+        """The error for an insert of new people that the database refused."""
+        with self._read() as conn:
+            for chunk in _chunks(ids, 500):
+                taken = conn.execute(sa.select(persons.c.id).where(persons.c.id.in_(chunk))).scalars().first()
+                if taken is not None:
+                    return InputError(f"person {taken} is registered already", code=ErrorCode.PERSON_EXISTS)
+        return LedgerError(f"the ledger refused the new people ({str(exc.orig).strip()[:200]}); nothing was added")
 
     def person(self, person_id: str) -> PersonRecord:
         """A registered person.
@@ -875,118 +930,184 @@ class Ledger:
             q = q.limit(limit)
         with self._read() as conn:
             rows = conn.execute(q).all()
+        overdue, due = Status.OVERDUE, Status.DUE
         return [
-            DueRow(
-                r.id,
-                r.name,
-                BenefitType(r.benefit_type),
-                r.region,
-                r.due_from,
-                r.due_on,
-                Status.OVERDUE if r.due_on < on else Status.DUE,
-            )
-            for r in rows
+            DueRow(pid, name, _BENEFITS[benefit], region, due_from, due_on, overdue if due_on < on else due)
+            for pid, name, benefit, region, due_from, due_on in rows
         ]
 
-    def suspend_overdue(self, on: date, *, actor: str = "system") -> SuspensionReport:
+    def suspend_overdue(self, on: date, *, actor: str = "system", batch_size: int = SUSPEND_BATCH) -> SuspensionReport:
         """Suspend the payments of everyone whose deadline plus grace days has passed on ``on``.
 
-        One transaction: everyone or no one.  Running it again on the same date does nothing.
+        Set-based, in batches of ``batch_size`` consecutive person ids, one transaction each:
+        one ``UPDATE ... RETURNING`` suspends everyone overdue in the batch (the first unpaid
+        month from :func:`~livecert.ledger.rules.overdue_month`, worked out once per policy and
+        deadline), one ``INSERT ... SELECT`` writes their payment events, and two audit
+        entries record every written row's hash
+        (:meth:`~livecert.ledger.audit.AuditWriter.append_batch`).  Interrupted, it leaves
+        whole batches behind: running it again on the same date suspends the others, and
+        nobody twice.
+
+        Parameters
+        ----------
+        on : date
+        actor : str
+        batch_size : int
+            Person ids per transaction (1 to 100,000).
+
+        Returns
+        -------
+        SuspensionReport
+            The people suspended by this run, by id.
 
         Raises
         ------
         InputError
-            ``BAD_DATE``: ``on`` is in the future.
+            ``BAD_DATE``: ``on`` is in the future; ``BAD_ARGUMENT``: ``batch_size`` out of range.
         """
         if on > self.today():
             raise InputError(
                 f"{on.isoformat()} is in the future; suspensions are recorded on the day (use `due --on` to preview)",
                 code=ErrorCode.BAD_DATE,
             )
+        if not 1 <= batch_size <= _MAX_BATCH:
+            raise InputError(f"batch_size must be 1 to {_MAX_BATCH}", code=ErrorCode.BAD_ARGUMENT)
         now = self._now()
+        plan = self._overdue_plan(on)
         done: list[tuple[str, date]] = []
-        with self._write() as conn:
-            _, pset, ids = self._policy_cache(conn)
-            by_id = {ids[p.key]: p for p in pset.all()}
-            used = conn.execute(sa.select(persons.c.policy_id).distinct()).scalars().all()
-            groups: dict[tuple[date, int], list[str]] = {}  # (first unpaid month, row version) -> ids
-            events: list[dict[str, object]] = []
-            hashes: list[tuple[str, str, date]] = []
-            for policy_id in sorted(used):
-                policy = by_id[int(policy_id)]
-                last_ok = on - timedelta(days=policy.grace_days + 1)  # due_on + grace < on
-                q = (
-                    sa.select(persons)
-                    .where(persons.c.policy_id == policy_id, sa.not_(persons.c.suspended), persons.c.due_on <= last_ok)
+        after: str | None = ""  # ids are never empty
+        while plan and after is not None:
+            with self._write() as conn:
+                last = conn.execute(
+                    sa.select(persons.c.id)
+                    .where(persons.c.id > after)
                     .order_by(persons.c.id)
-                    .with_for_update()
-                )
-                for r in conn.execute(q):
-                    m = r._mapping
-                    month = rules.suspension_month(_state(m), policy, on)
-                    if month is None:  # pragma: no cover - the query selects exactly these
-                        continue
-                    new = dict(m)
-                    new.update(suspended=True, suspended_from=month, row_version=m["row_version"] + 1, updated_at=now)
-                    groups.setdefault((month, int(m["row_version"])), []).append(m["id"])
-                    events.append(
-                        {
-                            "person_id": m["id"],
-                            "kind": "suspended",
-                            "at": now,
-                            "on_date": on,
-                            "effective_month": month,
-                            "back_pay_from": None,
-                            "back_pay_months": 0,
-                            "unpaid_months": 0,
-                            "attempt_id": None,
-                            "policy_id": int(policy_id),
-                            "actor": actor,
-                        }
-                    )
-                    hashes.append((m["id"], row_hash(persons, new), month))
-            if not events:
-                return SuspensionReport(on, ())
-            for (month, version), pids in groups.items():
-                for part in _chunks(pids, 500):
-                    result = conn.execute(
-                        sa.update(persons)
-                        .where(persons.c.id.in_(part), persons.c.row_version == version)
-                        .values(suspended=True, suspended_from=month, row_version=version + 1, updated_at=now)
-                    )
-                    if result.rowcount != len(part):
-                        raise LedgerError("people changed while being suspended; run suspend-overdue again")
-            event_ids: list[int] = []
-            for chunk in _chunks(events, 5000):
-                got = conn.execute(
-                    sa.insert(payment_events).returning(payment_events.c.id, sort_by_parameter_order=True), chunk
-                )
-                event_ids.extend(int(x) for x in got.scalars())
-            audit = AuditWriter(conn)
-            for (pid, sha, month), event, eid in zip(hashes, events, event_ids):
-                event["id"] = eid
-                audit.append(
-                    at=now,
-                    actor=actor,
-                    action=AuditAction.SUSPENDED,
-                    entity="payment_events",
-                    key=eid,
-                    row_sha256=row_hash(payment_events, event),
-                    detail={"from": month.isoformat()},
-                )
-                audit.append(
-                    at=now,
-                    actor=actor,
-                    action=AuditAction.PERSON_UPDATED,
-                    entity="persons",
-                    key=pid,
-                    row_sha256=sha,
-                    detail={"status": Status.SUSPENDED.value},
-                )
-                done.append((pid, month))
-            audit.flush()
+                    .offset(batch_size - 1)
+                    .limit(1)
+                ).scalar()
+                done.extend(self._suspend_batch(conn, plan, after, last, on, now, actor))
+            after = last
+        done.sort()  # in the database's collation already, nearly: cheap
         log.info("suspended %d people on %s", len(done), on.isoformat())
         return SuspensionReport(on, tuple(done))
+
+    def _overdue_plan(self, on: date) -> list[_Overdue]:
+        """Per policy, the deadlines overdue on ``on`` as ranges that share a first unpaid
+        month, contiguous from the earliest deadline found to the last overdue one.  A
+        deadline written after this read that the ranges misjudge is caught by
+        :meth:`_suspend_batch`, which checks every month against the rules."""
+        plan: list[_Overdue] = []
+        with self._read() as conn:
+            _, pset, ids = self._policy_cache(conn)
+            for policy in pset.all():
+                policy_id = ids[policy.key]
+                last_ok = on - timedelta(days=policy.grace_days + 1)  # due_on + grace < on
+                q = (
+                    sa.select(persons.c.due_on)
+                    .where(persons.c.policy_id == policy_id, persons.c.due_on <= last_ok)
+                    .distinct()
+                    .order_by(persons.c.due_on)
+                )
+                ranges: list[_Overdue] = []
+                for due_on in conn.execute(q).scalars():
+                    month = rules.overdue_month(due_on, policy, on)
+                    if month is None:  # pragma: no cover - the query selects exactly these
+                        continue
+                    if ranges and ranges[-1].month == month:
+                        continue
+                    if ranges:
+                        ranges[-1] = replace(ranges[-1], last_due=due_on - timedelta(days=1))
+                    ranges.append(_Overdue(policy_id, policy, month, due_on, last_ok))
+                plan.extend(ranges)
+        return plan
+
+    def _suspend_batch(
+        self,
+        conn: sa.Connection,
+        plan: list[_Overdue],
+        after: str,
+        last: str | None,
+        on: date,
+        now: datetime,
+        actor: str,
+    ) -> list[tuple[str, date]]:
+        """Suspend everyone overdue whose id is after ``after`` and up to ``last`` (None: no
+        end), in the caller's transaction (PostgreSQL: waiting for, then re-checking, rows a
+        certification has locked)."""
+        month = sa.case(
+            *[
+                (
+                    sa.and_(persons.c.policy_id == r.policy_id, persons.c.due_on.between(r.first_due, r.last_due)),
+                    r.month,
+                )
+                for r in plan
+            ],
+            else_=sa.null(),
+        )
+        window = persons.c.id > after if last is None else sa.and_(persons.c.id > after, persons.c.id <= last)
+        rows = conn.execute(
+            sa.update(persons)
+            .where(window, sa.not_(persons.c.suspended), month.is_not(None))  # no OR: the id range is the index
+            .values(suspended=True, suspended_from=month, row_version=persons.c.row_version + 1, updated_at=now)
+            .returning(*[persons.c[c] for c in _PERSON_COLUMNS])
+        ).all()
+        if not rows:
+            return []
+        by_policy = {r.policy_id: r.policy for r in plan}
+        i_id, i_policy, i_due, i_month = (
+            _PERSON_COLUMNS.index(c) for c in ("id", "policy_id", "due_on", "suspended_from")
+        )
+        for policy_id, due_on, month_ in {(r[i_policy], r[i_due], r[i_month]) for r in rows}:
+            if rules.overdue_month(due_on, by_policy[policy_id], on) != month_:  # the rules decide
+                raise LedgerError("a deadline changed while people were being suspended; run suspend-overdue again")
+        by_id = {r[i_id]: r for r in rows}
+        events: list[sa.Row[tuple[object, ...]]] = []
+        for part in _chunks(list(by_id), _IN_LIST):
+            source = sa.select(
+                persons.c.id,
+                sa.literal("suspended", payment_events.c.kind.type),
+                sa.literal(now, payment_events.c.at.type),
+                sa.literal(on, payment_events.c.on_date.type),
+                persons.c.suspended_from,
+                sa.cast(sa.null(), payment_events.c.back_pay_from.type),
+                sa.literal(0, payment_events.c.back_pay_months.type),
+                sa.literal(0, payment_events.c.unpaid_months.type),
+                sa.cast(sa.null(), payment_events.c.attempt_id.type),
+                persons.c.policy_id,
+                sa.literal(actor, payment_events.c.actor.type),
+            ).where(persons.c.id.in_(part))
+            insert = sa.insert(payment_events).from_select(_EVENT_COLUMNS, source)
+            events.extend(conn.execute(insert.returning(payment_events.c.id, payment_events.c.person_id)).all())
+        if len(events) != len(rows):  # pragma: no cover - defensive
+            raise LedgerError("payment events were not written for everyone suspended; run suspend-overdue again")
+        # The events are hashed as written (the SELECT above), the people as returned.
+        fixed = {
+            "kind": "suspended",
+            "at": now,
+            "on_date": on,
+            "back_pay_from": None,
+            "back_pay_months": 0,
+            "unpaid_months": 0,
+            "attempt_id": None,
+            "actor": actor,
+        }
+        event_hash = row_hasher(payment_events, ("id", "person_id", "effective_month", "policy_id"), fixed)
+        event_rows: dict[str, str] = {}
+        for e in events:
+            p = by_id[e.person_id]
+            event_rows[str(e.id)] = event_hash((e.id, e.person_id, p[i_month], p[i_policy]))
+        person_hash = row_hasher(persons, _PERSON_COLUMNS, {"suspended": True, "updated_at": now})
+        audit = AuditWriter(conn)
+        audit.append_batch(at=now, actor=actor, action=AuditAction.SUSPENDED, entity="payment_events", rows=event_rows)
+        audit.append_batch(
+            at=now,
+            actor=actor,
+            action=AuditAction.PERSON_UPDATED,
+            entity="persons",
+            rows={i: person_hash(r) for i, r in by_id.items()},
+        )
+        audit.flush()
+        return sorted((i, r[i_month]) for i, r in by_id.items())
 
     def audit(self) -> AuditReport:
         """Verify the audit chain and every audited row (:func:`~livecert.ledger.audit.verify_ledger`)."""
