@@ -3,6 +3,7 @@ from livecert.config import (
     BlinkConfig as BlinkConfig,
     DigitsConfig as DigitsConfig,
     LandmarkConfig as LandmarkConfig,
+    Language as Language,
     LimitsConfig as LimitsConfig,
     MatchConfig as MatchConfig,
     MatchPolicy as MatchPolicy,
@@ -67,7 +68,9 @@ from livecert.results import (
 from livecert.session.live import Enrolled as Enrolled, LivenessSession as LivenessSession
 from livecert.session.steps import Guidance as Guidance, SessionUpdate as SessionUpdate, Step as Step
 from livecert.session.verify import verify as verify
+from livecert.speech.languages import recogniser_for as recogniser_for
 from livecert.speech.recogniser import DigitRecogniser as DigitRecogniser
+from livecert.speech.vosk_model import VoskDigitRecogniser as VoskDigitRecogniser
 
 __version__: str
 __all__: list[str]

@@ -18,6 +18,7 @@ from livecert.io.frames import Frame, FrameSource, SourceInfo, SourceKind
 from livecert.results import MatchResult, Reason, ReasonCode, Timings, VerificationResult
 from livecert.session import audit
 from livecert.session.steps import Guidance, StepMachine
+from livecert.speech.vosk_model import VoskDigitRecogniser
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
 
@@ -92,6 +93,29 @@ def test_digits_meta_has_the_nonce_and_frames_no_hash() -> None:
     assert result.meta.input_sha256 is None  # frames, not a file
     assert result.meta.models[-1].id == "recogniser:EnglishDigitRecogniser"
     assert audit.challenge_nonce(livecert.ChallengeOptions("garbled.token", key=key)) is None
+
+
+def test_meta_names_the_recogniser_that_checked_the_digits(tmp_path: Path) -> None:
+    """No recogniser is listed when the content is not checked; a Vosk model is named by its folder."""
+    key = livecert.generate_key()
+    token = livecert.new_challenge(4).to_token(key)
+    unchecked = livecert.ChallengeOptions(token, key=key, check_content=False)
+    meta = audit.result_meta(
+        checked_at="2026-01-01T00:00:00.000Z", mode=Mode.DIGITS, enrolled=False, challenge=unchecked, input_sha256=None
+    )
+    assert not any(m.id.startswith("recogniser:") for m in meta.models)
+
+    model = tmp_path / "vosk-model-small-cn-0.22"
+    for rel in ("am/final.mdl", "conf/mfcc.conf", "conf/model.conf", "graph/HCLG.fst"):
+        (model / rel).parent.mkdir(parents=True, exist_ok=True)
+        (model / rel).write_bytes(b"x")
+    vosk = VoskDigitRecogniser(model)
+    checked = livecert.ChallengeOptions(token, key=key, recogniser=vosk)
+    meta = audit.result_meta(
+        checked_at="2026-01-01T00:00:00.000Z", mode=Mode.DIGITS, enrolled=False, challenge=checked, input_sha256=None
+    )
+    assert meta.models[-1].id == "recogniser:VoskDigitRecogniser:vosk-model-small-cn-0.22"
+    assert meta.models[-1].package.startswith("vosk")
 
 
 class FakeCamera(FrameSource):

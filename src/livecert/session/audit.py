@@ -24,6 +24,8 @@ from livecert.identity.embedding import DLIB_RESNET_FILE, DlibEmbedder, dlib_mod
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 from livecert.results import ModelInfo, ResultMeta
+from livecert.speech.recogniser import DigitRecogniser
+from livecert.speech.vosk_model import VoskDigitRecogniser
 
 #: The mediapipe face mesh with irises (``refine_landmarks=True``) and the
 #: short-range face detector that finds and counts faces, inside the wheel.
@@ -54,6 +56,19 @@ def _package(name: str) -> str:
         return f"{name}=={importlib.metadata.version(name)}"
     except importlib.metadata.PackageNotFoundError:
         return name
+
+
+def recogniser_id(recogniser: DigitRecogniser) -> str:
+    """``"recogniser:<class>"``, with ``":<model_id>"`` when the recogniser names its model
+    (a ``model_id`` string attribute, e.g. the Vosk model folder's name)."""
+    name = f"recogniser:{type(recogniser).__qualname__}"
+    model = getattr(recogniser, "model_id", None)
+    return f"{name}:{model}" if isinstance(model, str) and model else name
+
+
+def _recogniser_package(recogniser: DigitRecogniser) -> str:
+    """The package a recogniser runs on, with its version, when livecert knows it."""
+    return _package("vosk") if isinstance(recogniser, VoskDigitRecogniser) else ""
 
 
 @functools.cache
@@ -116,15 +131,16 @@ def result_meta(
     enrolled : bool
         An enrollment was compared (the descriptor model is listed).
     challenge : ChallengeOptions or None
-        The challenge (for its nonce) and the recogniser.
+        The challenge (for its nonce) and the recogniser (none listed when
+        the content is not checked: ``check_content=False``).
     input_sha256 : str or None
     """
     models = list(face_models())
     if enrolled:
         models.append(descriptor_model())
-    if mode is Mode.DIGITS and challenge is not None:
+    if mode is Mode.DIGITS and challenge is not None and challenge.check_content:
         if challenge.recogniser is None:
             models.append(ModelInfo("recogniser:EnglishDigitRecogniser", _package("pocketsphinx")))
         else:
-            models.append(ModelInfo(f"recogniser:{type(challenge.recogniser).__qualname__}"))
+            models.append(ModelInfo(recogniser_id(challenge.recogniser), _recogniser_package(challenge.recogniser)))
     return ResultMeta(__version__, checked_at, tuple(models), challenge_nonce(challenge), input_sha256)

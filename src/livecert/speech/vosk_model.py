@@ -168,6 +168,11 @@ class VoskDigitRecogniser:
         self._vosk: Any = None
         self._grammar: str | None = None
 
+    @property
+    def model_id(self) -> str:
+        """The model folder's name (e.g. ``vosk-model-small-cn-0.22``), recorded in the audit fields."""
+        return self.model_dir.name
+
     def load(self) -> None:
         """Load the model now rather than on first use.
 
