@@ -23,11 +23,12 @@ import numpy as np
 import pytest
 
 import livecert
+from livecert.io.audio import AudioTrack
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 
-from . import spoof_attacks as attacks
+from . import readings, spoof_attacks as attacks
 
 HELD_OUT_PHOTOS = (
     "photos/same_person/derived_frames/zju_000011M_from_FNN_frame5.png",
@@ -166,9 +167,10 @@ def test_screen_replays_are_rejected(data_dir: Path) -> None:
 
 
 def test_mouth_animated_photos_in_digits_mode(data_dir: Path, photos: list[np.ndarray]) -> None:
-    """A photo whose mouth is moved by a real voice (FSDD), in digits mode with that voice.
-    The lab's 21 held-out clips all failed; of these 2, one has passed (the target, none, is
-    not met), so at most one may."""
+    """A photo whose mouth is moved by a real voice (FSDD), in digits mode, judged on the
+    picture alone (no sound given: lips only) against an ``all`` challenge of the spoken
+    digits.  The lab's 21 held-out clips all failed; of these 2, one has passed (the target,
+    none, is not met), so at most one may."""
     wavs = sorted((data_dir / "digits_audio" / "fsdd").glob("*_theo_0.wav"))
     results = []
     for i, p in enumerate(photos[:2]):
@@ -177,6 +179,32 @@ def test_mouth_animated_photos_in_digits_mode(data_dir: Path, photos: list[np.nd
         digits = "".join(w.name.split("_")[0] for w in chosen)
         results.append(_verdict(frames, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits(digits))))
     assert len(_accepted(results)) <= 1, [r.reason_codes for r in results]
+
+
+@pytest.mark.parametrize("check_content", [False, True], ids=["timing-only", "recognised"])
+def test_mouth_animated_photos_miss_one_by_one_prompts(
+    data_dir: Path, photos: list[np.ndarray], check_content: bool
+) -> None:
+    """The same attack with its voice, against a ``one_by_one`` challenge whose digits it
+    says (the best case for the attacker) but whose prompt times it could not know: none
+    passes, with or without a recogniser (``DIGITS_NOT_ON_CUE`` or ``AV_OUT_OF_SYNC``)."""
+    wavs = sorted((data_dir / "digits_audio" / "fsdd").glob("*_theo_0.wav"))
+    rng = np.random.default_rng(5)
+    accepted = []
+    for i, p in enumerate(photos[:2]):
+        chosen = [wavs[(5 * i + k) % len(wavs)] for k in range(6)]
+        frames, samples, rate = attacks.mouth_animated_photo(p, chosen, seed=i)
+        digits = "".join(w.name.split("_")[0] for w in chosen)
+        for _ in range(2):
+            options = ChallengeOptions(readings.draw_schedule(digits, rng), check_content=check_content)
+            with livecert.LivenessSession(mode="digits", challenge=options, live=False) as session:
+                for rgb, t in frames:
+                    session.push(rgb, t)
+                result = session.result(audio=AudioTrack(samples, rate))
+            assert result.digits is not None and result.digits.prompts, result.reason_codes
+            if result.passed:
+                accepted.append((i, result.reason_codes))
+    assert not accepted
 
 
 GENUINE = (
