@@ -54,6 +54,7 @@ import numpy as np
 
 import livecert
 from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json
+from benchmarks.make_manifest import READING_SEEDS
 from livecert.config import SpoofConfig, VerifyConfig
 from livecert.evaluation.metrics import median_iqr
 from livecert.io.audio import AudioTrack, load_wav, read_audio, resample
@@ -66,7 +67,7 @@ from livecert.speech.english import EnglishDigitRecogniser
 from livecert.speech.recogniser import DIGIT_WORDS
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 from livecert.speech.vad import voice_activity
-from tests.realdata.readings import Clips, Reading, build_reading, draw_schedule, dubbed, grid_words, picture, sound
+from tests.realdata.readings import Clips, draw_readings, draw_schedule, dubbed, grid_words, picture, sound
 
 log = logging.getLogger("benchmarks.digits")
 
@@ -250,10 +251,6 @@ def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
     return {"load_ms": load_ms, "ms_per_string": median_iqr(wall, extremes=True), "strings": strings, "right": right}
 
 
-#: Seeds of the readings per GRID half (those of tests/realdata/test_readings_real.py for the held-out half).
-READING_SEEDS = {"tuning": 17, "held_out": 29}
-
-
 def _passes(
     challenge: Challenge,
     trace: FrameTrace,
@@ -284,10 +281,7 @@ def readings(data: Path, n: int) -> dict[str, Any]:
     for half, seed in READING_SEEDS.items():
         pool = words[0::2] if half == "tuning" else words[1::2]
         rng = np.random.default_rng(seed)
-        built: list[Reading] = []
-        for i in range(n):
-            n_words = 4 + i % 3
-            built.append(build_reading([pool[j] for j in rng.choice(len(pool), n_words, replace=False)], rng))
+        built = draw_readings(pool, n, rng)
         counts = {k: 0 for k in ("genuine", "genuine_timing_only", "dubbed", "dubbed_timing_only", "other_prompts")}
         rows, ms = [], []
         for i, reading in enumerate(built):

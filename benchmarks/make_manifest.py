@@ -9,8 +9,13 @@ What is listed (only files that exist; missing ones are logged):
   FBN/FTN/UNN clips carry their subject's enrollment still (genuine pairs
   from ``photos/video_photo_identity_map.tsv``; the FNN clip is where that
   still was taken from, so it is never a genuine probe);
-* the GRID s1 clips, digits mode, live, with the spoken digit from
-  ``videos/grid/grid_transcripts.tsv`` and the s1 still as enrolled photo;
+* digits read one by one (digits mode), built from GRID s1 into a work
+  folder outside the repository (``--readings-dir``, see :data:`READINGS_HOW`):
+  ``--readings`` genuine readings per GRID half (live, with the ``one_by_one``
+  challenge each answers in ``prompt_times``, the s1 still as enrolled
+  photo), and each one dubbed with the same digits said in other GRID takes
+  (attack ``dubbed_reading``); the whole GRID sentences are not listed
+  (six words checked against one digit are not a digit reading);
 * the other videos of the identity map, one row per existing photo, and the
   LivePortrait driving videos d0/d3/d6 (real people, no labels);
 * impostor pairs: each ZJU probe against the next subject's still, and the
@@ -23,23 +28,148 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import logging
+import os
 import re
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.manifest import COLUMNS, STILL_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-DIGIT_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
 EXTRA_LIVE = (
     "videos/talking_heads/liveportrait/d0.mp4",
     "videos/talking_heads/liveportrait/d3.mp4",
     "videos/talking_heads/liveportrait/d6.mp4",
 )
 GRID_STILL = "photos/same_person/derived_frames/grid_s1_from_lgif3a_frame0.png"
+#: Seeds of the readings per GRID half (tuning: the even-indexed GRID clips in
+#: sorted order; held out: the odd ones); the held-out seed is that of
+#: ``tests/realdata/test_readings_real.py``, both are ``benchmarks/digits.py``'s.
+READING_SEEDS = {"tuning": 17, "held_out": 29}
+#: Genuine readings per GRID half in the built-in manifest.
+READINGS_PER_HALF = 12
+#: Attack type of a reading's picture with the same digits said in other GRID takes.
+DUBBED = "dubbed_reading"
+#: How the genuine digits rows were made (written into the manifest and the suite's JSON).
+READINGS_HOW = (
+    "Not people reading digits: one male English speaker (GRID corpus s1), whose GRID digit words were cut out "
+    "of his six-word sentences (picture and sound, by the corpus's word alignments) and joined into one-by-one "
+    "readings of 4 to 6 digits (tests/realdata/readings.py). Each digit word is placed 0.45-1.2 s after its "
+    "prompt of a one_by_one challenge drawn as new_challenge draws them (from a fixed seed); between answers "
+    "the picture is one still frame with the mouth closed and the sound is noise shaped like the room's. "
+    "Written as H.264 25 fps + AAC mp4. Halves: tuning readings use the even-indexed GRID clips (they chose "
+    "the digits settings), held-out readings the odd-indexed ones. The presentation-attack check is off on "
+    "these rows (spoof_check=off): the still frames between answers are the builder's, not a person's. "
+    "Attack dubbed_reading: a genuine reading's picture with the sound of the same digits said in other GRID "
+    "takes, each a new reaction time after its prompt (right digits at right times: only the lips can tell)."
+)
+
+
+def default_readings_dir() -> Path:
+    """Work folder of the built readings: ``LIVECERT_BENCH_WORK``, else the system's temporary folder."""
+    return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / "livecert-bench-readings"
+
+
+@dataclass(frozen=True)
+class ReadingsPlan:
+    """Where the digit readings are written and how many.
+
+    Attributes
+    ----------
+    folder : Path
+        Work folder (outside the repository); files already there are reused.
+    per_half : int
+        Genuine readings per GRID half (each also dubbed); 0: no digits rows.
+    """
+
+    folder: Path
+    per_half: int = READINGS_PER_HALF
+
+    @property
+    def root(self) -> Path:
+        """The subfolder of this build: keyed by the builder's source and the count."""
+        source = (Path(__file__).resolve().parents[1] / "tests" / "realdata" / "readings.py").read_bytes()
+        key = hashlib.sha256(source + f"|{self.per_half}|{sorted(READING_SEEDS.items())}".encode()).hexdigest()
+        return self.folder / f"grid-readings-{key[:12]}"
+
+    def describe(self) -> dict[str, object]:
+        """How the readings were made, for the suite's JSON."""
+        return {
+            "how": READINGS_HOW,
+            "speaker": "GRID corpus s1 (one male English speaker)",
+            "builder": "tests/realdata/readings.py",
+            "per_half": self.per_half,
+            "seeds": dict(READING_SEEDS),
+            "digits_per_reading": "4, 5, 6, 4, ...",
+            "attack_types": [DUBBED],
+            "spoof_check": "off",
+            "folder": str(self.root),
+        }
+
+
+def _prompt_times(steps: tuple[tuple[float, float | None], ...]) -> str:
+    times = [show for show, _ in steps] + [steps[-1][1] or 0.0]
+    return " ".join(f"{t:.2f}" for t in times)
+
+
+def reading_rows(data_dir: Path, plan: ReadingsPlan) -> list[dict[str, str]]:
+    """Genuine and dubbed readings (see :data:`READINGS_HOW`), written under ``plan.root`` if missing.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The shared data folder (GRID s1 clips, transcripts and alignments).
+    plan : ReadingsPlan
+
+    Returns
+    -------
+    list of dict
+        Manifest rows (absolute clip paths).
+    """
+    import numpy as np
+
+    from tests.realdata import readings as rd
+
+    words = rd.grid_words(data_dir)
+    clips = rd.Clips()
+    photo = GRID_STILL if (data_dir / GRID_STILL).is_file() else ""
+    rows: list[dict[str, str]] = []
+    for half, seed in READING_SEEDS.items():
+        pool = words[0::2] if half == "tuning" else words[1::2]
+        rng, dub_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+        folder = plan.root / f"grid_readings_{half}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, reading in enumerate(rd.draw_readings(pool, plan.per_half, rng)):
+            digits = reading.challenge.digits
+            dub = rd.dubbed(reading, rd.other_takes(reading, words, dub_rng), dub_rng)
+            times = _prompt_times(tuple((s.show_at_s, s.hide_at_s) for s in reading.challenge.schedule))
+            for made, name, attack in ((reading, "reading", ""), (dub, "dubbed", DUBBED)):
+                path = folder / f"{name}{i:02d}_{digits}.mp4"
+                if not path.is_file():
+                    partial = path.with_suffix(".part.mp4")
+                    rd.write_video(partial, rd.picture(made, clips), rd.sound(made, clips))
+                    partial.replace(path)
+                    log.info("wrote %s", path)
+                rows.append(
+                    {
+                        "clip": str(path),
+                        "mode": "digits",
+                        "expected": "attack" if attack else "live",
+                        "attack_type": attack,
+                        "identity": "grid_s1",
+                        "enrolled": photo,
+                        "expected_digits": digits,
+                        "prompt_times": times,
+                        "spoof_check": "off",
+                    }
+                )
+    return rows
 
 
 def _slug(text: str) -> str:
@@ -71,12 +201,14 @@ def _identity_map(data_dir: Path) -> list[tuple[list[str], str, list[str]]]:
     return out
 
 
-def build_rows(data_dir: Path) -> list[dict[str, str]]:
+def build_rows(data_dir: Path, readings: ReadingsPlan | None = None) -> list[dict[str, str]]:
     """Manifest rows for the shared data layout (see the module docstring).
 
     Parameters
     ----------
     data_dir : Path
+    readings : ReadingsPlan, optional
+        Where to build the digit readings; None or ``per_half`` 0: no digits rows.
 
     Returns
     -------
@@ -86,8 +218,8 @@ def build_rows(data_dir: Path) -> list[dict[str, str]]:
     data_dir = Path(data_dir)
     rows: list[dict[str, str]] = []
 
-    def add(clip: str, mode: str = "blink", expected: str = "live", **kw: str) -> None:
-        rows.append({"clip": clip, "mode": mode, "expected": expected, "attack_type": "", **kw})
+    def add(clip: str, mode: str = "blink", expected: str = "live", attack_type: str = "", **kw: str) -> None:
+        rows.append({"clip": clip, "mode": mode, "expected": expected, "attack_type": attack_type, **kw})
 
     idmap = _identity_map(data_dir)
     enrolled_of: dict[str, tuple[str, str]] = {}  # video -> (photo, identity) for the first photo
@@ -102,15 +234,12 @@ def build_rows(data_dir: Path) -> list[dict[str, str]]:
         add(clip, identity=_zju_identity(clip), enrolled=photo, blink_labels="zju")
 
     grid_tsv = data_dir / "videos" / "grid" / "grid_transcripts.tsv"
-    if grid_tsv.is_file():
-        grid_photo = GRID_STILL if (data_dir / GRID_STILL).is_file() else ""
-        with open(grid_tsv, newline="", encoding="utf-8") as fh:
-            for r in csv.DictReader(fh, delimiter="\t"):
-                digit = DIGIT_WORDS.get(r["digit_word"].strip().lower())
-                if digit is None or not (data_dir / r["local_path"]).is_file():
-                    log.info("GRID: %s skipped (missing file or digit)", r["local_path"])
-                    continue
-                add(r["local_path"], "digits", identity="grid_s1", enrolled=grid_photo, expected_digits=digit)
+    if readings is not None and readings.per_half > 0:
+        if grid_tsv.is_file():
+            for r in reading_rows(data_dir, readings):
+                add(**r)
+        else:
+            log.warning("no %s: no digit readings in the manifest", grid_tsv)
 
     others = [(v, identity, photos) for videos, identity, photos in idmap for v in videos if "zju_eyeblink" not in v]
     for v, identity, photos in others:
@@ -168,6 +297,31 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The ``manifest`` subcommand's options."""
     ap.add_argument("data_dir", type=Path, help="the shared data folder (LIVECERT_DATA)")
     ap.add_argument("--out", type=Path, help="manifest CSV to write (default: stdout)")
+    add_readings_arguments(ap)
+
+
+def add_readings_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--readings N`` and ``--readings-dir DIR`` (shared with ``suite``)."""
+    ap.add_argument(
+        "--readings",
+        type=int,
+        default=READINGS_PER_HALF,
+        metavar="N",
+        help=f"genuine digit readings per GRID half, each also dubbed (default {READINGS_PER_HALF}; 0: no digits rows)",
+    )
+    ap.add_argument(
+        "--readings-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="work folder the readings are written to, outside the repository "
+        "(default: $LIVECERT_BENCH_WORK or the temporary folder, /livecert-bench-readings)",
+    )
+
+
+def readings_plan(args: argparse.Namespace) -> ReadingsPlan:
+    """The plan of ``--readings`` / ``--readings-dir``."""
+    return ReadingsPlan(args.readings_dir or default_readings_dir(), max(0, args.readings))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,8 +333,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    rows = build_rows(args.data_dir)
-    text = manifest_text(rows, "made by python -m benchmarks manifest; paths relative to DATA_DIR")
+    plan = readings_plan(args)
+    rows = build_rows(args.data_dir, plan)
+    comment = "made by python -m benchmarks manifest; paths relative to DATA_DIR"
+    if plan.per_half > 0:
+        comment += f"; digits rows (absolute paths, in {plan.root}): {READINGS_HOW}"
+    text = manifest_text(rows, comment)
     if args.out is None:
         sys.stdout.write(text)
     else:

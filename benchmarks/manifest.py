@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,15 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 REQUIRED = ("clip", "mode", "expected", "attack_type")
-OPTIONAL = ("identity", "enrolled", "enrolled_identity", "expected_digits", "blink_labels")
+OPTIONAL = (
+    "identity",
+    "enrolled",
+    "enrolled_identity",
+    "expected_digits",
+    "blink_labels",
+    "prompt_times",
+    "spoof_check",
+)
 COLUMNS = REQUIRED + OPTIONAL
 MODES = ("blink", "digits")
 EXPECTED = ("live", "attack")
@@ -24,6 +33,8 @@ STILL_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 #: Where ``blink_labels=zju`` looks the clip up, relative to DATA_DIR.
 ZJU_LABELS = Path("videos") / "zju_eyeblink" / "zju_blink_intervals.csv"
 _DIGITS = re.compile(r"[0-9]{1,8}")
+#: ``spoof_check`` values: empty or ``on`` (the default configuration), ``off``.
+SPOOF_CHECK = ("", "on", "off")
 
 Interval = tuple[float, float]
 
@@ -53,6 +64,12 @@ class ClipSpec:
     truth_frames : tuple of (int, int) or None
         The same blinks as decoded-frame indices, when the label file has
         ``cv_start``/``cv_end`` columns (the ZJU file does).
+    prompt_times : tuple of float
+        Digits read one by one: digit ``i`` was shown from ``prompt_times[i]``
+        to ``prompt_times[i + 1]`` seconds after the recording's first frame
+        (one more time than digits); empty: all digits shown at once.
+    spoof_check : bool
+        False when the row is verified with the presentation-attack check off.
     """
 
     index: int
@@ -70,6 +87,8 @@ class ClipSpec:
     blink_labels: str = ""
     truth: tuple[Interval, ...] | None = None
     truth_frames: tuple[tuple[int, int], ...] | None = None
+    prompt_times: tuple[float, ...] = ()
+    spoof_check: bool = True
 
     @property
     def is_still(self) -> bool:
@@ -90,9 +109,11 @@ class ClipSpec:
 
     @property
     def dataset(self) -> str:
-        """The clip's dataset folder (``videos/grid/s1/x.mpg`` -> ``grid``)."""
+        """The clip's dataset folder (``videos/grid/s1/x.mpg`` -> ``grid``; an absolute path: its folder's name)."""
         parts = Path(self.clip).parts
-        if Path(self.clip).is_absolute() or len(parts) < 2:
+        if Path(self.clip).is_absolute():
+            return Path(self.clip).parent.name or "other"
+        if len(parts) < 2:
             return "other"
         return parts[1] if parts[0] in ("videos", "photos") and len(parts) > 2 else parts[0]
 
@@ -110,6 +131,8 @@ class ClipSpec:
             "pair": self.pair,
             "expected_digits": self.expected_digits,
             "blink_labels": self.blink_labels,
+            "prompt_times": list(self.prompt_times),
+            "spoof_check": self.spoof_check,
             "dataset": self.dataset,
             "source": "still" if self.is_still else "video",
         }
@@ -167,6 +190,9 @@ def _row_spec(index: int, line: int, raw: dict[str, str], data_dir: Path, where:
         raise ManifestError(f"{where}: {v['clip']} is a still photo; a still can only be expected=attack")
     if v["mode"] == "digits" and not _DIGITS.fullmatch(v["expected_digits"]):
         raise ManifestError(f"{where}: mode=digits needs expected_digits of 1-8 digits (got {v['expected_digits']!r})")
+    prompt_times = _prompt_times(v["prompt_times"], v["expected_digits"] if v["mode"] == "digits" else "", where)
+    if v["spoof_check"] not in SPOOF_CHECK:
+        raise ManifestError(f"{where}: spoof_check must be empty, 'on' or 'off' (got {v['spoof_check']!r})")
     enrolled_path = ""
     if v["enrolled"]:
         p = _resolve(data_dir, v["enrolled"])
@@ -206,7 +232,29 @@ def _row_spec(index: int, line: int, raw: dict[str, str], data_dir: Path, where:
         blink_labels=v["blink_labels"],
         truth=truth,
         truth_frames=frames,
+        prompt_times=prompt_times,
+        spoof_check=v["spoof_check"] != "off",
     )
+
+
+def _prompt_times(text: str, digits: str, where: str) -> tuple[float, ...]:
+    """The ``prompt_times`` cell: one more increasing time (seconds, from 0) than ``digits``."""
+    if not text:
+        return ()
+    if not digits:
+        raise ManifestError(f"{where}: prompt_times needs mode=digits and expected_digits")
+    try:
+        times = tuple(float(x) for x in text.split())
+    except ValueError:
+        raise ManifestError(f"{where}: prompt_times must be seconds separated by spaces (got {text!r})") from None
+    if len(times) != len(digits) + 1:
+        raise ManifestError(
+            f"{where}: prompt_times needs {len(digits) + 1} times for {len(digits)} digits "
+            f"(digit i shown from time i to time i+1), got {len(times)}"
+        )
+    if not all(math.isfinite(t) for t in times) or times[0] < 0 or any(b <= a for a, b in zip(times, times[1:])):
+        raise ManifestError(f"{where}: prompt_times must be increasing seconds from 0 or later (got {text!r})")
+    return times
 
 
 def parse_manifest(text: str, data_dir: Path, name: str = "manifest") -> list[ClipSpec]:

@@ -9,6 +9,7 @@ type, so every run, worker and repeat sees the same frames.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -62,12 +63,26 @@ def make_source(spec: ClipSpec) -> str | Iterator[tuple[Any, float]]:
 
 def verify_kwargs(spec: ClipSpec) -> dict[str, Any]:
     """Keyword arguments of ``livecert.verify`` for the row: mode, enrolled
-    photo, and in digits mode ``challenge=ChallengeOptions(Challenge.for_known_digits(expected_digits))``."""
+    photo, in digits mode ``challenge=ChallengeOptions(Challenge.for_known_digits(expected_digits))``
+    (or, with ``prompt_times``, the never-expiring ``one_by_one`` challenge
+    showing digit ``i`` from ``prompt_times[i]`` to ``prompt_times[i + 1]``),
+    and ``config`` with the presentation-attack check off for ``spoof_check=off``."""
+    from livecert import Challenge, ChallengeOptions
+    from livecert.config import SpoofConfig, VerifyConfig
+    from livecert.liveness.challenge import PromptStep, ScheduleKind
+
     kwargs: dict[str, Any] = {"mode": spec.mode}
     if spec.enrolled_path:
         kwargs["enrolled"] = spec.enrolled_path
-    if spec.mode == "digits":
-        from livecert import Challenge, ChallengeOptions
-
+    if spec.mode == "digits" and spec.prompt_times:
+        times, digits = spec.prompt_times, spec.expected_digits
+        steps = tuple(PromptStep(d, times[i], times[i + 1]) for i, d in enumerate(digits))
+        challenge = Challenge(
+            digits, f"manifest-{spec.index}", 0.0, math.inf, steps, ScheduleKind.ONE_BY_ONE, testing_only=True
+        )
+        kwargs["challenge"] = ChallengeOptions(challenge=challenge)
+    elif spec.mode == "digits":
         kwargs["challenge"] = ChallengeOptions(challenge=Challenge.for_known_digits(spec.expected_digits))
+    if not spec.spoof_check:
+        kwargs["config"] = VerifyConfig(spoof=SpoofConfig(enabled=False))
     return kwargs

@@ -2,9 +2,12 @@
 
     python -m benchmarks suite DATA_DIR [--manifest FILE] [--out results.json]
                          [--plot report.png] [--repeats N] [--workers N] [--scaling]
+                         [--readings N] [--readings-dir DIR]
 
 Without --manifest, DATA_DIR must be the shared data folder and the manifest
-of ``python -m benchmarks manifest`` is used.  Exit codes: 0 the run
+of ``python -m benchmarks manifest`` is used (its digits rows are readings
+built from GRID s1 into ``--readings-dir``; the JSON's
+``metadata.run.digits_readings`` says how they were made).  Exit codes: 0 the run
 finished (clips that could not be processed are error rows in the JSON),
 2 a usage or manifest problem (one line on stderr).
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import finite, metadata, positive_int, write_json
+from benchmarks.make_manifest import add_readings_arguments, readings_plan
 from benchmarks.manifest import ClipSpec, ManifestError, load_manifest, parse_manifest
 
 log = logging.getLogger("benchmarks")
@@ -58,6 +62,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ap.add_argument("--filter", metavar="TEXT", help="only the rows whose clip path contains TEXT")
     ap.add_argument("--limit", type=positive_int, help="only the first N rows (after --filter)")
+    add_readings_arguments(ap)
 
 
 def load_specs(args: argparse.Namespace) -> list[ClipSpec]:
@@ -73,7 +78,8 @@ def load_specs(args: argparse.Namespace) -> list[ClipSpec]:
         raise ManifestError(
             f"{args.data_dir} is not the shared data folder; pass --manifest FILE (format: benchmarks/README.md)"
         )
-    return parse_manifest(manifest_text(build_rows(args.data_dir)), args.data_dir, name="built-in manifest")
+    rows = build_rows(args.data_dir, readings_plan(args))
+    return parse_manifest(manifest_text(rows), args.data_dir, name="built-in manifest")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         baseline=not args.no_baseline,
         still_photo_video="5 s at 25 fps (tests/realdata/attacks.py photo_video)",
+        digits_readings=_readings_meta(args, specs),
     )
     load, cpus = meta["load_average_1_5_15min"]["start"], os.cpu_count() or 1
     if load and load[0] >= 0.75 * cpus:
@@ -146,6 +153,18 @@ def run(args: argparse.Namespace) -> int:
         log.info("wrote %s", args.plot)
     print(report.summary_table(view))
     return EXIT_OK
+
+
+def _readings_meta(args: argparse.Namespace, specs: list[ClipSpec]) -> dict[str, Any] | None:
+    """How the built-in manifest's digits rows were made, with their counts; None without such rows."""
+    if args.manifest is not None or not any(s.mode == "digits" for s in specs):
+        return None
+    counts: dict[str, int] = {}
+    for s in specs:
+        if s.mode == "digits":
+            key = f"{s.dataset}/{s.attack_type or 'genuine'}"
+            counts[key] = counts.get(key, 0) + 1
+    return readings_plan(args).describe() | {"rows": counts}
 
 
 def run_scaling_safe(specs: list[ClipSpec], rows: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:

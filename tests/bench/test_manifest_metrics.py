@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from benchmarks import metrics, worker
-from benchmarks.make_manifest import build_rows, manifest_text
+from benchmarks.make_manifest import DUBBED, READINGS_HOW, ReadingsPlan, build_rows, manifest_text
 from benchmarks.manifest import ClipSpec, parse_manifest
+from benchmarks.sources import verify_kwargs
 from livecert.evaluation import metrics as shared
+from livecert.liveness.challenge import ScheduleKind
 
 
 def test_shared_data_manifest(data_dir: Path) -> None:
@@ -21,14 +23,41 @@ def test_shared_data_manifest(data_dir: Path) -> None:
     zju = [s for s in specs if s.blink_labels == "zju"]
     assert len(zju) == 40 and all(s.truth and s.truth_frames for s in zju)
     assert sum(len(s.truth) for s in zju) == 118  # the README's annotated blinks
-    grid = [s for s in specs if s.mode == "digits"]
-    assert len(grid) >= 29 and all(s.expected_digits.isdigit() and s.enrolled for s in grid)
+    assert not [s for s in specs if s.mode == "digits"]  # no whole GRID sentences; readings only when asked
     attacks = [s for s in specs if s.expected == "attack"]
     assert {s.attack_type for s in attacks} == {"photo_still", "photo_handheld"}
     assert len(attacks) >= 40 and all(s.is_still for s in attacks)
     pairs = {s.pair for s in specs if s.enrolled}
     assert pairs == {"genuine", "impostor"}
     assert all(Path(s.path).exists() for s in specs)
+
+
+def test_manifest_digits_rows_are_readings(data_dir: Path, tmp_path: Path) -> None:
+    plan = ReadingsPlan(tmp_path / "work", per_half=1)
+    specs = parse_manifest(manifest_text(build_rows(data_dir, plan)), data_dir)
+    digits = [s for s in specs if s.mode == "digits"]
+    genuine = [s for s in digits if s.expected == "live"]
+    dubbed = [s for s in digits if s.expected == "attack"]
+    assert len(genuine) == len(dubbed) == 2 and {s.attack_type for s in dubbed} == {DUBBED}
+    assert {s.dataset for s in genuine} == {"grid_readings_tuning", "grid_readings_held_out"}
+    project = Path(__file__).resolve().parents[2]
+    for real, dub in zip(genuine, dubbed):
+        assert dub.expected_digits == real.expected_digits and dub.prompt_times == real.prompt_times
+        assert 4 <= len(real.expected_digits) <= 6 and len(real.prompt_times) == len(real.expected_digits) + 1
+        assert not real.spoof_check and real.pair == "genuine"
+        for s in (real, dub):  # written into the work folder, never into the project
+            path = Path(s.path)
+            assert path.is_file() and path.is_relative_to(plan.root) and not path.is_relative_to(project)
+    kwargs = verify_kwargs(genuine[0])
+    challenge = kwargs["challenge"].challenge
+    assert challenge.schedule_kind is ScheduleKind.ONE_BY_ONE and challenge.digits == genuine[0].expected_digits
+    times = genuine[0].prompt_times
+    assert [(step.show_at_s, step.hide_at_s) for step in challenge.schedule] == list(zip(times, times[1:]))
+    assert kwargs["config"].spoof.enabled is False
+    first = {s.clip: Path(s.path).stat().st_mtime_ns for s in digits}
+    again = parse_manifest(manifest_text(build_rows(data_dir, plan)), data_dir)
+    assert {s.clip: Path(s.path).stat().st_mtime_ns for s in again if s.mode == "digits"} == first  # reused
+    assert "GRID corpus s1" in str(plan.describe()["how"]) and "not people reading digits" in READINGS_HOW.lower()
 
 
 def _spec(**kw: Any) -> ClipSpec:

@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-HEADER = "clip,mode,expected,attack_type,identity,enrolled,enrolled_identity,expected_digits,blink_labels"
+HEADER = (
+    "clip,mode,expected,attack_type,identity,enrolled,enrolled_identity,expected_digits,blink_labels,"
+    "prompt_times,spoof_check"
+)
 ZJU_A = "videos/zju_eyeblink/1/000001M_FBN.avi"
 ZJU_B = "videos/zju_eyeblink/40/000011M_FBN.avi"
 PHOTO_A = "photos/same_person/derived_frames/zju_000001M_from_FNN_frame5.png"
@@ -181,6 +184,19 @@ BAD_MANIFESTS = {
     "attack_without_type": ("clip,mode,expected,attack_type\nclip.mp4,blink,attack,\n", "needs an attack_type"),
     "digits_without_digits": ("clip,mode,expected,attack_type\nclip.mp4,digits,live,\n", "needs expected_digits"),
     "empty": ("clip,mode,expected,attack_type\n", "no clips listed"),
+    "prompt_times_count": (
+        "clip,mode,expected,attack_type,expected_digits,prompt_times\nclip.mp4,digits,live,,12,0 1.5\n",
+        "prompt_times needs 3 times for 2 digits",
+    ),
+    "prompt_times_order": (
+        "clip,mode,expected,attack_type,expected_digits,prompt_times\nclip.mp4,digits,live,,12,0 2 1.5\n",
+        "must be increasing",
+    ),
+    "prompt_times_blink": (
+        "clip,mode,expected,attack_type,prompt_times\nclip.mp4,blink,live,,0 2\n",
+        "prompt_times needs mode=digits",
+    ),
+    "spoof_check": ("clip,mode,expected,attack_type,spoof_check\nclip.mp4,blink,live,,no\n", "spoof_check must be"),
 }
 
 
@@ -222,7 +238,7 @@ def test_subcommands_without_data_exit_2(tmp_path: Path, command: str) -> None:
 
 
 def test_manifest_subcommand(data_dir: Path, tmp_path: Path) -> None:
-    proc = run_bench(data_dir, "--out", tmp_path / "m.csv", timeout=120, command=("manifest",))
+    proc = run_bench(data_dir, "--out", tmp_path / "m.csv", "--readings", 0, timeout=120, command=("manifest",))
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].startswith("#") and lines[1] == HEADER and len(lines) > 100

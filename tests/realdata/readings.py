@@ -28,7 +28,10 @@ Frames are 25 fps on a 0-based timeline (the prompt appears at the first
 frame), sound 16 kHz mono.  The attacks reuse the same parts: the picture
 of one reading with the sound another reading would have made for the same
 prompts (dubbed), a reading shifted in time, or a reading checked against
-prompts from another challenge.
+prompts from another challenge; :func:`other_takes` gives the same digits
+said in other GRID clips, for a dub that says the right digits.
+:func:`write_video` writes a reading as a phone would (H.264 + AAC mp4): the
+benchmark suite's digits rows (``benchmarks/make_manifest.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import numpy as np
 
 from livecert.face.geometry import mouth_aperture, mouth_height
 from livecert.face.landmarks import FaceLandmarker
-from livecert.io.audio import AudioTrack, read_audio
+from livecert.io.audio import AudioTrack, read_audio, resample
 from livecert.io.sources import open_source
 from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptStep, ScheduleKind
 
@@ -278,3 +281,75 @@ def sound(reading: Reading, clips: Clips) -> AudioTrack:
         span = slice(i0, i0 + len(cut))
         out[span] = out[span] * (1.0 - weight) + cut * weight
     return AudioTrack(out, SAMPLE_RATE, 0.0)
+
+
+def write_video(path: Path, frames: Iterator[tuple[np.ndarray, float]], track: AudioTrack, crf: int = 18) -> None:
+    """Write frames and sound as a phone would: H.264 (``crf``) at 25 fps plus 48 kHz mono AAC, mp4.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.mp4`` to write.
+    frames : iterator of (rgb (H, W, 3) uint8, t_s)
+        As :func:`picture` gives them (frame ``k`` at ``k / FPS`` seconds).
+    track : AudioTrack
+        The sound, starting with the first frame.
+    crf : int
+        H.264 quality (18: visually lossless).
+    """
+    import fractions
+
+    import av
+
+    rate = 48000
+    audio = resample(track.samples.astype(np.float32), track.sample_rate, rate)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=int(FPS), options={"crf": str(crf)})
+        video.pix_fmt = "yuv420p"
+        voice = container.add_stream("aac", rate=rate)
+        voice.layout = "mono"
+        for k, (rgb, _) in enumerate(frames):
+            if k == 0:
+                video.height, video.width = rgb.shape[:2]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = k
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for i in range(0, len(audio), 1024):
+            chunk = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(audio[None, i : i + 1024]), format="flt", layout="mono"
+            )
+            chunk.sample_rate = rate
+            chunk.time_base = fractions.Fraction(1, rate)
+            chunk.pts = i
+            for packet in voice.encode(chunk):
+                container.mux(packet)
+        for stream in (video, voice):
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+
+def draw_readings(pool: list[Word], n: int, rng: np.random.Generator) -> list[Reading]:
+    """``n`` genuine readings of 4, 5, 6, 4, ... words of ``pool`` (no word twice in one reading).
+
+    The draw of ``benchmarks/digits.py`` and ``test_readings_real.py``: the
+    same ``pool`` and seed give the same readings.
+    """
+    built = []
+    for i in range(n):
+        picked = rng.choice(len(pool), 4 + i % 3, replace=False)
+        built.append(build_reading([pool[j] for j in picked], rng))
+    return built
+
+
+def other_takes(reading: Reading, words: list[Word], rng: np.random.Generator) -> list[Word]:
+    """For each answer of ``reading``, the same digit said in another GRID clip (drawn from ``words``).
+
+    With these, a dubbed reading says the right digits at the right times:
+    only the lips can tell the sound was not made by the face shown.
+    """
+    out = []
+    for p in reading.picture:
+        takes = [w for w in words if w.digit == p.word.digit and w.clip != p.word.clip]
+        out.append(takes[int(rng.integers(len(takes)))])
+    return out

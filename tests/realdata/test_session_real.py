@@ -92,7 +92,9 @@ def test_digits_demo_on_a_video_hears_its_sound(data_dir: Path, tmp_path: Path) 
     from livecert.app.demo import run_demo
 
     clip = data_dir / "videos" / "grid" / "s1" / "bbaf4p.mpg"  # "... four please"
-    shown = run_demo(video=str(clip), mode="digits", expect_digits="4", headless=True, record=tmp_path / "d.mp4")
+    shown = run_demo(
+        video=str(clip), mode="digits", expect_digits="4", lang="en", headless=True, record=tmp_path / "d.mp4"
+    )
     expected = livecert.verify(clip, mode="digits", challenge=ChallengeOptions(Challenge.for_known_digits("4")))
     assert shown.digits is not None and shown.digits.audio and shown.digits.heard is not None
     assert _without_timings(shown) == _without_timings(expected)

@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-from livecert.batch.manifest import COLUMNS, load_manifest
+from livecert.batch.manifest import COLUMNS, Manifest, load_manifest
 from livecert.batch.runner import BatchSummary, Lang, RowOptions, check_parquet, run_batch
+from livecert.config import MatchPolicy, Mode
 from livecert.errors import ErrorCode, InputError
 from livecert.liveness.challenge import load_key
+from livecert.speech.languages import content_check
 
 P = TypeVar("P", bound=argparse.ArgumentParser)
 
@@ -103,7 +105,26 @@ def add_parser(sub: argparse._SubParsersAction[P], langs: tuple[str, ...]) -> No
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     b.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
-    b.add_argument("--lang", choices=langs, default="en", help="language of the messages (results and summary)")
+    b.add_argument(
+        "--lang",
+        choices=langs,
+        default="en",
+        help="language of the messages (results and summary), and (digits mode) the one the digits are read in",
+    )
+    b.add_argument(
+        "--speech-model",
+        type=Path,
+        metavar="DIR",
+        help="digits mode: a Vosk model folder for the --lang language (as for verify); without one, "
+        "Mandarin readings are not checked for which digits were said",
+    )
+    b.add_argument(
+        "--policy",
+        choices=[p.value for p in MatchPolicy],
+        help="face-match operating point of the rows with an enrolled face, as for verify "
+        f"(strict {MatchPolicy.STRICT.threshold}, default {MatchPolicy.DEFAULT.threshold}, "
+        f"lenient {MatchPolicy.LENIENT.threshold}; README 'Face matching' gives their measured rates)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         check_parquet()
     manifest = load_manifest(args.manifest, base=args.data_dir, default_mode=args.mode)
     key = load_key(args.key_file) if args.key_file is not None else None
-    options = RowOptions(lang=Lang(args.lang), key=key, nonce_db=args.nonce_db)
+    options = _row_options(args, manifest, key)
     done = 0
 
     def count(_row: object) -> None:
@@ -145,6 +166,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary, args.lang)
     return EXIT_ERROR_ROWS if summary.errors else EXIT_DONE
+
+
+def _row_options(args: argparse.Namespace, manifest: Manifest, key: bytes | None) -> RowOptions:
+    """The batch's :class:`RowOptions`; ``--speech-model`` and ``--policy`` checked against the manifest first."""
+    digits = any(row.mode is Mode.DIGITS for row in manifest)
+    if args.speech_model is not None and not digits:
+        raise InputError(
+            "--speech-model recognises digits read aloud: no manifest row is in digits mode",
+            code=ErrorCode.BAD_ARGUMENT,
+        )
+    if args.policy is not None and not any(row.enrolled is not None for row in manifest):
+        raise InputError(
+            "--policy chooses the face-match threshold: no manifest row has an enrolled face",
+            code=ErrorCode.BAD_ARGUMENT,
+        )
+    if digits:  # a missing model folder stops the batch before any row runs; zh without one is warned about once
+        content_check(args.lang, args.speech_model)
+    policy = MatchPolicy.parse(args.policy) if args.policy is not None else None
+    return RowOptions(
+        lang=Lang(args.lang), key=key, nonce_db=args.nonce_db, speech_model=args.speech_model, policy=policy
+    )
 
 
 def _print_summary(s: BatchSummary, lang: str) -> None:

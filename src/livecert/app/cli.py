@@ -39,7 +39,7 @@ from livecert.results import VerificationResult, flag_names
 from livecert.schemas import app_message
 from livecert.serve import cli as serve_cli
 from livecert.session.verify import verify
-from livecert.speech.languages import recogniser_for
+from livecert.speech.languages import content_check
 from livecert.speech.recogniser import DigitRecogniser
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,13 @@ def _parser() -> _Parser:
     d.add_argument("--record", type=Path, help="write the annotated frames to this mp4")
     d.add_argument("--headless", action="store_true", help="no window (with --record, how CI sees it work)")
     d.add_argument("--expect-digits", metavar="DIGITS", help="TESTING AID: digits mode with known digits")
+    d.add_argument(
+        "--speech-model",
+        type=Path,
+        metavar="DIR",
+        help="digits mode: a Vosk model folder for the --lang language (as verify's); without one, "
+        "Mandarin readings are not checked for which digits were said",
+    )
 
     batch_cli.add_parser(sub, LANGS)
     ledger_cli.add_parser(sub)
@@ -294,6 +301,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         headless=args.headless,
         expect_digits=args.expect_digits,
         font=args.font,
+        speech_model=args.speech_model,
     )
     lang = args.lang
     if result.passed:
@@ -374,21 +382,10 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
 
 
 def _content_check(args: argparse.Namespace) -> tuple[DigitRecogniser | None, bool]:
-    """The recogniser for ``--lang`` and ``--speech-model`` (None: the session's English default, or
-    none), and whether the digits read are checked (not without a recogniser for the language)."""
+    """:func:`~livecert.speech.languages.content_check` for ``--lang`` and ``--speech-model`` (digits mode)."""
     if args.mode != "digits":
         return None, True
-    language = Language.parse(args.lang)
-    if language is Language.EN and args.speech_model is None:
-        return None, True
-    recogniser = recogniser_for(language, args.speech_model)
-    if recogniser is None:
-        log.warning(
-            "no recogniser for %s readings (--speech-model DIR): which digits were said is not checked, "
-            "only when and how they were read",
-            language.value,
-        )
-    return recogniser, recogniser is not None
+    return content_check(args.lang, args.speech_model)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult
 from livecert.session.live import LivenessSession
 from livecert.session.steps import SessionUpdate
+from livecert.speech.languages import content_check
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def run_demo(
     headless: bool = False,
     expect_digits: str | None = None,
     font: str | Path | None = None,
+    speech_model: str | Path | None = None,
 ) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
@@ -84,11 +86,19 @@ def run_demo(
     ``font`` is a font file for the text (default: a CJK font found on the
     machine for Chinese; see :class:`~livecert.app.draw.Overlay`).
 
+    ``lang`` is also the language the digits are read in, and
+    ``speech_model`` a speech model folder for it, as for ``livecert
+    verify`` (:func:`~livecert.speech.languages.content_check`): Chinese
+    without a model is judged on when and how the digits were read, not on
+    which digits were said.
+
     Raises
     ------
     InputError
         Camera missing, busy or lost, unreadable video, no display, a
-        missing or unreadable font file.
+        missing or unreadable font file, a speech model outside digits mode.
+    ModelError
+        A missing or incomplete ``speech_model`` folder.
     """
 
     if headless and record is None:
@@ -101,13 +111,26 @@ def run_demo(
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
+    if speech_model is not None and mode is not Mode.DIGITS:
+        raise InputError(
+            "a speech model recognises digits read aloud: it needs digits mode", code=ErrorCode.BAD_ARGUMENT
+        )
     options: ChallengeOptions | None = None
     if mode is Mode.DIGITS:
+        recogniser, check_content = content_check(lang, speech_model)
         if expect_digits is not None:
-            options = ChallengeOptions(Challenge.for_known_digits(expect_digits))
+            options = ChallengeOptions(
+                Challenge.for_known_digits(expect_digits), recogniser=recogniser, check_content=check_content
+            )
         else:
             key = generate_key()
-            options = ChallengeOptions(new_challenge(4).to_token(key), key=key, nonce_store=MemoryNonceStore())
+            options = ChallengeOptions(
+                new_challenge(4).to_token(key),
+                key=key,
+                nonce_store=MemoryNonceStore(),
+                recogniser=recogniser,
+                check_content=check_content,
+            )
     overlay = Overlay(lang, font=font)  # a bad font fails before the camera opens
     source = open_source(video) if video is not None else open_source(camera if camera is not None else 0)
     recorder: _Recorder | None = None

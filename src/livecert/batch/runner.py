@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Generic, TypeVar
@@ -39,7 +39,7 @@ from typing import Generic, TypeVar
 from livecert.batch.journal import Journal, Row, write_parquet
 from livecert.batch.manifest import Manifest, ManifestRow
 from livecert.batch.progress import ProgressBar
-from livecert.config import VerifyConfig
+from livecert.config import MatchConfig, MatchPolicy, Mode, VerifyConfig
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError, LivecertError, ModelError
 from livecert.identity.enrollment import Enrollment
@@ -49,6 +49,8 @@ from livecert.liveness.challenge import Challenge, NonceStore, SQLiteNonceStore
 from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import load_enrollment
 from livecert.session.verify import verify
+from livecert.speech.languages import content_check
+from livecert.speech.recogniser import DigitRecogniser
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class RowStatus(StrEnum):
 
 
 class Lang(StrEnum):
-    """Language of the messages in the results."""
+    """Language of the messages in the results, and the one digits are read in."""
 
     EN = "en"
     ZH = "zh"
@@ -89,7 +91,9 @@ class RowOptions:
     Attributes
     ----------
     lang : Lang
-        Language of the reason and error messages in the results.
+        Language of the reason and error messages in the results, and
+        (digits mode) the one the digits are read in: which recogniser hears
+        them, or none (:func:`~livecert.speech.languages.content_check`).
     key : bytes or None
         HMAC key the rows' challenge tokens were signed with.
     nonce_db : Path or None
@@ -97,12 +101,28 @@ class RowOptions:
         :class:`~livecert.liveness.challenge.SQLiteNonceStore`.
     config : VerifyConfig or None
         Passed to :func:`livecert.verify` (default configuration when None).
+    speech_model : Path or None
+        Digits mode: a speech model folder for ``lang`` (``--speech-model``);
+        without one, Chinese readings are not checked for which digits were
+        said.
+    policy : MatchPolicy or None
+        Face-match operating point of the rows with an enrolled face
+        (:meth:`~livecert.config.MatchConfig.for_policy`, replacing
+        ``config``'s match settings); None: ``config``'s.
     """
 
     lang: Lang = Lang.EN
     key: bytes | None = field(default=None, repr=False)
     nonce_db: Path | None = None
     config: VerifyConfig | None = None
+    speech_model: Path | None = None
+    policy: MatchPolicy | None = None
+
+    def verify_config(self) -> VerifyConfig | None:
+        """``config`` with ``policy``'s match settings (None: the default configuration)."""
+        if self.policy is None:
+            return self.config
+        return replace(self.config or VerifyConfig(), match=MatchConfig.for_policy(self.policy))
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ class _Task(Generic[T, R]):
 
 _ENROLLMENTS: OrderedDict[tuple[str, int, int], Enrollment] = OrderedDict()
 _NONCE_STORES: dict[Path, NonceStore] = {}
+_CONTENT: dict[tuple[Lang, Path | None], tuple[DigitRecogniser | None, bool]] = {}
 _INITIALIZED: set[str] = set()
 
 
@@ -174,17 +195,30 @@ def _enrollment(path: Path, config: VerifyConfig) -> Enrollment:
     return enrollment
 
 
+def _content(options: RowOptions) -> tuple[DigitRecogniser | None, bool]:
+    """:func:`~livecert.speech.languages.content_check` for the batch, once per process."""
+    key = (options.lang, options.speech_model)
+    if key not in _CONTENT:
+        _CONTENT[key] = content_check(options.lang.value, options.speech_model)
+    return _CONTENT[key]
+
+
 def _challenge_options(row: ManifestRow, options: RowOptions) -> ChallengeOptions | None:
-    if row.expect_digits:
-        return ChallengeOptions(Challenge.for_known_digits(row.expect_digits))
-    if not row.challenge:
+    if not (row.expect_digits or row.challenge):
         return None
+    recogniser, check_content = _content(options) if row.mode is Mode.DIGITS else (None, True)
+    if row.expect_digits:
+        return ChallengeOptions(
+            Challenge.for_known_digits(row.expect_digits), recogniser=recogniser, check_content=check_content
+        )
     store = None
     if options.nonce_db is not None:
         store = _NONCE_STORES.get(options.nonce_db)
         if store is None:
             store = _NONCE_STORES[options.nonce_db] = SQLiteNonceStore(options.nonce_db)
-    return ChallengeOptions(row.challenge, key=options.key, nonce_store=store)
+    return ChallengeOptions(
+        row.challenge, key=options.key, nonce_store=store, recogniser=recogniser, check_content=check_content
+    )
 
 
 def _error(exc: BaseException, lang: Lang) -> dict[str, str]:
@@ -254,11 +288,11 @@ def verify_row(row: ManifestRow, options: RowOptions = RowOptions()) -> Row:
     started, cpu_started = time.time(), time.process_time()
     out = row_skeleton(row)
     try:
-        config = options.config or VerifyConfig()
+        chosen = options.verify_config()
         check_file(row.path)
-        enrolled = _enrollment(row.enrolled, config) if row.enrolled is not None else None
+        enrolled = _enrollment(row.enrolled, chosen or VerifyConfig()) if row.enrolled is not None else None
         challenge = _challenge_options(row, options)
-        result = verify(str(row.path), mode=row.mode, enrolled=enrolled, config=options.config, challenge=challenge)
+        result = verify(str(row.path), mode=row.mode, enrolled=enrolled, config=chosen, challenge=challenge)
     except Exception as exc:  # noqa: BLE001 - one row's failure is that row's error, the batch goes on
         if not isinstance(exc, LivecertError):
             log.warning("row %s (line %d) raised", row.id, row.line, exc_info=True)
