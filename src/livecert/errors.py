@@ -9,6 +9,9 @@ and a message that names the problem and what to do about it.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 from livecert.enums import StrEnum
 
 
@@ -233,6 +236,37 @@ class ModelError(LivecertError, RuntimeError):
     """A model file or an optional dependency is missing or unusable."""
 
     default_code = ErrorCode.MODEL_UNAVAILABLE
+
+
+def import_extra(module: str, *, extra: str, needs: frozenset[str], what: str) -> ModuleType:
+    """Import a livecert module that needs an optional extra.
+
+    Parameters
+    ----------
+    module : str
+        The livecert module, e.g. ``"livecert.serve.server"``.
+    extra : str
+        The extra that installs its third-party packages (``pip install 'livecert[extra]'``).
+    needs : frozenset of str
+        Those packages' top-level module names.
+    what : str
+        What needs them, for the message (``"livecert serve"``).
+
+    Raises
+    ------
+    ModelError
+        ``MISSING_DEPENDENCY`` naming the missing package and the pip command; a
+        missing module that is not one of ``needs`` is re-raised as it is (a bug).
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name not in needs:
+            raise
+        raise ModelError(
+            f"{what} needs {exc.name}: pip install -c constraints.txt 'livecert[{extra}]'",
+            code=ErrorCode.MISSING_DEPENDENCY,
+        ) from None
 
 
 class ChallengeError(LivecertError, ValueError):

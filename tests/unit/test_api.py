@@ -13,7 +13,7 @@ import pytest
 
 import livecert
 from livecert.app.cli import main
-from livecert.errors import InputError
+from livecert.errors import ErrorCode, InputError, ModelError, import_extra
 
 
 def test_import_is_light() -> None:
@@ -225,3 +225,15 @@ def test_demo_without_display_or_camera_is_a_clear_error(
     assert main(["demo", "--camera", "97", "--headless"]) == 2
     err = capsys.readouterr().err
     assert "camera 97" in err and "Traceback" not in err
+
+
+def test_import_extra_names_the_missing_package_and_the_extra() -> None:
+    """A command whose extra is not installed fails with MISSING_DEPENDENCY and the pip line;
+    any other missing module is a bug and stays a ModuleNotFoundError."""
+    missing = "livecert_test_package_that_is_not_installed"
+    with pytest.raises(ModelError) as info:
+        import_extra(missing, extra="serve", needs=frozenset({missing}), what="livecert serve")
+    assert info.value.code is ErrorCode.MISSING_DEPENDENCY
+    assert missing in str(info.value) and "'livecert[serve]'" in str(info.value)
+    with pytest.raises(ModuleNotFoundError):
+        import_extra(missing, extra="serve", needs=frozenset({"fastapi"}), what="livecert serve")

@@ -185,17 +185,6 @@ def test_eye_thresholds_are_checked(field: str) -> None:
     assert err.value.code == ErrorCode.BAD_CONFIG
 
 
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    data = pytest.importorskip("skimage.data")
-    return np.ascontiguousarray(data.astronaut())
-
-
-@pytest.fixture(scope="module")
-def embedder() -> DlibEmbedder:
-    return DlibEmbedder()
-
-
 def test_enroll_open_eyes_without_glasses(astronaut: np.ndarray, embedder: DlibEmbedder) -> None:
     e = enroll(astronaut, embedder=embedder)
     assert e.advice == ()

@@ -25,12 +25,6 @@ def test_parse_landmarks_refuses_other_layouts() -> None:
     assert _parse_landmarks(b"\x0a\x11" + b"\x00" * 15) is None  # wrong tags
 
 
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    skimage_data = pytest.importorskip("skimage.data")
-    return skimage_data.astronaut()
-
-
 def test_image_mode_finds_478_points(astronaut: np.ndarray) -> None:
     with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
         obs = lm.process(astronaut)

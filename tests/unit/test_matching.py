@@ -408,17 +408,6 @@ def test_embedder_protocol_and_chip_check() -> None:
 
 
 @pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    data = pytest.importorskip("skimage.data")
-    return np.ascontiguousarray(data.astronaut())
-
-
-@pytest.fixture(scope="module")
-def embedder() -> DlibEmbedder:
-    return DlibEmbedder()
-
-
-@pytest.fixture(scope="module")
 def reference(astronaut: np.ndarray, embedder: DlibEmbedder) -> Enrollment:
     return enroll(astronaut, embedder=embedder)
 

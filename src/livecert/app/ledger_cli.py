@@ -12,14 +12,13 @@ problems, 2 unusable input or a usage error (with ``--json``, one
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import NoReturn, TypeVar, cast
 
-from livecert.errors import ErrorCode, InputError, LivecertError, ModelError
+from livecert.errors import ErrorCode, InputError, LivecertError, import_extra
 from livecert.ledger.policy import BenefitType, Channel
 
 #: Python modules the ledger commands need (the ``ledger`` extra).
@@ -127,15 +126,7 @@ def run(args: argparse.Namespace, *, clock: Clock = _utc_now) -> int:
     LivecertError
         For ``livecert``'s ``main()`` to print; ``MISSING_DEPENDENCY`` without the extra.
     """
-    try:
-        commands = importlib.import_module("livecert.app.ledger_commands")
-    except ModuleNotFoundError as exc:
-        if exc.name not in LEDGER_MODULES:
-            raise
-        raise ModelError(
-            f"the ledger needs {exc.name}: pip install -c constraints.txt 'livecert[ledger]'",
-            code=ErrorCode.MISSING_DEPENDENCY,
-        ) from None
+    commands = import_extra("livecert.app.ledger_commands", extra="ledger", needs=LEDGER_MODULES, what="the ledger")
     return cast(Callable[..., int], commands.run)(args, clock=clock)
 
 

@@ -294,21 +294,8 @@ class AuditWriter:
         detail: Mapping[str, object] | None = None,
     ) -> int:
         """Add one entry; its number."""
-        self._seq += 1
-        entry: dict[str, object] = {
-            "seq": self._seq,
-            "at": at,
-            "actor": actor,
-            "action": action.value,
-            "entity": entity,
-            "entity_key": str(key),
-            "row_sha256": row_sha256,
-            "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-            "prev_hash": self._hash,
-        }
-        entry["entry_hash"] = self._hash = entry_hash(entry)
-        self._pending.append(entry)
-        return self._seq
+        text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self._chain(at, actor, action, entity, str(key), row_sha256, text)
 
     def append_batch(
         self, *, at: datetime, actor: str, action: AuditAction, entity: str, rows: Mapping[str, str]
@@ -324,6 +311,20 @@ class AuditWriter:
             Each written row's key (as text) and :func:`row_hash`.
         """
         listed = "{" + ",".join([_encode_str(k) + ":" + _encode_str(v) for k, v in sorted(rows.items())]) + "}"
+        listed_sha256 = hashlib.sha256(listed.encode("utf-8")).hexdigest()
+        return self._chain(at, actor, action, entity, BATCH_KEY, listed_sha256, listed)
+
+    def _chain(
+        self,
+        at: datetime,
+        actor: str,
+        action: AuditAction,
+        entity: str,
+        entity_key: str,
+        row_sha256: str | None,
+        detail: str,
+    ) -> int:
+        """Chain one entry to the previous one's hash and queue it; its number."""
         self._seq += 1
         entry: dict[str, object] = {
             "seq": self._seq,
@@ -331,9 +332,9 @@ class AuditWriter:
             "actor": actor,
             "action": action.value,
             "entity": entity,
-            "entity_key": BATCH_KEY,
-            "row_sha256": hashlib.sha256(listed.encode("utf-8")).hexdigest(),
-            "detail": listed,
+            "entity_key": entity_key,
+            "row_sha256": row_sha256,
+            "detail": detail,
             "prev_hash": self._hash,
         }
         entry["entry_hash"] = self._hash = entry_hash(entry)

@@ -8,13 +8,12 @@ command runs, so that ``livecert`` works without the serve extra.
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar, cast
 
 from livecert.config import Mode
-from livecert.errors import ErrorCode, ModelError
+from livecert.errors import import_extra
 
 #: Environment variable holding the admin API key (else ``--api-key-file``).
 API_KEY_ENV = "LIVECERT_API_KEY"
@@ -63,13 +62,5 @@ def run(args: argparse.Namespace) -> int:
     ModelError
         ``MISSING_DEPENDENCY`` without the serve extra.
     """
-    try:
-        server = importlib.import_module("livecert.serve.server")
-    except ModuleNotFoundError as exc:
-        if exc.name not in SERVE_MODULES:
-            raise
-        raise ModelError(
-            f"livecert serve needs {exc.name}: pip install -c constraints.txt 'livecert[serve]'",
-            code=ErrorCode.MISSING_DEPENDENCY,
-        ) from None
+    server = import_extra("livecert.serve.server", extra="serve", needs=SERVE_MODULES, what="livecert serve")
     return cast(Callable[[argparse.Namespace], int], server.serve)(args)
