@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -134,6 +135,12 @@ def add_noise(rgb: np.ndarray, rng: np.random.Generator, sigma: float) -> np.nda
 def h264_roundtrip(frames: Sequence[np.ndarray], fps: float, crf: int = 26) -> list[np.ndarray]:
     """Encode frames with libx264 in memory and decode them again.
 
+    Deterministic: x264's lookahead and macroblock tree (``rc-lookahead``,
+    ``mbtree``) made its output differ from one run to the next on the same
+    frames (3 different encodings in 15 runs of one clip, even on one
+    thread), and with it the verdicts of the tests on them; they are off,
+    with one thread and every frame's timestamp given.
+
     Parameters
     ----------
     frames : sequence of ndarray of uint8, shape (H, W, 3)
@@ -148,9 +155,11 @@ def h264_roundtrip(frames: Sequence[np.ndarray], fps: float, crf: int = 26) -> l
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=int(round(fps)))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for f in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
+        stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "threads=1:rc-lookahead=0:mbtree=0"}
+        for i, f in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, int(round(fps)))
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     buf.seek(0)
     with av.open(buf, "r") as inp:

@@ -31,7 +31,7 @@ from .degrade import Frames, Kind, degrade
 HELD_OUT = ("000011M", "000013F", "000015F", "000017F", "000019F")
 STRENGTHS = {Kind.DIM: 1, Kind.SMALL: 1, Kind.DEFOCUS: 2, Kind.FPS: 2}
 #: Held-out F1 measured when the settings were chosen, for the expected failures.
-MEASURED_F1 = {Kind.DIM: 0.91, Kind.SMALL: 0.91}
+MEASURED_F1 = {Kind.DIM: 0.89}
 
 
 @pytest.fixture(scope="module")
