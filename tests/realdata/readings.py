@@ -283,19 +283,23 @@ def sound(reading: Reading, clips: Clips) -> AudioTrack:
     return AudioTrack(out, SAMPLE_RATE, 0.0)
 
 
-def write_video(path: Path, frames: Iterator[tuple[np.ndarray, float]], track: AudioTrack, crf: int = 18) -> None:
-    """Write frames and sound as a phone would: H.264 (``crf``) at 25 fps plus 48 kHz mono AAC, mp4.
+def write_video(
+    path: Path, frames: Iterator[tuple[np.ndarray, float]], track: AudioTrack, crf: int = 18, fps: float = FPS
+) -> None:
+    """Write frames and sound as a phone would: H.264 (``crf``) at ``fps`` plus 48 kHz mono AAC, mp4.
 
     Parameters
     ----------
     path : Path
         The ``.mp4`` to write.
     frames : iterator of (rgb (H, W, 3) uint8, t_s)
-        As :func:`picture` gives them (frame ``k`` at ``k / FPS`` seconds).
+        As :func:`picture` gives them (frame ``k`` at ``k / fps`` seconds).
     track : AudioTrack
         The sound, starting with the first frame.
     crf : int
-        H.264 quality (18: visually lossless).
+        H.264 quality (18: visually lossless; x264's own default is 23).
+    fps : float
+        Frame rate (default :data:`FPS`, that of the readings).
     """
     import fractions
 
@@ -304,7 +308,7 @@ def write_video(path: Path, frames: Iterator[tuple[np.ndarray, float]], track: A
     rate = 48000
     audio = resample(track.samples.astype(np.float32), track.sample_rate, rate)
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=int(FPS), options={"crf": str(crf)})
+        video = container.add_stream("libx264", rate=int(fps), options={"crf": str(crf)})
         video.pix_fmt = "yuv420p"
         voice = container.add_stream("aac", rate=rate)
         voice.layout = "mono"
