@@ -16,6 +16,7 @@ pytest.importorskip("httpx", reason="the API tests need httpx (the serve-test ex
 from fastapi.testclient import TestClient  # noqa: E402
 from jsonschema import validate  # noqa: E402
 
+from livecert.app.cli import main  # noqa: E402
 from livecert.config import Mode  # noqa: E402
 from livecert.errors import InputError  # noqa: E402
 from livecert.ledger.store import Ledger  # noqa: E402
@@ -322,3 +323,9 @@ def test_ledger_is_reopened(tmp_path: Path) -> None:
     again = open_ledger(str(tmp_path / "l.sqlite"))
     assert isinstance(again, Ledger)
     again.close()
+
+
+def test_serve_refuses_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    """A port outside 1-65535 is a usage error (exit 2) naming the range, not a traceback from bind()."""
+    assert main(["serve", "--port", "99999"]) == 2
+    assert "port must be from 1 to 65535" in capsys.readouterr().err

@@ -24,11 +24,22 @@ _P = TypeVar("_P", bound=argparse.ArgumentParser)
 SERVE_MODULES = frozenset({"fastapi", "starlette", "pydantic", "uvicorn", "sqlalchemy", "alembic"})
 
 
+def _port(text: str) -> int:
+    """A TCP port number from the command line (argparse reports the error as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, not {value}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
     """Register ``livecert serve`` on the command's subparsers."""
     s = sub.add_parser("serve", help="the capture page and the web API (needs the serve extra)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default 8000)")
     s.add_argument("--workers", type=int, default=1, help="processes that verify recordings (default 1)")
     s.add_argument("--queue", type=int, default=8, help="recordings that may wait for a worker (default 8)")
     s.add_argument("--data-dir", type=Path, default=Path("livecert-serve"), help="where the server keeps its files")
