@@ -143,7 +143,7 @@ _MESSAGES_ZH: dict[ErrorCode, str] = {
     ErrorCode.NONCE_STORE_UNAVAILABLE: "无法打开验证码使用记录。请联系技术人员检查文件夹和写入权限。",
     ErrorCode.NOT_AN_IMAGE: "文件不是图片。请使用 JPEG 或 PNG 格式的照片。",
     ErrorCode.NOT_A_MEDIA_FILE: "文件不是视频。请上传手机录制的视频文件。",
-    ErrorCode.NOT_A_VIDEO: "这是一张图片，不是视频。认证需要录像：请录制几秒钟的视频。",
+    ErrorCode.NOT_A_VIDEO: "这不是能播放的视频（可能是一张图片或别的文件）。认证需要录像：请录制几秒钟的视频后再试。",
     ErrorCode.NO_AUDIO_STREAM: "视频中没有声音。请打开麦克风后重新录制。",
     ErrorCode.NO_CHALLENGE: "读数认证缺少验证码。请联系技术人员检查调用方式。",
     ErrorCode.NO_DISPLAY: "没有可用的显示屏。请在有屏幕的电脑上运行，或加上 --headless --record 保存录像。",

@@ -67,6 +67,7 @@ def test_not_a_video(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         frames_of(p)
     assert err.value.code == "NOT_A_VIDEO"
+    assert "这是一张图片" not in err.value.message_in("zh")  # a text file is not called a photo
 
 
 @pytest.mark.parametrize(("suffix", "n_frames"), [(".mp4", 90), (".mkv", 300)], ids=["mp4", "mkv-frames-stop-early"])
