@@ -1,7 +1,8 @@
 """``livecert serve`` under load on loopback, killed and restarted mid-run.
 
     python -m benchmarks serve [--data DIR] [--clients 4] [--seconds 90] [--workers 2]
-                               [--clips 8] [--no-kill] [--no-baseline] [--out FILE]
+                               [--clips 8] [--instances 1] [--postgres] [--no-kill]
+                               [--no-baseline] [--out FILE]
 
 ``livecert serve`` runs in a subprocess (its own process group) on a free loopback port.
 ``--clients`` threads each loop: create a session (blink mode with one "blink now" prompt,
@@ -9,13 +10,18 @@ so that every session carries a challenge nonce that ``verify()`` spends), uploa
 (cycling through the first ``--clips``), read the answer.  A probe thread creates a session
 every 0.25 s meanwhile: the latency of ``POST /api/sessions`` while uploads are verified.
 
-* **Kill and restart**: halfway through, the server's process group is killed (SIGKILL) and
-  the same command started again on the same data folder.  A client whose request fails
+* **Several instances** (``--instances N``): N servers, each on its own port with its own
+  workers, on one database (the data folder's ``ledger.sqlite``, or with ``--postgres`` a
+  throwaway PostgreSQL server as in ``tests/ledger_pg.py``) and one signing key, as behind a
+  load balancer: a client creates each session on one instance and uploads to the next.
+* **Kill and restart**: halfway through, the first server's process group is killed (SIGKILL)
+  and the same command started again on the same data folder.  A client whose request fails
   sends the same recording to the same session again until it gets an answer; an upload
   whose check was killed is checked again once its claim is stale (``--max-check-s``).
 * **Nothing lost**: every session a client created and uploaded to has exactly one answer
   (HTTP 200 with a result, or a coded refusal), a second upload of the same recording gets
-  the same answer, and the used-challenge table holds each session's nonce at most once:
+  the same answer, and the used-challenge table (in the ledger's database) holds each
+  session's nonce at most once:
   a challenge spent by a killed check is answered ``CHALLENGE_REUSED`` and is counted.
 * **Figures**: sessions per minute (answers over the run's wall time), p50/p95/p99 of the
   upload-to-answer latency and of ``POST /api/sessions``, the server's peak resident memory
@@ -26,12 +32,12 @@ every 0.25 s meanwhile: the latency of ``POST /api/sessions`` while uploads are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +52,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
+from livecert.ledger.nonces import DatabaseNonceStore
+from livecert.ledger.policy import default_policies
+from livecert.ledger.store import Ledger
 
 log = logging.getLogger("benchmarks.serve")
 
@@ -60,6 +69,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--seconds", type=positive_int, default=90, help="how long clients start new sessions (default 90)")
     ap.add_argument("--workers", type=positive_int, default=2, help="server worker processes (default 2)")
     ap.add_argument("--clips", type=positive_int, default=8, help="ZJU clips uploaded in turn (default 8)")
+    ap.add_argument("--instances", type=positive_int, default=1, help="servers on one database (default 1)")
+    ap.add_argument("--postgres", action="store_true", help="the servers' database on a throwaway PostgreSQL server")
     ap.add_argument("--no-kill", action="store_true", help="do not kill and restart the server mid-run")
     ap.add_argument("--no-baseline", action="store_true", help="skip verify() in 2 parallel processes")
     ap.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/serve-DATE-HOST.json)")
@@ -82,8 +93,8 @@ class Upload:
 class Server:
     """``livecert serve`` in a subprocess that can be killed and started again."""
 
-    def __init__(self, data: Path, port: int, workers: int) -> None:
-        self.data, self.port, self.workers = data, port, workers
+    def __init__(self, data: Path, port: int, workers: int, db: str | None = None) -> None:
+        self.data, self.port, self.workers, self.db = data, port, workers, db
         self.proc: subprocess.Popen[bytes] | None = None
         self.peak_rss_mib = 0.0
         self._stop = threading.Event()
@@ -99,7 +110,7 @@ class Server:
 
         cmd = [sys.executable, "-m", "livecert", "serve", "--port", str(self.port), "--data-dir", str(self.data)]
         cmd += ["--workers", str(self.workers), "--queue", "64", "--rate-per-minute", "1000000", "--max-check-s", "20"]
-        cmd += ["--blink-prompts", "1"]
+        cmd += ["--blink-prompts", "1"] + ([] if self.db is None else ["--db", self.db])
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         while True:
@@ -153,30 +164,37 @@ def _group_rss_mib(pgid: int) -> float:
     return total / 2**20
 
 
-def _client(server: Server, clips: list[Path], until: float, uploads: list[Upload], lock: threading.Lock) -> None:
+def _client(
+    servers: list[Server], first: int, clips: list[Path], until: float, uploads: list[Upload], lock: threading.Lock
+) -> None:
+    """Sessions on one instance, their uploads to the next (the same one when there is one); a
+    retry after a failed connection goes to the next instance, as a load balancer's would, and
+    the second upload of a recording to another one than the first."""
     import httpx
 
     i = 0
     with httpx.Client(timeout=120) as http:
         while time.monotonic() < until:
+            maker, target = (first + i) % len(servers), (first + i + 1) % len(servers)
+            clip = clips[i % len(clips)]
+            i += 1
             try:
-                s = http.post(f"{server.url}/api/sessions", json={}).json()
+                s = http.post(f"{servers[maker].url}/api/sessions", json={}).json()
             except (httpx.HTTPError, ValueError):
                 time.sleep(0.5)  # the server is down: try again
                 continue
-            clip = clips[i % len(clips)]
-            i += 1
             up = Upload(s["session_id"], clip.name, time.monotonic())
             with lock:
                 uploads.append(up)
             data = clip.read_bytes()
-            url = f"{server.url}/api/sessions/{s['session_id']}/recording"
+            path = f"/api/sessions/{s['session_id']}/recording"
             headers = {"Authorization": f"Bearer {s['token']}"}
             while time.monotonic() - up.sent_at < RETRY_FOR_S:
                 up.tries += 1
                 try:
-                    r = http.post(url, content=data, headers=headers)
+                    r = http.post(servers[target].url + path, content=data, headers=headers)
                 except httpx.HTTPError:
+                    target = (target + 1) % len(servers)
                     time.sleep(1.0)
                     continue
                 body = r.json()
@@ -186,18 +204,25 @@ def _client(server: Server, clips: list[Path], until: float, uploads: list[Uploa
                     continue
                 up.answered_at, up.status, up.code, up.body = time.monotonic(), r.status_code, code, body
                 break
-            # the same recording again: the same answer, not a second check
+            # the same recording again (to another instance when there are several): the same
+            # answer, not a second check
             if up.status == 200:
-                again = http.post(url, content=data, headers=headers)
-                if again.json() != up.body:
-                    up.code = "SECOND_ANSWER_DIFFERS"
+                try:
+                    again = http.post(servers[(target + 1) % len(servers)].url + path, content=data, headers=headers)
+                    if again.json() != up.body:
+                        up.code = "SECOND_ANSWER_DIFFERS"
+                except httpx.HTTPError:
+                    pass  # that instance is down (being restarted): nothing to compare
 
 
-def _probe(server: Server, until: float, latencies: list[float]) -> None:
+def _probe(servers: list[Server], until: float, latencies: list[float]) -> None:
     import httpx
 
+    i = 0
     with httpx.Client(timeout=30) as http:
         while time.monotonic() < until:
+            server = servers[i % len(servers)]
+            i += 1
             t0 = time.perf_counter()
             try:
                 ok = http.post(f"{server.url}/api/sessions", json={}).status_code == 201
@@ -206,6 +231,12 @@ def _probe(server: Server, until: float, latencies: list[float]) -> None:
             if ok:
                 latencies.append((time.perf_counter() - t0) * 1e3)
             time.sleep(0.25)
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _pct(values: list[float]) -> dict[str, float | None]:
@@ -244,35 +275,43 @@ def run(args: argparse.Namespace) -> int:
     if not clips:
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    with tempfile.TemporaryDirectory(prefix="livecert-serve-bench-") as folder:
-        with closing(socket.socket()) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        server = Server(Path(folder), port, args.workers)
-        start_s = server.start()
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="livecert-serve-bench-")))
+        db = None
+        if args.postgres:
+            from tests.ledger_pg import start_postgres
+
+            pg = stack.enter_context(start_postgres(fsync=True))
+            db = pg.url(pg.create_database())
+            Ledger.create(db, policies=default_policies(), actor="bench").close()  # `livecert ledger init`
+        servers = [Server(folder, _free_port(), args.workers, db) for _ in range(args.instances)]
+        start_s = max(server.start() for server in servers)  # one after the other: the first makes the keys
         uploads: list[Upload] = []
         probe_ms: list[float] = []
         lock = threading.Lock()
         t0 = time.monotonic()
         until = t0 + args.seconds
         threads = [
-            threading.Thread(target=_client, args=(server, clips, until, uploads, lock)) for _ in range(args.clients)
+            threading.Thread(target=_client, args=(servers, k, clips, until, uploads, lock))
+            for k in range(args.clients)
         ]
-        threads.append(threading.Thread(target=_probe, args=(server, until, probe_ms)))
+        threads.append(threading.Thread(target=_probe, args=(servers, until, probe_ms)))
         for t in threads:
             t.start()
         restart_s = None
         if not args.no_kill:
             time.sleep(args.seconds / 2)
-            log.info("killing the server (SIGKILL) and starting it again")
-            server.kill()
-            restart_s = server.start()
+            log.info("killing the first server (SIGKILL) and starting it again")
+            servers[0].kill()
+            restart_s = servers[0].start()
         for t in threads:
             t.join()
         wall = time.monotonic() - t0
-        server.stop()
-        with closing(sqlite3.connect(Path(folder) / "nonces.sqlite")) as conn:
-            nonces = [r[0] for r in conn.execute("SELECT nonce FROM used_nonces")]
+        for server in servers:
+            server.stop()
+        with DatabaseNonceStore(db or folder / "ledger.sqlite") as store:
+            nonces = store.spent()
+        peak_rss = sum(server.peak_rss_mib for server in servers)
     answered = [u for u in uploads if u.answered_at is not None]
     codes: dict[str, int] = {}
     for u in uploads:
@@ -284,7 +323,12 @@ def run(args: argparse.Namespace) -> int:
     nonce_mismatch = sum(1 for u in ok if u.body.get("meta", {}).get("challenge_nonce") != u.session_id)
     report = {
         "metadata": metadata(
-            clients=args.clients, seconds=args.seconds, workers=args.workers, clips=[c.name for c in clips]
+            clients=args.clients,
+            seconds=args.seconds,
+            workers=args.workers,
+            instances=args.instances,
+            database="postgresql" if args.postgres else "sqlite",
+            clips=[c.name for c in clips],
         ),
         "start_s": round(start_s, 2),
         "restart_s": None if restart_s is None else round(restart_s, 2),
@@ -300,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
         "results_whose_nonce_is_not_their_session": nonce_mismatch,
         "upload_to_answer_ms": _pct([(u.answered_at - u.sent_at) * 1e3 for u in answered if u.answered_at]),
         "create_session_ms_under_load": _pct(probe_ms),
-        "peak_rss_mib": round(server.peak_rss_mib, 1),
+        "peak_rss_mib": round(peak_rss, 1),
     }
     if not args.no_baseline:
         report["baseline_verify_2_processes"] = baseline(clips, max(8, len(clips)))

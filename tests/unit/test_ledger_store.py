@@ -28,6 +28,7 @@ from livecert.identity.enrollment import Enrollment
 from livecert.ledger.audit import ProblemKind
 from livecert.ledger.crypto import create_key_file, read_key_file
 from livecert.ledger.db import alembic_config, database_url, head_revision
+from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.policy import (
     BenefitType,
     Channel,
@@ -541,3 +542,33 @@ def test_suspension_batch_and_certifications_at_once(ledger: Ledger, clock: Cloc
             assert status is Status.SUSPENDED and kinds == ["suspended"]
     audit = ledger.audit()
     assert audit.intact, audit.problems
+
+
+def test_a_0002_ledger_is_upgraded_to_the_single_use_tables_and_back(target: str, clock: Clock) -> None:
+    """A ledger written before the web server's shared tables (0002) gets them when opened;
+    its people are kept; 0003 goes back down cleanly."""
+    with Ledger.create(target, policies=default_policies(), clock=clock) as led:
+        led.add_person(person("P1"))
+    engine = raw(target)
+
+    def step(name: str, revision: str) -> None:
+        with engine.begin() as conn:
+            getattr(command, name)(alembic_config(conn), revision)
+
+    def tables() -> set[str]:
+        with engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+
+    step("downgrade", "0002")
+    assert not {"used_nonces", "serve_uploads"} & tables()
+    with Ledger.open(target, clock=clock) as led:  # what `livecert serve` does at start
+        assert led.person("P1").id == "P1"
+    assert {"used_nonces", "serve_uploads"} <= tables()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
+    store = DatabaseNonceStore(target)
+    assert store.consume("n1", 2e9, 1e9) and not store.consume("n1", 2e9, 1e9)
+    store.close()
+    step("downgrade", "0002")
+    assert not {"used_nonces", "serve_uploads"} & tables()
+    engine.dispose()

@@ -20,7 +20,7 @@ from livecert.app.cli import main  # noqa: E402
 from livecert.config import Mode  # noqa: E402
 from livecert.errors import InputError  # noqa: E402
 from livecert.ledger.store import Ledger  # noqa: E402
-from livecert.liveness.challenge import Challenge, SQLiteNonceStore, generate_key  # noqa: E402
+from livecert.liveness.challenge import Challenge, generate_key  # noqa: E402
 from livecert.schemas import load_schema  # noqa: E402
 from livecert.serve.app import Service, create_app  # noqa: E402
 from livecert.serve.claims import ClaimState, UploadLog  # noqa: E402
@@ -45,16 +45,26 @@ class Clock:
         return self.now
 
 
-def make_service(tmp: Path, *, config: ServeConfig | None = None, clock: Clock | None = None) -> Service:
+def make_service(
+    tmp: Path,
+    *,
+    config: ServeConfig | None = None,
+    clock: Clock | None = None,
+    db: str | None = None,
+    key: bytes | None = None,
+) -> Service:
+    """A service on the ledger ``db`` (default a SQLite file in ``tmp``); two services given the
+    same ``db`` and ``key`` are two instances of one deployment."""
     config = config or ServeConfig()
-    nonces = SQLiteNonceStore(tmp / "nonces.sqlite")
+    db = db or str(tmp / "ledger.sqlite")
+    ledger = open_ledger(db)
     return Service(
         config=config,
-        key=generate_key(),
+        key=key or generate_key(),
         admin_key=ADMIN,
-        ledger=open_ledger(str(tmp / "ledger.sqlite")),
-        uploads=UploadLog(tmp / "uploads.sqlite"),
-        nonce_db=nonces.path,
+        ledger=ledger,
+        uploads=UploadLog(db, stale_s=config.max_check_s),
+        db=db,
         pool=VerifierPool(config.workers, config.max_queue),
         limiter=RateLimiter(config.rate_per_minute, config.rate_burst),
         clock=clock or Clock(),
@@ -291,7 +301,7 @@ def test_rate_limiter_refills() -> None:
 
 
 def test_upload_log_one_answer_per_session(tmp_path: Path) -> None:
-    log = UploadLog(tmp_path / "u.sqlite", stale_s=60)
+    log = UploadLog(tmp_path / "u.sqlite", stale_s=60, purge_every_s=1e9)
     assert log.claim("s1", "aaa", now=0).state is ClaimState.CLAIMED
     assert log.claim("s1", "aaa", now=1).state is ClaimState.BUSY
     assert log.claim("s1", "bbb", now=1).state is ClaimState.USED
@@ -306,6 +316,15 @@ def test_upload_log_one_answer_per_session(tmp_path: Path) -> None:
     log.release("s2")
     assert log.claim("s2", "eee", now=101).state is ClaimState.CLAIMED
     assert log.count() == (2, 1)
+    # the first answer stored is the session's: a late second answer gets it back
+    assert log.finish("s2", 200, '{"passed": false}', now=102).body == '{"passed": false}'
+    late = log.finish("s2", 200, '{"passed": true}', now=103)
+    assert late.state is ClaimState.DONE and late.body == '{"passed": false}'
+    # release gives back only its own claim, not a take-over of it
+    first = log.claim("s3", "fff", now=0)
+    assert log.claim("s3", "fff", now=100).state is ClaimState.CLAIMED  # taken over
+    log.release("s3", first.claimed_at)
+    assert log.claim("s3", "fff", now=101).state is ClaimState.BUSY
 
 
 def test_config_is_checked() -> None:

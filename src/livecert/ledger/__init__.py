@@ -15,7 +15,9 @@ the years.  Modules, from the bottom up:
 - :mod:`~livecert.ledger.store`: :class:`~livecert.ledger.store.Ledger`, the one object that
   reads and writes, one transaction per change;
 - :mod:`~livecert.ledger.certify`: runs :func:`livecert.verify` on a recording and turns the
-  result into an attempt for the ledger.
+  result into an attempt for the ledger;
+- :mod:`~livecert.ledger.nonces`: the single-use challenge store in the ledger's database,
+  shared by every process and server on it (``livecert serve`` keeps its uploads table there too).
 
 The database modules need the ``ledger`` extra (``pip install 'livecert[ledger]'``);
 :mod:`~livecert.ledger.policy` and :mod:`~livecert.ledger.rules` need nothing beyond the

@@ -166,6 +166,30 @@ audit_head = sa.Table(
     sa.Column("entry_hash", sa.String(64), nullable=False),
 )
 
+#: Challenge nonces accepted once (:class:`livecert.ledger.nonces.DatabaseNonceStore`), kept
+#: until a while after they expire.  Not audited: the web server's working state (0003).
+used_nonces = sa.Table(
+    "used_nonces",
+    metadata,
+    sa.Column("nonce", sa.String(128), primary_key=True),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+)
+sa.Index("ix_used_nonces_expires_at", used_nonces.c.expires_at)
+
+#: One claim and one answer per web session (:class:`livecert.serve.claims.UploadLog`);
+#: unix seconds.  Not audited (0003).
+serve_uploads = sa.Table(
+    "serve_uploads",
+    metadata,
+    sa.Column("session_id", sa.String(128), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("claimed_at", sa.Double(), nullable=False),
+    sa.Column("finished_at", sa.Double(), nullable=True),
+    sa.Column("status", sa.Integer(), nullable=True),
+    sa.Column("body", sa.Text(), nullable=True),
+)
+sa.Index("ix_serve_uploads_claimed_at", serve_uploads.c.claimed_at)
+
 #: Tables whose rows are never updated or deleted (triggers refuse it).
 APPEND_ONLY = ("policies", "attempts", "payment_events", "audit_log")
 

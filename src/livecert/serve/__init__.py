@@ -9,8 +9,10 @@ from the bottom up:
 - :mod:`~livecert.serve.errors`: :class:`~livecert.serve.errors.ApiError` and its stable codes;
 - :mod:`~livecert.serve.tokens`: the signed session grant the page carries;
 - :mod:`~livecert.serve.sniff`: what an upload is, from its first bytes;
-- :mod:`~livecert.serve.ratelimit`: a per-client token bucket;
-- :mod:`~livecert.serve.claims`: one result per session, kept in SQLite;
+- :mod:`~livecert.serve.ratelimit`, :mod:`~livecert.serve.proxy`: a per-client token bucket,
+  and who the client is behind a trusted reverse proxy;
+- :mod:`~livecert.serve.claims`: one result per session, kept in the ledger's database (shared
+  by several servers, as are the used challenges: :mod:`livecert.ledger.nonces`);
 - :mod:`~livecert.serve.worker`, :mod:`~livecert.serve.pool`: ``verify()`` and enrollment in
   worker processes;
 - :mod:`~livecert.serve.guide`: live guidance over a WebSocket while the person gets into position;

@@ -54,6 +54,7 @@ from livecert.serve.config import ServeConfig
 from livecert.serve.errors import ApiError, ApiErrorCode
 from livecert.serve.guide import Guide, decode_frame
 from livecert.serve.pool import VerifierPool
+from livecert.serve.proxy import client_address
 from livecert.serve.ratelimit import RateLimiter
 from livecert.serve.sniff import PHOTO_KINDS, VIDEO_KINDS, MediaKind, sniff
 from livecert.serve.tokens import SessionGrant
@@ -91,10 +92,11 @@ class Service:
     ledger : Ledger
         People, their enrolled faces and their attempts.
     uploads : UploadLog
-        One answer per session.
-    nonce_db : Path
-        SQLite file of used challenge nonces, spent by ``verify()`` in the workers
-        (a session without a challenge is spent by its claim in ``uploads``).
+        One answer per session (in the ledger's database).
+    db : str
+        The ledger's database (SQLite file or ``postgresql://`` URL), whose used-challenge
+        table ``verify()`` in the workers spends challenges in (a session without a
+        challenge is spent by its claim in ``uploads``).
     pool : VerifierPool
     limiter : RateLimiter
     challenge_factory : ChallengeFactory
@@ -108,7 +110,7 @@ class Service:
     admin_key: str
     ledger: Ledger
     uploads: UploadLog
-    nonce_db: Path
+    db: str
     pool: VerifierPool
     limiter: RateLimiter
     challenge_factory: ChallengeFactory = default_challenge
@@ -205,6 +207,7 @@ def create_app(service: Service) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         service.pool.close()
+        service.uploads.close()
         service.ledger.close()
 
     app = FastAPI(
@@ -279,12 +282,14 @@ def _middleware(app: FastAPI) -> None:
         return response
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "?"
+def _client(service: Service, request: Request) -> str:
+    peer = request.client.host if request.client is not None else "?"
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, service.config.proxy_networks)
 
 
 def _rate(service: Service, request: Request) -> None:
-    wait = service.limiter.take(_client(request))
+    wait = service.limiter.take(_client(service, request))
     if wait > 0:
         raise ApiError(
             ApiErrorCode.RATE_LIMITED, f"too many requests; try again in {math.ceil(wait)} s", retry_after_s=wait
@@ -453,9 +458,11 @@ def _routes(app: FastAPI, service: Service) -> None:
             # Nothing was decided (an unusable recording, a busy server, a dead worker): the
             # session stays open for another recording; verify() spends a challenge only once
             # the recording was read whole.
-            await asyncio.to_thread(service.uploads.release, session_id)
+            await asyncio.to_thread(service.uploads.release, session_id, claim.claimed_at)
             raise
-        await asyncio.to_thread(service.uploads.finish, session_id, status, body)
+        stored = await asyncio.to_thread(service.uploads.finish, session_id, status, body)
+        if (stored.status, stored.body) != (status, body):  # another server answered this claim first
+            return Response(stored.body, status_code=stored.status, media_type="application/json")
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     @app.websocket("/api/sessions/{session_id}/guide")
@@ -540,7 +547,7 @@ async def _check(service: Service, grant: SessionGrant, data: bytes, lang: str) 
         lang=lang,
         challenge_token=grant.challenge_token,
         key=service.key,
-        nonce_db=str(service.nonce_db),
+        db=service.db,
         enrollment=enrollment,
         limits=service.config.limits,
         attempt=grant.person_id is not None,

@@ -63,6 +63,14 @@ def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
     s.add_argument(
         "--no-open-sessions", action="store_true", help="only sessions bound to a person (made with the API key)"
     )
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a reverse proxy or load balancer (address or network, repeatable) whose X-Forwarded-For "
+        "names the client for the rate limit (default: none; the socket's peer is the client)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

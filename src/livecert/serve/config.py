@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from livecert.config import LimitsConfig, Mode
 from livecert.errors import ErrorCode, InputError
+from livecert.serve.proxy import IPNetwork, parse_networks
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class ServeConfig:
     open_sessions : bool
         Anyone may start a liveness-only session (no person, nothing recorded in the ledger)
         from the page; sessions bound to a person always need the API key.
+    trusted_proxies : tuple of str
+        Reverse proxies or load balancers (addresses or CIDR networks) whose
+        ``X-Forwarded-For`` names the client for the rate limit; empty (the default): the
+        socket's peer is the client, whatever the headers say (:mod:`livecert.serve.proxy`).
+    proxy_networks : tuple of IPNetwork
+        ``trusted_proxies`` parsed (set from it).
     """
 
     workers: int = 1
@@ -66,7 +73,9 @@ class ServeConfig:
     max_check_s: float = 120.0
     max_guides: int = 2
     open_sessions: bool = True
+    trusted_proxies: tuple[str, ...] = ()
     limits: LimitsConfig = field(init=False, repr=False)
+    proxy_networks: tuple[IPNetwork, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         checks: tuple[tuple[str, float, float, float], ...] = (
@@ -91,3 +100,10 @@ class ServeConfig:
         object.__setattr__(self, "default_mode", Mode.parse(self.default_mode))
         limits = LimitsConfig(max_duration_s=self.max_recording_s, max_upload_bytes=self.max_upload_bytes)
         object.__setattr__(self, "limits", limits)
+        if isinstance(self.trusted_proxies, str):
+            raise InputError(
+                "ServeConfig.trusted_proxies is a tuple of addresses or networks, not one string",
+                code=ErrorCode.BAD_CONFIG,
+            )
+        object.__setattr__(self, "trusted_proxies", tuple(self.trusted_proxies))
+        object.__setattr__(self, "proxy_networks", parse_networks(self.trusted_proxies))

@@ -1,9 +1,10 @@
 """Build and start the server of ``livecert serve`` (needs the serve extra: FastAPI, uvicorn,
 and the ledger's SQLAlchemy).
 
-Everything it keeps lives in ``--data-dir`` (default ``./livecert-serve``) unless given
-elsewhere: the signing key, the admin API key, the ledger (SQLite), the used challenges and
-the uploads table.
+The signing key and the admin API key live in ``--data-dir`` (default ``./livecert-serve``)
+unless given elsewhere; the ledger, the used challenges and the uploads table in the ledger's
+database (``--db``: a SQLite file, default ``DATA_DIR/ledger.sqlite``, or a ``postgresql://``
+URL), which several servers may share.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import uvicorn
 
 from livecert.config import Mode
 from livecert.errors import ErrorCode, InputError
+from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.policy import default_policies
 from livecert.ledger.store import Ledger
-from livecert.liveness.challenge import SQLiteNonceStore, generate_key, load_key, save_key
+from livecert.liveness.challenge import generate_key, load_key, save_key
 from livecert.serve.app import Service, create_app
 from livecert.serve.claims import UploadLog
 from livecert.serve.config import ServeConfig
@@ -52,9 +54,15 @@ def _secret_file(path: Path, make: bool) -> str:
 
 
 def open_ledger(target: str) -> Ledger:
-    """The ledger at ``target``, created (with the shipped policies) when a SQLite file is missing."""
+    """The ledger at ``target``, created (with the shipped policies) when a SQLite file is
+    missing; a PostgreSQL database is made a ledger by ``livecert ledger init --db URL``."""
     if "://" not in target and not Path(target).exists():
-        return Ledger.create(target, policies=default_policies(), actor="serve")
+        try:
+            return Ledger.create(target, policies=default_policies(), actor="serve")
+        except InputError as exc:
+            if exc.code is not ErrorCode.BAD_ARGUMENT:
+                raise
+            log.info("another server created %s first; opening it", target)  # two started at once
     return Ledger.open(target)
 
 
@@ -69,6 +77,7 @@ def build_service(args: argparse.Namespace) -> Service:
         open_sessions=not args.no_open_sessions,
         rate_per_minute=args.rate_per_minute,
         max_check_s=args.max_check_s,
+        trusted_proxies=tuple(args.trusted_proxy),
     )
     data: Path = args.data_dir
     try:
@@ -81,18 +90,34 @@ def build_service(args: argparse.Namespace) -> Service:
     admin_key = os.environ.get(API_KEY_ENV) or _secret_file(
         args.api_key_file or data / "api.key", make=args.api_key_file is None
     )
-    nonces = SQLiteNonceStore(data / "nonces.sqlite")
-    service = Service(
+    db: str = args.db or str(data / "ledger.sqlite")
+    ledger = open_ledger(db)  # creates or upgrades the schema, the single-use tables with it
+    uploads = UploadLog(db, stale_s=config.max_check_s, keep_s=max(86_400.0, 2 * config.session_ttl_s))
+    import_legacy(data, db, uploads)
+    return Service(
         config=config,
         key=load_key(key_file),
         admin_key=admin_key,
-        ledger=open_ledger(args.db or str(data / "ledger.sqlite")),
-        uploads=UploadLog(data / "uploads.sqlite", stale_s=config.max_check_s),
-        nonce_db=nonces.path,
+        ledger=ledger,
+        uploads=uploads,
+        db=db,
         pool=VerifierPool(config.workers, config.max_queue),
         limiter=RateLimiter(config.rate_per_minute, config.rate_burst),
     )
-    return service
+
+
+def import_legacy(data: Path, db: str, uploads: UploadLog) -> None:
+    """Carry the used challenges and the answers of a server from before 0003 (SQLite files
+    ``nonces.sqlite`` and ``uploads.sqlite`` in ``data``) into the database, so that nothing
+    spent or answered before the upgrade can be used again; the files are only read."""
+    old_nonces, old_uploads = data / "nonces.sqlite", data / "uploads.sqlite"
+    if old_nonces.is_file():
+        with DatabaseNonceStore(db) as nonces:
+            n = nonces.import_sqlite(old_nonces)
+        log.warning("%d used challenges carried over from %s; the file is no longer used", n, old_nonces)
+    if old_uploads.is_file():
+        n = uploads.import_sqlite(old_uploads)
+        log.warning("%d upload answers carried over from %s; the file is no longer used", n, old_uploads)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -107,5 +132,14 @@ def serve(args: argparse.Namespace) -> int:
         logger.addHandler(handler)
         logger.propagate = False
     print(f"livecert serve: http://{args.host}:{args.port}/ (data in {args.data_dir})", file=sys.stderr)
-    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning", access_log=False)
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the
+    # client; --trusted-proxy decides that (livecert.serve.proxy), for the rate limit only.
+    uvicorn.run(
+        create_app(service),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
     return 0

@@ -17,8 +17,8 @@ from livecert.config import LimitsConfig, Mode, VerifyConfig
 from livecert.errors import LivecertError
 from livecert.identity.enrollment import Enrollment, enroll
 from livecert.ledger.certify import attempt_from_result
+from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.records import AttemptInput
-from livecert.liveness.challenge import SQLiteNonceStore
 from livecert.liveness.digits import ChallengeOptions
 from livecert.session.verify import verify
 
@@ -58,8 +58,10 @@ class VerifyJob:
         The session's signed challenge (None: blink mode without prompts).
     key : bytes
         The key that signed it.
-    nonce_db : str
-        SQLite file of used challenge nonces (:class:`~livecert.liveness.challenge.SQLiteNonceStore`).
+    db : str
+        The ledger database (SQLite file or ``postgresql://`` URL) whose ``used_nonces`` table
+        spends the challenge (:class:`~livecert.ledger.nonces.DatabaseNonceStore`, one per
+        worker process and database).
     enrollment : Enrollment or None
         The person's enrolled face.
     limits : LimitsConfig
@@ -74,7 +76,7 @@ class VerifyJob:
     lang: str
     challenge_token: str | None
     key: bytes
-    nonce_db: str
+    db: str
     enrollment: Enrollment | None
     limits: LimitsConfig
     attempt: bool = False
@@ -119,12 +121,23 @@ class EnrollOutcome:
     error: JobError | None
 
 
+#: This worker process's single-use stores, by database (opened once: an engine and its pool).
+_NONCE_STORES: dict[str, DatabaseNonceStore] = {}
+
+
+def _nonce_store(db: str) -> DatabaseNonceStore:
+    store = _NONCE_STORES.get(db)
+    if store is None:
+        store = _NONCE_STORES[db] = DatabaseNonceStore(db)
+    return store
+
+
 def run_verify(job: VerifyJob) -> VerifyOutcome:
     """Check one upload with :func:`livecert.verify` (in a worker process)."""
-    options = None
-    if job.challenge_token is not None:
-        options = ChallengeOptions(job.challenge_token, key=job.key, nonce_store=SQLiteNonceStore(job.nonce_db))
     try:
+        options = None
+        if job.challenge_token is not None:
+            options = ChallengeOptions(job.challenge_token, key=job.key, nonce_store=_nonce_store(job.db))
         result = verify(
             job.data,
             mode=job.mode,
