@@ -14,6 +14,8 @@ import pytest
 
 from livecert.app import ledger_cli
 from livecert.app.cli import main as livecert_main
+from livecert.ledger.nonces import DatabaseNonceStore
+from livecert.liveness.challenge import generate_key, new_blink_challenge, save_key
 
 from .videos import write_video
 
@@ -141,3 +143,43 @@ def test_offline_record_and_registration_through_livecert_main(
     enc_db = str(tmp_path / "enc.sqlite")
     assert livecert_main(["ledger", "init", "--db", enc_db, "--encrypt", "--data-key", str(key)]) == 0
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_challenge_is_spent_in_the_ledgers_own_table(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], astronaut_photo: Path
+) -> None:
+    """Without --nonce-db a challenge token is spent in the ledger database (the table
+    ``livecert serve`` spends its challenges in): a second certification with it is a
+    rejected attempt with CHALLENGE_REUSED."""
+    common = ("--db", db, "--clerk", "clerk01")
+    code, _, err = run(
+        capsys,
+        "add-person",
+        "P002",
+        "--name",
+        "李明",
+        "--registered",
+        "2025-02-20",
+        "--benefit",
+        "enterprise",
+        "--region",
+        "330100",
+        *common,
+    )
+    assert code == 0, err
+    code, _, err = run(capsys, "enroll", "P002", "--photo", str(astronaut_photo), *common)
+    assert code == 0, err
+    key_file = tmp_path / "challenge.key"
+    key = generate_key()
+    save_key(key_file, key)
+    challenge = new_blink_challenge()
+    token = ("--challenge", challenge.to_token(key), "--challenge-key", str(key_file))
+    blank = write_video(tmp_path / "blank.mp4", [i / 15 for i in range(30)])
+    code, rec = run_json(capsys, "certify", str(blank), "--person", "P002", *token, *common)
+    first = rec["attempt"]
+    assert code == 1 and isinstance(first, dict) and "CHALLENGE_REUSED" not in first["reason_codes"]
+    code, rec = run_json(capsys, "certify", str(blank), "--person", "P002", *token, *common)
+    second = rec["attempt"]
+    assert code == 1 and isinstance(second, dict) and "CHALLENGE_REUSED" in second["reason_codes"]
+    with DatabaseNonceStore(db) as store:
+        assert challenge.nonce in store.spent()

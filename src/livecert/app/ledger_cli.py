@@ -86,7 +86,11 @@ def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
     p.add_argument("--mode", choices=["blink", "digits"], default="blink")
     p.add_argument("--challenge", metavar="TOKEN", help="the challenge token the app was given")
     p.add_argument("--challenge-key", metavar="FILE", help="HMAC key file the token was signed with")
-    p.add_argument("--nonce-db", metavar="FILE", help="SQLite file recording used challenges")
+    p.add_argument(
+        "--nonce-db",
+        metavar="FILE",
+        help="SQLite file recording used challenges (default: the ledger's own table, shared with livecert serve)",
+    )
 
     p = _common(cmds.add_parser("record-offline", help="record a certification made in person"))
     p.add_argument("person", metavar="ID")

@@ -25,6 +25,7 @@ from livecert.identity.enrollment import Enrollment, enroll
 from livecert.io.files import check_file
 from livecert.ledger.audit import AuditReport
 from livecert.ledger.crypto import DataKey, create_key_file, read_key_file
+from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.policy import BenefitType, Channel, Status, default_policies, load_policies, parse_date
 from livecert.ledger.records import AttemptRecord, LedgerSettings, NewPerson, PersonReport
 from livecert.ledger.store import Ledger
@@ -263,16 +264,28 @@ def _enroll(args: argparse.Namespace, ledger: Ledger) -> int:
 
 
 def _certify(args: argparse.Namespace, ledger: Ledger) -> int:
-    options = None
-    if args.challenge is not None:
-        if args.challenge_key is None:
+    if args.challenge is None:
+        if args.mode == "digits":
             raise InputError(
-                "--challenge needs --challenge-key (the key the token was signed with)", code=ErrorCode.BAD_ARGUMENT
+                "--mode digits needs --challenge TOKEN and --challenge-key FILE", code=ErrorCode.BAD_ARGUMENT
             )
-        store = SQLiteNonceStore(args.nonce_db) if args.nonce_db else None
-        options = ChallengeOptions(args.challenge, key=load_key(args.challenge_key), nonce_store=store)
-    elif args.mode == "digits":
-        raise InputError("--mode digits needs --challenge TOKEN and --challenge-key FILE", code=ErrorCode.BAD_ARGUMENT)
+        return _certify_with(args, ledger, None)
+    if args.challenge_key is None:
+        raise InputError(
+            "--challenge needs --challenge-key (the key the token was signed with)", code=ErrorCode.BAD_ARGUMENT
+        )
+    # The challenge is spent in the ledger's own used-challenge table (shared with `livecert
+    # serve` on the same database) unless --nonce-db names a SQLite file of its own.
+    store: SQLiteNonceStore | DatabaseNonceStore = (
+        SQLiteNonceStore(args.nonce_db) if args.nonce_db else DatabaseNonceStore(_target(args))
+    )
+    with store:
+        return _certify_with(
+            args, ledger, ChallengeOptions(args.challenge, key=load_key(args.challenge_key), nonce_store=store)
+        )
+
+
+def _certify_with(args: argparse.Namespace, ledger: Ledger, options: ChallengeOptions | None) -> int:
     clip = check_file(Path(args.clip))
     record = ledger.certify(args.person, clip, mode=Mode(args.mode), challenge=options, actor=_actor(args))
     accepted = record.decision.value == "accepted"
