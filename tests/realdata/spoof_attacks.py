@@ -179,7 +179,11 @@ def _smooth_walk(rng: np.random.Generator, n: int, dims: int, width: int = 9) ->
 def _pose_homography(
     w: int, h: int, yaw: float, pitch: float, roll: float, scale: float, tx: float, ty: float
 ) -> np.ndarray:
-    """Homography of a plane facing the camera rotated by angles (degrees), scaled, shifted (pixels).
+    """Homography of the image turned by angles (degrees) about the camera's centre, scaled, shifted (pixels).
+
+    This is ``K R K^-1`` composed with a zoom and a shift: what a camera turning in the hand
+    records, of a flat picture or of a still 3-D scene alike (no parallax either way; see
+    ``benchmarks/notes/spoof.md``).
 
     Returns
     -------
@@ -204,9 +208,11 @@ def _pose_homography(
 
 
 def handheld_homographies(rng: np.random.Generator, n: int, w: int, h: int, strength: float = 1.0) -> np.ndarray:
-    """Per-frame homographies of a hand-held planar object.
+    """Per-frame homographies of a hand-held picture, as a turning camera would see it.
 
-    A smoothed random walk of tilt (+-8 deg about x and y), roll (+-4 deg),
+    The turns are about the camera's centre (:func:`_pose_homography`): the same motion a
+    phone turning in the hand gives a still real face, which is why no image cue can
+    refuse these clips on their motion alone.  A smoothed random walk of tilt (+-8 deg about x and y), roll (+-4 deg),
     scale (+-5 %) and shift (+-4 % of the size), with 0.5 px jitter.
 
     Returns

@@ -102,7 +102,10 @@ def test_still_animated_photos_are_rejected(eyelid_warps: dict, key: str) -> Non
 # (42 clips a shape, other seeds) 13, 40 and 26 were accepted (squash, slide, band).  Near the
 # thresholds a clip's verdict can differ between runs (H.264 and landmark noise), so only the
 # slide, which nearly always passes, is a strict xfail on the target; the squash is held to
-# its lab rate, and the painted lid (about 6 in 10 accepted) is a non-strict xfail.
+# its lab rate, and the painted lid (about 6 in 10 accepted) is a non-strict xfail.  Their
+# motion is a camera turning about its centre, which a still real face filmed by a turning
+# phone shows too: no image cue can refuse them on motion (benchmarks/notes/spoof.md); the
+# prompts of a live session (blink challenges) are what stops a prepared video.
 @pytest.mark.parametrize(
     ("key", "most_accepted"),
     [
