@@ -135,7 +135,8 @@ def check_digits(
         passes the default :class:`~livecert.speech.english.EnglishDigitRecogniser`
         unless given another); None: no recogniser for the reader's
         language, the words are not checked.  With a ``one_by_one``
-        challenge each answer is recognised on its own, as one digit.
+        challenge each answer is recognised on its own, as one digit
+        (:func:`_recognise_answer`).
     prompt_at_s : float
         When the prompt schedule started, on the frames' timeline.
     mouth_height : ndarray, shape (N,)
@@ -207,7 +208,15 @@ ANSWER_PAD_S: tuple[float, float] = (0.2, 0.3)
 
 
 def _recognise_answer(answer: PromptAnswer, track: AudioTrack, recogniser: DigitRecogniser) -> PromptAnswer:
-    """``answer`` with the digit ``recogniser`` hears in its voice (``""`` when unanswered)."""
+    """``answer`` with the digit ``recogniser`` hears in its voice (``""`` when unanswered).
+
+    The voice segment, widened by :data:`ANSWER_PAD_S`, is recognised as
+    one digit.  Decoding all answers at once with an n-digit grammar was
+    tried and heard far fewer readings exactly (a fixed-count grammar
+    trades a real digit for one inserted over a breath or a word's edge);
+    PocketSphinx instead allows a garbage phone on either side of the one
+    digit (:data:`livecert.speech.recogniser.GARBAGE_PHONES`).
+    """
     if answer.voice_onset_s is None or answer.voice_end_s is None:
         return replace(answer, heard="")
     samples = track.between(answer.voice_onset_s - ANSWER_PAD_S[0], answer.voice_end_s + ANSWER_PAD_S[1])
