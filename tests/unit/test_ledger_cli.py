@@ -15,7 +15,7 @@ import pytest
 from livecert.app import ledger_cli
 from livecert.app.cli import main as livecert_main
 from livecert.ledger.nonces import DatabaseNonceStore
-from livecert.liveness.challenge import generate_key, new_blink_challenge, save_key
+from livecert.liveness.challenge import generate_key, load_key, new_blink_challenge, save_key
 
 from .videos import write_video
 
@@ -183,3 +183,23 @@ def test_a_challenge_is_spent_in_the_ledgers_own_table(
     assert code == 1 and isinstance(second, dict) and "CHALLENGE_REUSED" in second["reason_codes"]
     with DatabaseNonceStore(db) as store:
         assert challenge.nonce in store.spent()
+
+
+def test_verify_spends_a_challenge_in_a_ledger_database_url(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``livecert verify --nonce-db URL`` spends the challenge in the ledger database's table:
+    the same token a second time is refused with CHALLENGE_REUSED."""
+    key_file = tmp_path / "challenge.key"
+    save_key(key_file, generate_key())
+    token = new_blink_challenge().to_token(load_key(key_file))
+    blank = write_video(tmp_path / "blank.mp4", [i / 15 for i in range(30)])
+    argv = ["verify", str(blank), "--challenge", token, "--key-file", str(key_file), "--nonce-db", f"sqlite:///{db}"]
+    assert livecert_main([*argv, "--json"]) == 1
+    first = json.loads(capsys.readouterr().out)
+    assert "CHALLENGE_REUSED" not in [r["code"] for r in first["reasons"]]
+    assert livecert_main([*argv, "--json"]) == 1
+    second = json.loads(capsys.readouterr().out)
+    assert "CHALLENGE_REUSED" in [r["code"] for r in second["reasons"]]
+    with DatabaseNonceStore(db) as store:
+        assert first["meta"]["challenge_nonce"] in store.spent()

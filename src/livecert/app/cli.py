@@ -14,18 +14,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from livecert.app import batch_cli, ledger_cli
 from livecert.app.demo import run_demo
 from livecert.app.plotting import plot_digits_trace, plot_trace
 from livecert.config import Language, MatchConfig, MatchPolicy, VerifyConfig
-from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError
+from livecert.errors import ChallengeError, ErrorCode, InputError, LivecertError, import_extra
 from livecert.identity.enrollment import enroll
 from livecert.identity.matching import enroll_video
 from livecert.io.files import check_file
 from livecert.liveness.challenge import (
     Challenge,
+    NonceStore,
     ScheduleKind,
     SQLiteNonceStore,
     generate_key,
@@ -203,7 +204,12 @@ def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
         "--challenge", metavar="TOKEN", help="the token printed by `livecert challenge` (digits, or blink prompts)"
     )
     p.add_argument("--key-file", type=Path, help="HMAC key file the token was signed with")
-    p.add_argument("--nonce-db", type=Path, help="SQLite file recording used challenges (single use across runs)")
+    p.add_argument(
+        "--nonce-db",
+        metavar="FILE_OR_URL",
+        help="SQLite file recording used challenges (single use across runs), or a ledger database URL "
+        "(postgresql://... or sqlite:///ledger.sqlite) whose used-challenge table livecert serve shares",
+    )
     p.add_argument(
         "--expect-digits",
         metavar="DIGITS",
@@ -368,7 +374,7 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
         raise _UsageError("--challenge needs --key-file (the key the token was signed with)")
     store = None
     if args.nonce_db is not None:
-        store = SQLiteNonceStore(args.nonce_db)
+        store = _nonce_store(args.nonce_db)
     else:
         log.warning("no --nonce-db: this run cannot tell whether the challenge was used before")
     recogniser, check_content = _content_check(args)
@@ -379,6 +385,16 @@ def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:
         recogniser=recogniser,
         check_content=check_content,
     )
+
+
+def _nonce_store(target: str) -> NonceStore:
+    """A SQLite file of used challenges, or the used-challenge table of the ledger database at a URL."""
+    if "://" not in target:
+        return SQLiteNonceStore(Path(target))
+    nonces = import_extra(
+        "livecert.ledger.nonces", extra="ledger", needs=ledger_cli.LEDGER_MODULES, what="a ledger database --nonce-db"
+    )
+    return cast(NonceStore, nonces.DatabaseNonceStore(target))
 
 
 def _content_check(args: argparse.Namespace) -> tuple[DigitRecogniser | None, bool]:
