@@ -11,7 +11,9 @@ in ``migrations/``, run under a lock so that several processes may open a ledger
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,6 +30,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 #: Execution option marking a connection whose transactions write (SQLite: BEGIN IMMEDIATE).
 WRITE = "livecert_ledger_write"
+
+
+@contextlib.contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in a write transaction (SQLite: ``BEGIN IMMEDIATE``), committed when the
+    block ends and rolled back when it raises."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn
+
 
 _PG_MIGRATION_LOCK = 0x4C454447  # "LEDG": the advisory lock held while migrating
 
@@ -113,21 +126,19 @@ def migrate(engine: sa.Engine) -> str:
         ``LEDGER_VERSION``: the database was written by a newer livecert.
     """
     head = head_revision()
-    with engine.connect() as conn:
-        conn.execution_options(**{WRITE: True})
-        with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            current = current_revision(conn)
-            if current == head:
-                return head
-            try:
-                command.upgrade(alembic_config(conn), "head")
-            except CommandError as exc:
-                raise InputError(
-                    f"the ledger's schema is at revision {current}, which this livecert does not know "
-                    f"(it knows up to {head}); upgrade livecert ({exc})",
-                    code=ErrorCode.LEDGER_VERSION,
-                ) from None
-            log.info("ledger schema upgraded from %s to %s", current, head)
+    with write_transaction(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        current = current_revision(conn)
+        if current == head:
+            return head
+        try:
+            command.upgrade(alembic_config(conn), "head")
+        except CommandError as exc:
+            raise InputError(
+                f"the ledger's schema is at revision {current}, which this livecert does not know "
+                f"(it knows up to {head}); upgrade livecert ({exc})",
+                code=ErrorCode.LEDGER_VERSION,
+            ) from None
+        log.info("ledger schema upgraded from %s to %s", current, head)
     return head

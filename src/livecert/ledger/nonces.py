@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from livecert.errors import ChallengeError, ErrorCode, LivecertError, SessionStateError
-from livecert.ledger.db import WRITE, database_url, make_engine, migrate, safe_name
+from livecert.ledger.db import database_url, make_engine, migrate, safe_name, write_transaction
 from livecert.ledger.schema import used_nonces
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,8 @@ class DatabaseNonceStore:
         if not 1 <= len(nonce) <= MAX_NONCE:
             raise ChallengeError(f"a challenge nonce has 1 to {MAX_NONCE} characters, not {len(nonce)}")
         try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE: True})
-                with conn.begin():
-                    conn.execute(sa.insert(used_nonces).values(nonce=nonce, expires_at=float(expires_at)))
+            with write_transaction(self._engine) as conn:
+                conn.execute(sa.insert(used_nonces).values(nonce=nonce, expires_at=float(expires_at)))
         except sa.exc.IntegrityError:
             return False
         except sa.exc.SQLAlchemyError as exc:
@@ -116,10 +114,8 @@ class DatabaseNonceStore:
         Housekeeping: a failure (another server purging the same rows) is logged, not raised.
         """
         try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE: True})
-                with conn.begin():
-                    done = conn.execute(sa.delete(used_nonces).where(used_nonces.c.expires_at < now - self._grace))
+            with write_transaction(self._engine) as conn:
+                done = conn.execute(sa.delete(used_nonces).where(used_nonces.c.expires_at < now - self._grace))
             return int(done.rowcount)
         except sa.exc.SQLAlchemyError as exc:
             log.warning("used challenges not purged this time (%s)", type(exc).__name__)
@@ -165,10 +161,8 @@ def sqlite_rows(path: str | os.PathLike[str], query: str, *params: object) -> li
 def insert_new(engine: sa.Engine, statement: sa.Insert) -> bool:
     """Run one insert in a write transaction of its own; False when its key exists already."""
     try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                conn.execute(statement)
+        with write_transaction(engine) as conn:
+            conn.execute(statement)
     except sa.exc.IntegrityError:
         return False
     return True

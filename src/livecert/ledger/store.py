@@ -45,7 +45,7 @@ from livecert.ledger.audit import (
 )
 from livecert.ledger.certify import attempt_from_result
 from livecert.ledger.crypto import DataKey
-from livecert.ledger.db import WRITE, database_url, make_engine, migrate, safe_name
+from livecert.ledger.db import database_url, make_engine, migrate, safe_name, write_transaction
 from livecert.ledger.policy import BenefitType, Channel, Decision, Policy, PolicySet, Status, policies_from_json
 from livecert.ledger.records import (
     AttemptInput,
@@ -1164,10 +1164,8 @@ class Ledger:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with _guard(self._engine.url), self._engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
+        with _guard(self._engine.url), write_transaction(self._engine) as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _read(self, *, snapshot: bool = False) -> Iterator[sa.Connection]:

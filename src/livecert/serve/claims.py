@@ -12,18 +12,16 @@ of two servers claiming at once wins), a take-over and the answer are conditiona
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from livecert.enums import StrEnum
-from livecert.ledger.db import WRITE
+from livecert.ledger.db import write_transaction
 from livecert.ledger.nonces import insert_new, open_engine, sqlite_rows, store_error
 from livecert.ledger.schema import serve_uploads
 
@@ -99,7 +97,7 @@ class UploadLog:
                 if insert_new(self._engine, sa.insert(t).values(session_id=session_id, sha256=sha256, claimed_at=now)):
                     self._purge(now)
                     return Claim(ClaimState.CLAIMED, claimed_at=now)
-                with self._write() as conn:
+                with write_transaction(self._engine) as conn:
                     row = conn.execute(sa.select(t).where(t.c.session_id == session_id).with_for_update()).first()
                     if row is None:
                         continue
@@ -126,7 +124,7 @@ class UploadLog:
         now = time.time() if now is None else now
         t = serve_uploads
         try:
-            with self._write() as conn:
+            with write_transaction(self._engine) as conn:
                 done = conn.execute(
                     sa.update(t)
                     .where(t.c.session_id == session_id, t.c.finished_at.is_(None))
@@ -148,7 +146,7 @@ class UploadLog:
         if claimed_at is not None:
             where.append(t.c.claimed_at == claimed_at)
         try:
-            with self._write() as conn:
+            with write_transaction(self._engine) as conn:
                 conn.execute(sa.delete(t).where(*where))
         except sa.exc.SQLAlchemyError as exc:
             raise store_error(self.url, _WHAT, exc) from None
@@ -173,21 +171,13 @@ class UploadLog:
         """Release the database connections."""
         self._engine.dispose()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        """A write transaction (SQLite: ``BEGIN IMMEDIATE``), committed when the block ends."""
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
-
     def _purge(self, now: float) -> None:
         if now - self._purged_at < self._purge_every:
             return
         self._purged_at = now
         t = serve_uploads
         try:
-            with self._write() as conn:
+            with write_transaction(self._engine) as conn:
                 conn.execute(sa.delete(t).where(t.c.claimed_at < now - self._keep))
         except sa.exc.SQLAlchemyError as exc:  # housekeeping: another server may be purging too
             log.warning("old upload claims not purged this time (%s)", type(exc).__name__)
