@@ -669,10 +669,22 @@ class SpoofConfig:
         away from blinks, sways less than this (RMS, in face widths) is too
         still to be alive: 0.001, between the tuning split's stillest live
         head (0.0015, ZJU 000007M looking through thin glasses) and its
-        still and mouth-animated photos (at most 0.0009).
+        still and mouth-animated photos (at most 0.0009; eyelid-warped photos
+        on a stand reach 0.0011).  Only where ``min_face_shift`` cannot be
+        applied.
+    min_face_shift : float
+        The same on the pixels: a face whose image shift (sub-pixel phase
+        correlation of the face, eyes and mouth masked), smoothed over
+        ``sway_window_s`` and away from blinks, sways less than this (RMS, in
+        face widths) is too still to be alive.  Used instead of
+        ``min_head_motion`` when the shift was measured on at least 80 % of
+        those frames.  0.0008, between the tuning split's stillest live
+        head (0.0012, ZJU 000003M looking upward) and its still, eyelid-warped
+        and mouth-animated photos on a stand (at most 0.0005; their landmarks
+        sway up to 0.0011).
     sway_window_s : float
-        Landmark jitter is averaged over this window before the sway is
-        measured.
+        Landmark jitter and image noise are averaged over this window before
+        the sway is measured.
     min_still_s : float
         Seconds of face between blinks the stillness cue needs.
     lid_motion_threshold : float
@@ -706,6 +718,7 @@ class SpoofConfig:
     background_lock_threshold: float = 0.5
     min_face_motion: float = 0.03
     min_head_motion: float = 0.001
+    min_face_shift: float = 0.0008
     sway_window_s: float = 0.5
     min_still_s: float = 2.0
     lid_motion_threshold: float = 0.4
@@ -724,6 +737,7 @@ class SpoofConfig:
         _check_range("background_lock_threshold", self.background_lock_threshold, 0.0, 1.0)
         _check_range("min_face_motion", self.min_face_motion, 0.0, 1.0)
         _check_range("min_head_motion", self.min_head_motion, 0.0, 0.1)
+        _check_range("min_face_shift", self.min_face_shift, 0.0, 0.1)
         _check_range("min_still_s", self.min_still_s, 0.5, 60.0)
         _check_range("sway_window_s", self.sway_window_s, 0.0, 5.0)
         _check_range("lid_motion_threshold", self.lid_motion_threshold, 0.0, 1.0)

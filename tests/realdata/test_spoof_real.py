@@ -81,19 +81,14 @@ def _apcer(results: list[livecert.VerificationResult]) -> float:
     [
         "squash/static",
         "slide/static",
-        pytest.param(
-            "band/static",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="painted-lid warp on a stand: 1 of these 4 accepted once the H.264 step was made "
-                "deterministic (before, x264's output, and this verdict, changed from run to run)",
-            ),
-        ),
+        "band/static",
     ],
 )
 def test_still_animated_photos_are_rejected(eyelid_warps: dict, key: str) -> None:
     """A photo on a stand whose eyelids are warped shut: nothing but the lids moves.
-    None of these 4 a shape may be accepted (the issue's target)."""
+    None of these 4 a shape may be accepted (the issue's target).  Measured: the face's
+    image shift sways at most 0.05% of the face width on the tuning split's photos
+    (its stillest live head: 0.12%)."""
     results = eyelid_warps[key]
     assert _apcer(results) == 0, [(r.reason_codes, r.spoof.to_dict() if r.spoof else None) for r in results]
 

@@ -93,3 +93,37 @@ def test_assess_rejects_on_any_decided_cue_and_reports_all() -> None:
     assert {c.cue for c in evidence.cues} == set(Cue)
     assert evidence.fused is not None and evidence.fused < 1.0
     assert spoof.assess(spoof.SpoofRecorder(), (), CFG).passed  # no frames: every cue undecided
+
+
+def _pixel_clip(sway_px: float, lids: bool) -> spoof.SpoofRecorder:
+    """A textured 'face' in a 320x240 frame, its 100 px box swaying by ``sway_px`` (slow, sub-pixel),
+    with, if ``lids``, the eye regions flickering as a warped lid would."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (240, 320)).astype(np.float32), (0, 0), 2.0)
+    mesh = np.zeros((478, 3))
+    mesh[:, :2] = rng.uniform([110, 70], [210, 170], (478, 2))  # a 100 px landmark box
+    mesh[[33, 133, 263, 362], :2] = [[130, 100], [150, 100], [170, 100], [190, 100]]
+    mesh[164, :2] = (160, 145)
+    recorder = spoof.SpoofRecorder(background=False)
+    for i in range(100):
+        t = i / 25.0
+        dx, dy = sway_px * np.sin(2 * np.pi * 0.3 * t), sway_px * np.cos(2 * np.pi * 0.2 * t)
+        frame = cv2.warpAffine(texture, np.float32([[1, 0, dx], [0, 1, dy]]), (320, 240), flags=cv2.INTER_CUBIC)
+        if lids:
+            frame[92:108, 128:152] = frame[92:108, 168:192] = 255 * (i % 5 < 2)
+        rgb = np.repeat(np.clip(frame, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        recorder.observe(rgb, mesh + [dx, dy, 0], t)
+    return recorder
+
+
+@pytest.mark.parametrize(("sway_px", "lids", "rejected"), [(0.0, False, True), (0.0, True, True), (0.6, False, False)])
+def test_stillness_on_the_pixels(sway_px: float, lids: bool, rejected: bool) -> None:
+    """A picture still but for its lids is too still on the pixels, however its landmarks jitter;
+    0.6 px of sway on a 100 px face (0.4%) is a living head."""
+    recorder = _pixel_clip(sway_px, lids)
+    t, points, _ = recorder.arrays()
+    jittered = points + np.random.default_rng(2).normal(0, 1.0, points.shape)  # landmark jitter of a pixel
+    cue = spoof.stillness(t, jittered, (), CFG, recorder.face_shift)
+    assert "face image" in cue.detail and cue.rejects is rejected, cue.detail

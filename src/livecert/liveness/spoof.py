@@ -9,7 +9,9 @@ Each cue follows from physics, not from one attack tool's traces:
   it; a real head moves relative to the room.  Only with a fixed camera: a
   phone shaking in the hand moves a live face and the room together.
 - **stillness**: a living head is never perfectly still (breathing, postural
-  sway); a photo or a render on a stand is, but for its eyelids.
+  sway); a photo or a render on a stand is, but for its eyelids and lips.
+  Measured on the pixels (sub-pixel registration of the face, eyes and mouth
+  masked), which landmark jitter does not blur.
 - **lid motion**: in a real blink the upper lid does most of the travel and
   the lower lid stays; squeezing the eye region of a picture moves both.
 - **blink shape**: a blink moves the lids, not the skull: the outline of the
@@ -19,7 +21,8 @@ Each cue follows from physics, not from one attack tool's traces:
   highlights.
 
 :class:`SpoofRecorder` keeps a few numbers per frame (cheap: a subset of
-landmarks, background patch shifts, and every few frames the face's tone);
+landmarks, the face's image shift, background patch shifts, and every few
+frames the face's tone);
 :func:`assess` scores the clip.  A cue with too little evidence (the head
 did not turn, no textured background, no blink, a short clip) is
 *undecided*: it neither passes nor fails the clip.  The clip is rejected
@@ -59,6 +62,20 @@ _BACKGROUND_PATCHES = (
 )
 _PATCH_PX = 32
 _TONE_EVERY = 5
+#: Face registration: side of the downsampled face crop, the crop's size relative to the
+#: landmarks' box, how often the reference crop is renewed, how far (fraction of the crop)
+#: the face may move before it is, and the lowest phase-correlation peak accepted.
+_SHIFT_PX = 96
+_SHIFT_BOX = 0.8
+_SHIFT_REFRESH_S = 2.0
+_SHIFT_FAR = 0.1
+_SHIFT_MIN_RESPONSE = 0.05
+#: The shift is measured on every second frame with a face (the sway is smoothed over
+#: ``SpoofConfig.sway_window_s`` anyway): half the cost.
+_SHIFT_EVERY = 2
+#: Eye boxes (half width, half height in eye widths) masked out of the registration.
+_EYE_MASK = (0.85, 0.6)
+_NOSE_LIP = 164  # the point between nose and upper lip: the mask's mouth region starts here
 
 
 class SpoofRecorder:
@@ -82,6 +99,7 @@ class SpoofRecorder:
         self._frame_size = (0, 0)
         self._previous_patches: dict[int, FloatArray] = {}
         self._faces = 0
+        self._shift = _FaceShift()
 
     def __len__(self) -> int:
         return len(self._t)
@@ -99,6 +117,7 @@ class SpoofRecorder:
         self._t.append(t_s)
         self._frame_size = (rgb.shape[1], rgb.shape[0])
         shifts = np.full((len(_BACKGROUND_PATCHES), 2), np.nan)
+        self._shift.observe(rgb, points, t_s)
         if points is None:
             self._points.append(np.full((_KEPT.shape[0], 3), np.nan))
             self._background.append(shifts)
@@ -152,6 +171,136 @@ class SpoofRecorder:
         """(contrast, clipped fraction) of the sampled face frames, shape (M, 2)."""
         return np.array(self._tone).reshape(-1, 2)
 
+    @property
+    def face_shift(self) -> FloatArray:
+        """Per frame: the face's image shift (x, y, pixels, chained from the first frame of
+        its segment) and the segment (a run of frames whose shifts are comparable), shape
+        (N, 3); all ``nan`` where unmeasured, the shift alone on the frames skipped between
+        measurements (every ``_SHIFT_EVERY``-th face frame is measured)."""
+        return self._shift.array()
+
+
+class _FaceShift:
+    """The face's image shift frame by frame, by phase correlation of a fixed box.
+
+    The reference is a grey crop of the face's box (``_SHIFT_BOX`` of the
+    landmarks' box, inside the face so the static background does not hold
+    it), downsampled to ``_SHIFT_PX``, with the eyes and the mouth region
+    masked (a lid or lip that moves, real or warped, is not the head
+    moving) under a Hanning window.  Each frame's same box is correlated
+    with it; the reference is renewed every ``_SHIFT_REFRESH_S`` or when the
+    face has moved far, chaining the offsets.  Without a face or a
+    correlation peak the chain breaks and a new segment starts.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[float, float, float]] = []
+        self._reference: FloatArray | None = None
+        self._window: FloatArray = np.zeros((0, 0), np.float32)
+        self._box = (0, 0, 0, 0)
+        self._reference_t = 0.0
+        self._offset = np.zeros(2)
+        self._segment = -1
+        self._faces = 0
+
+    def array(self) -> FloatArray:
+        return np.array(self._rows, dtype=np.float64).reshape(-1, 3)
+
+    def observe(self, rgb: Image, points: FloatArray | None, t_s: float) -> None:
+        if points is None or not np.all(np.isfinite(points[:, :2])):
+            self._rows.append((math.nan, math.nan, math.nan))
+            self._reference = None
+            return
+        self._faces += 1
+        if self._reference is not None and self._faces % _SHIFT_EVERY:
+            self._rows.append((math.nan, math.nan, float(self._segment)))  # skipped, not lost
+            return
+        h, w = rgb.shape[:2]
+        shift = None
+        if self._reference is not None:
+            crop = _grey_crop(rgb, self._box)
+            shift = self._correlate(crop)
+        box = _face_box(points, w, h)
+        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+            self._rows.append((math.nan, math.nan, math.nan))
+            self._reference = None
+            return
+        if shift is None:
+            self._segment += 1
+            self._offset = np.zeros(2)
+            self._renew(rgb, points, box, t_s)
+            self._rows.append((0.0, 0.0, float(self._segment)))
+            return
+        self._rows.append((float(shift[0]), float(shift[1]), float(self._segment)))
+        moved = math.hypot(box[0] - self._box[0], box[1] - self._box[1]) > _SHIFT_FAR * (self._box[2] - self._box[0])
+        if moved or t_s - self._reference_t >= _SHIFT_REFRESH_S:
+            self._offset = shift
+            self._renew(rgb, points, box, t_s)
+
+    def _correlate(self, crop: FloatArray) -> FloatArray | None:
+        """The chained shift of ``crop`` against the reference in frame pixels, or None."""
+        import cv2
+
+        assert self._reference is not None
+        (dx, dy), response = cv2.phaseCorrelate(self._reference, _weighted(crop, self._window))
+        if not response >= _SHIFT_MIN_RESPONSE:
+            return None
+        x0, y0, x1, y1 = self._box
+        return np.asarray(self._offset + [dx * (x1 - x0) / _SHIFT_PX, dy * (y1 - y0) / _SHIFT_PX], np.float64)
+
+    def _renew(self, rgb: Image, points: FloatArray, box: tuple[int, int, int, int], t_s: float) -> None:
+        self._box = box
+        self._window = _shift_window(points, box)
+        self._reference = _weighted(_grey_crop(rgb, box), self._window)
+        self._reference_t = t_s
+
+
+def _face_box(points: FloatArray, w: int, h: int) -> tuple[int, int, int, int]:
+    """``_SHIFT_BOX`` of the landmarks' box about its centre, clipped to the frame."""
+    x0, x1 = float(points[:, 0].min()), float(points[:, 0].max())
+    y0, y1 = float(points[:, 1].min()), float(points[:, 1].max())
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    hw, hh = (x1 - x0) * _SHIFT_BOX / 2, (y1 - y0) * _SHIFT_BOX / 2
+    return max(0, int(cx - hw)), max(0, int(cy - hh)), min(w, int(cx + hw)), min(h, int(cy + hh))
+
+
+def _grey_crop(rgb: Image, box: tuple[int, int, int, int]) -> FloatArray:
+    """The box of the frame in grey, resampled to ``_SHIFT_PX`` square (halved by
+    ``pyrDown`` first while at least twice that: an area resize of a large crop costs
+    about 0.3 ms a frame)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    while min(grey.shape) >= 2 * _SHIFT_PX:
+        grey = cv2.pyrDown(grey)
+    return np.asarray(cv2.resize(grey, (_SHIFT_PX, _SHIFT_PX), interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def _weighted(crop: FloatArray, window: FloatArray) -> FloatArray:
+    """The crop less its weighted mean, times the window."""
+    mean = float((crop * window).sum() / max(float(window.sum()), 1e-6))
+    return np.asarray((crop - mean) * window, dtype=np.float32)
+
+
+def _shift_window(points: FloatArray, box: tuple[int, int, int, int]) -> FloatArray:
+    """A Hanning window with the eyes and everything below the nose masked out."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    sx, sy = _SHIFT_PX / (x1 - x0), _SHIFT_PX / (y1 - y0)
+    mask = np.ones((_SHIFT_PX, _SHIFT_PX), np.float32)
+    for c0, c1, _, _ in EYES:
+        centre = (points[c0, :2] + points[c1, :2]) / 2
+        eye = float(np.linalg.norm(points[c0, :2] - points[c1, :2]))
+        ax, ay = _EYE_MASK[0] * eye, _EYE_MASK[1] * eye
+        xa, xb = int((centre[0] - ax - x0) * sx), math.ceil((centre[0] + ax - x0) * sx)
+        ya, yb = int((centre[1] - ay - y0) * sy), math.ceil((centre[1] + ay - y0) * sy)
+        mask[max(0, ya) : max(0, yb), max(0, xa) : max(0, xb)] = 0
+    mask[max(0, int((points[_NOSE_LIP, 1] - y0) * sy)) :, :] = 0
+    window = cv2.createHanningWindow((_SHIFT_PX, _SHIFT_PX), cv2.CV_32F)
+    return np.asarray(mask * window, dtype=np.float32)
+
 
 def _face_tone(rgb: Image, points: FloatArray) -> tuple[float, float] | None:
     """Face contrast ``(p95 - p5) / p50`` of luma and the fraction clipped white."""
@@ -190,7 +339,7 @@ def assess(recorder: SpoofRecorder, blinks: tuple[BlinkEvent, ...], config: Spoo
     cues = (
         planar_motion(points, config),
         background_lock(points, background, recorder.frame_size, config),
-        stillness(t, points, blinks, config),
+        stillness(t, points, blinks, config, recorder.face_shift),
         lid_motion(t, points, blinks, config),
         blink_shape(t, points, blinks, config),
         tone(recorder.tone, config),
@@ -342,17 +491,27 @@ def _rms_spread(path: FloatArray) -> float:
     return float(np.sqrt(((path - path.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
-def stillness(t: FloatArray, points: FloatArray, blinks: tuple[BlinkEvent, ...], config: SpoofConfig) -> CueScore:
-    """Does the head sway, or is it still but for landmark jitter?
+def stillness(
+    t: FloatArray,
+    points: FloatArray,
+    blinks: tuple[BlinkEvent, ...],
+    config: SpoofConfig,
+    face_shift: FloatArray | None = None,
+) -> CueScore:
+    """Does the head sway, or is it still but for its lids and lips?
 
-    The rigid landmarks' centroid, away from blinks (a lid that moves, real
-    or warped, drags the whole mesh a little), is smoothed over
-    ``config.sway_window_s`` so that frame-to-frame landmark jitter averages
-    out and the slow sway of a living head (breathing, posture) remains.
-    Its RMS spread about its mean, over face width, is divided by
-    ``2 * config.min_head_motion`` (score 0.5 at that motion, 1 at twice
-    it).  A photo or a render on a stand does not sway.  Undecided with
-    less than ``config.min_still_s`` seconds of face away from blinks.
+    Frames near blinks are left out (a lid that moves, real or warped,
+    drags the mesh a little).  The head's path is the face's image shift
+    (``face_shift``, from :attr:`SpoofRecorder.face_shift`: eyes and mouth
+    masked) when it was measured on at least 80 % of the remaining frames,
+    else the rigid landmarks' centroid.  It is smoothed over
+    ``config.sway_window_s`` (jitter averages out, the slow sway of a living
+    head remains) and its RMS spread about its mean, within each unbroken
+    stretch, over the face width, is divided by twice the threshold,
+    ``config.min_face_shift`` for the pixels or ``config.min_head_motion``
+    for the landmarks (score 0.5 at it, 1 at twice it).  A photo or a
+    render on a stand does not sway.  Undecided with less than
+    ``config.min_still_s`` seconds of face away from blinks.
     """
     rigid, has_face = _rigid(points)
     threshold = 0.5
@@ -361,17 +520,40 @@ def stillness(t: FloatArray, points: FloatArray, blinks: tuple[BlinkEvent, ...],
         calm &= ~((t > b.start_s - 0.25) & (t < b.end_s + 0.25))
     if np.count_nonzero(calm) < 10 or float(np.ptp(t[calm])) < config.min_still_s:
         return CueScore(Cue.STILLNESS, None, threshold, f"less than {config.min_still_s:.0f} s of face between blinks")
-    times = t[calm]
-    centre = rigid[calm, :, :2].mean(axis=1)
-    half = config.sway_window_s / 2
-    lo = np.searchsorted(times, times - half, side="left")
-    hi = np.searchsorted(times, times + half, side="right")
-    sums = np.vstack([np.zeros((1, 2)), np.cumsum(centre, axis=0)])
-    smooth = (sums[hi] - sums[lo]) / (hi - lo)[:, None]
-    width = float(np.median(np.ptp(rigid[calm, :, 0], axis=1)))
-    motion = _rms_spread(smooth) / max(width, 1e-6)
-    score = float(np.clip(motion / (2 * config.min_head_motion), 0.0, 1.0))
-    return CueScore(Cue.STILLNESS, score, threshold, f"the head swayed {motion * 100:.2f}% of the face width")
+    width = max(float(np.median(np.ptp(rigid[calm, :, 0], axis=1))), 1e-6)
+    pixels = face_shift is not None and face_shift.shape[0] == t.shape[0]
+    if face_shift is not None and pixels:
+        pixels = np.count_nonzero(calm & np.isfinite(face_shift[:, 2])) >= 0.8 * np.count_nonzero(calm)
+        measured = calm & np.isfinite(face_shift[:, 0])  # frames skipped between measurements left out
+    motion, limit, what = math.nan, config.min_face_shift, "face image"
+    if face_shift is not None and pixels:
+        spread = _smoothed_spread(t[measured], face_shift[measured, :2], face_shift[measured, 2], config.sway_window_s)
+        motion = spread / width
+    if not math.isfinite(motion):
+        centre = rigid[calm, :, :2].mean(axis=1)
+        spread = _smoothed_spread(t[calm], centre, np.zeros(centre.shape[0]), config.sway_window_s)
+        motion, limit, what = spread / width, config.min_head_motion, "landmarks"
+    score = float(np.clip(motion / (2 * limit), 0.0, 1.0))
+    return CueScore(Cue.STILLNESS, score, threshold, f"the head swayed {motion * 100:.2f}% of the face width ({what})")
+
+
+def _smoothed_spread(times: FloatArray, path: FloatArray, segments: FloatArray, window_s: float) -> float:
+    """RMS spread of the path (M, 2) moving-averaged over ``window_s``, about each segment's mean
+    (segments of fewer than 5 frames left out; ``nan`` with fewer than 10 frames in all)."""
+    squares, count = 0.0, 0
+    half = window_s / 2
+    for segment in np.unique(segments):
+        keep = segments == segment
+        if np.count_nonzero(keep) < 5:
+            continue
+        ts, ps = times[keep], path[keep]
+        lo = np.searchsorted(ts, ts - half, side="left")
+        hi = np.searchsorted(ts, ts + half, side="right")
+        sums = np.vstack([np.zeros((1, 2)), np.cumsum(ps, axis=0)])
+        smooth = (sums[hi] - sums[lo]) / (hi - lo)[:, None]
+        squares += float(((smooth - smooth.mean(axis=0)) ** 2).sum())
+        count += smooth.shape[0]
+    return math.sqrt(squares / count) if count >= 10 else math.nan
 
 
 def _lid_gap(points: FloatArray) -> FloatArray:
