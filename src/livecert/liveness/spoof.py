@@ -521,20 +521,25 @@ def stillness(
     if np.count_nonzero(calm) < 10 or float(np.ptp(t[calm])) < config.min_still_s:
         return CueScore(Cue.STILLNESS, None, threshold, f"less than {config.min_still_s:.0f} s of face between blinks")
     width = max(float(np.median(np.ptp(rigid[calm, :, 0], axis=1))), 1e-6)
-    pixels = face_shift is not None and face_shift.shape[0] == t.shape[0]
-    if face_shift is not None and pixels:
-        pixels = np.count_nonzero(calm & np.isfinite(face_shift[:, 2])) >= 0.8 * np.count_nonzero(calm)
-        measured = calm & np.isfinite(face_shift[:, 0])  # frames skipped between measurements left out
-    motion, limit, what = math.nan, config.min_face_shift, "face image"
-    if face_shift is not None and pixels:
-        spread = _smoothed_spread(t[measured], face_shift[measured, :2], face_shift[measured, 2], config.sway_window_s)
-        motion = spread / width
+    motion = _image_sway(t, calm, face_shift, config.sway_window_s) / width
+    limit, what = config.min_face_shift, "face image"
     if not math.isfinite(motion):
         centre = rigid[calm, :, :2].mean(axis=1)
         spread = _smoothed_spread(t[calm], centre, np.zeros(centre.shape[0]), config.sway_window_s)
         motion, limit, what = spread / width, config.min_head_motion, "landmarks"
     score = float(np.clip(motion / (2 * limit), 0.0, 1.0))
     return CueScore(Cue.STILLNESS, score, threshold, f"the head swayed {motion * 100:.2f}% of the face width ({what})")
+
+
+def _image_sway(t: FloatArray, calm: BoolArray, face_shift: FloatArray | None, window_s: float) -> float:
+    """Smoothed spread of the face's image shift over the ``calm`` frames, in pixels; ``nan``
+    unless the shift was tracked on at least 80 % of them."""
+    if face_shift is None or face_shift.shape[0] != t.shape[0]:
+        return math.nan
+    if np.count_nonzero(calm & np.isfinite(face_shift[:, 2])) < 0.8 * np.count_nonzero(calm):
+        return math.nan
+    measured = calm & np.isfinite(face_shift[:, 0])  # the frames skipped between measurements left out
+    return _smoothed_spread(t[measured], face_shift[measured, :2], face_shift[measured, 2], window_s)
 
 
 def _smoothed_spread(times: FloatArray, path: FloatArray, segments: FloatArray, window_s: float) -> float:
