@@ -32,5 +32,7 @@ echo "== ruff check, ruff format --check, mypy --strict"
 .venv/bin/ruff check src tests benchmarks samples
 .venv/bin/ruff format --check src tests benchmarks samples
 .venv/bin/mypy
+# One pytest worker per CPU (pytest-xdist); a test file's tests stay on one worker, so the real-data files'
+# module fixtures are computed once. `scripts/test.sh -n 0` runs in one process.
 echo "== pytest"
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -n auto --dist loadfile "$@"
