@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -41,3 +43,32 @@ def test_video_mode_needs_increasing_timestamps(astronaut: np.ndarray) -> None:
             lm.process(astronaut, 0.0)
     with pytest.raises(SessionStateError):
         lm.process(astronaut, 1.0)  # closed
+
+
+_IMPORT_CHECK = """
+import sys
+{before}
+from livecert.face.landmarks import FaceLandmarker, RunningMode
+import numpy as np
+with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
+    lm.process(np.zeros((64, 64, 3), np.uint8))
+print("pyplot loaded:", "matplotlib.pyplot" in sys.modules)
+from mediapipe.python.solutions import drawing_utils
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+assert drawing_utils.plt.figure is plt.figure and type(plt).__name__ == "module"
+print("pyplot after use:", type(drawing_utils.plt.gcf()).__name__)
+"""
+
+
+@pytest.mark.parametrize("before", ["", "import matplotlib"])
+def test_mediapipe_loads_without_pyplot_and_its_drawing_still_works(before: str) -> None:
+    """A fresh process: the landmarker does not import matplotlib's pyplot (half a
+    second of a cold start); mediapipe's own drawing helpers still reach it later."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_CHECK.format(before=before)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "pyplot loaded: False" in out.stdout
+    assert "pyplot after use: Figure" in out.stdout
