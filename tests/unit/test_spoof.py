@@ -127,3 +127,32 @@ def test_stillness_on_the_pixels(sway_px: float, lids: bool, rejected: bool) -> 
     jittered = points + np.random.default_rng(2).normal(0, 1.0, points.shape)  # landmark jitter of a pixel
     cue = spoof.stillness(t, jittered, (), CFG, recorder.face_shift)
     assert "face image" in cue.detail and cue.rejects is rejected, cue.detail
+
+
+def _rotation(axis: int, degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    i, j = [k for k in range(3) if k != axis]
+    r = np.eye(3)
+    r[i, i] = r[j, j] = np.cos(a)
+    r[i, j], r[j, i] = -np.sin(a), np.sin(a)
+    return r
+
+
+def test_out_of_plane_turns_of_known_rotations() -> None:
+    """Kabsch on every pair at once: a turn about the vertical or horizontal axis is out of the
+    image plane by its angle; a roll in the image plane, a shift and a scale are not."""
+    rng = np.random.default_rng(3)
+    head = rng.normal(0, 30, (40, 3))
+    sets = np.stack(
+        [
+            head,
+            head @ _rotation(1, 12).T,  # yaw
+            head @ _rotation(0, -7).T,  # pitch
+            2.5 * (head @ _rotation(2, 40).T) + 100.0,  # roll, scaled and shifted
+        ]
+    )
+    first, second = np.array([0, 0, 0, 1]), np.array([1, 2, 3, 2])
+    turns = np.degrees(spoof._out_of_plane_turns(sets, first, second))
+    assert turns.shape == (4,)
+    np.testing.assert_allclose(turns[:3], [12, 7, 0], atol=1e-3)
+    assert 12 < turns[3] < 19  # yaw 12 then pitch 7: about sqrt(12^2 + 7^2) = 13.9

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from livecert.arrays import BoolArray, FloatArray, Image
+from livecert.arrays import BoolArray, FloatArray, Image, IntArray
 from livecert.config import SpoofConfig
 from livecert.results import BlinkEvent, Cue, CueScore, SpoofEvidence
 
@@ -355,16 +355,29 @@ def _rigid(points: FloatArray) -> tuple[FloatArray, BoolArray]:
     return rigid, np.all(np.isfinite(rigid[:, :, 0]), axis=1)
 
 
-def _out_of_plane_turn(a: FloatArray, b: FloatArray) -> float:
-    """Out-of-plane rotation (radians) between two 3-D point sets of shape (K, 3) (Kabsch)."""
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    a = a / (np.sqrt((a**2).sum() / a.shape[0]) + 1e-9)
-    b = b / (np.sqrt((b**2).sum() / b.shape[0]) + 1e-9)
-    u, _, vt = np.linalg.svd(a.T @ b)
+def _out_of_plane_turns(sets: FloatArray, first: IntArray, second: IntArray) -> FloatArray:
+    """Out-of-plane rotation (radians) from ``sets[first[p]]`` to ``sets[second[p]]`` for every
+    pair ``p`` (Kabsch, all pairs in one batched SVD).
+
+    Parameters
+    ----------
+    sets : ndarray of float, shape (S, K, 3)
+        3-D point sets.
+    first, second : ndarray of int, shape (P,)
+        Indices into ``sets``.
+
+    Returns
+    -------
+    ndarray of float64, shape (P,)
+    """
+    c = sets - sets.mean(axis=1, keepdims=True)
+    c = c / (np.sqrt((c**2).sum(axis=(1, 2)) / sets.shape[1])[:, None, None] + 1e-9)
+    u, _, vt = np.linalg.svd(np.einsum("pki,pkj->pij", c[first], c[second]))
     d = np.sign(np.linalg.det(u @ vt))
-    r = (u @ np.diag([1.0, 1.0, d]) @ vt).T
-    return float(np.arccos(np.clip(r[2, 2], -1.0, 1.0)))
+    # r = (u diag(1, 1, d) vt)^T; its [2, 2] entry is the cosine of the turn out of the image plane.
+    r22 = u[:, 2, 0] * vt[:, 0, 2] + u[:, 2, 1] * vt[:, 1, 2] + d * u[:, 2, 2] * vt[:, 2, 2]
+    turns: FloatArray = np.arccos(np.clip(r22, -1.0, 1.0))
+    return turns
 
 
 def _depth_parallax(a: FloatArray, b: FloatArray) -> float:
@@ -398,18 +411,18 @@ def planar_motion(points: FloatArray, config: SpoofConfig) -> CueScore:
     if frames.size < 10:
         return CueScore(Cue.PLANAR_MOTION, None, threshold, "too few frames with a face")
     sample = frames[:: max(1, frames.size // 24)]
+    first, second = np.triu_indices(sample.size, k=1)
+    pair_turns = _out_of_plane_turns(rigid[sample], first, second)
     ratios, turns = [], []
-    for n, i in enumerate(sample):
-        for j in sample[n + 1 :]:
-            turn = _out_of_plane_turn(rigid[i], rigid[j])
-            if math.degrees(turn) < config.min_turn_deg:
-                continue
-            observed = _depth_parallax(rigid[i], rigid[j])
-            z = rigid[i, :, 2] - rigid[i, :, 2].mean()
-            expected = turn * float(z.std()) / (float(np.ptp(rigid[i, :, 0])) + 1e-6)
-            if math.isfinite(observed) and expected > 0:
-                ratios.append(observed / expected)
-                turns.append(turn)
+    for i, j, turn in zip(sample[first], sample[second], pair_turns.tolist()):
+        if math.degrees(turn) < config.min_turn_deg:
+            continue
+        observed = _depth_parallax(rigid[i], rigid[j])
+        z = rigid[i, :, 2] - rigid[i, :, 2].mean()
+        expected = turn * float(z.std()) / (float(np.ptp(rigid[i, :, 0])) + 1e-6)
+        if math.isfinite(observed) and expected > 0:
+            ratios.append(observed / expected)
+            turns.append(turn)
     if len(ratios) < 3:
         return CueScore(
             Cue.PLANAR_MOTION, None, threshold, f"the head turned less than {config.min_turn_deg:.0f} degrees"
