@@ -131,10 +131,11 @@ def _without_pyplot() -> Iterator[None]:
     the place of ``matplotlib`` and ``matplotlib.pyplot``; afterwards they
     leave ``sys.modules``, so any later import gets the real modules, and
     mediapipe's drawing helpers import pyplot the first time they use it.
-    A module already imported is not stood in for.
+    Nothing is stood in for once mediapipe is loaded, nor for a module
+    already imported.
     """
     stand_ins: dict[str, ModuleType] = {}
-    if "matplotlib.pyplot" not in sys.modules:
+    if "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
         stand_ins["matplotlib.pyplot"] = pyplot = _Deferred("matplotlib.pyplot")
         if "matplotlib" not in sys.modules:
             stand_ins["matplotlib"] = package = _Deferred("matplotlib")
