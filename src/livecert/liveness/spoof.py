@@ -368,7 +368,8 @@ def _out_of_plane_turns(sets: FloatArray, first: IntArray, second: IntArray) -> 
 
     Returns
     -------
-    ndarray of float64, shape (P,)
+    ndarray of float, shape (P,)
+        In the dtype of ``sets``.
     """
     c = sets - sets.mean(axis=1, keepdims=True)
     c = c / (np.sqrt((c**2).sum(axis=(1, 2)) / sets.shape[1])[:, None, None] + 1e-9)
