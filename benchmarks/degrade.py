@@ -15,7 +15,9 @@ clips that pass, and how often each reason fires.  Photo attacks: the first
 ``--photos`` stills of ``photos/`` made into still and hand-held videos
 (``tests/realdata/attacks.py``), degraded the same way; every one must fail.
 Matching: the ZJU glasses and looking-up clips against their subject's
-enrolment frame, FRR per condition (``--no-match`` skips it).
+enrolment frame, FRR per condition, and each clip's match frames against every
+other subject's enrolment frame, impostors accepted at the default threshold
+(``--no-match`` skips both).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 import livecert
 from benchmarks.common import default_data_dir, default_out, metadata, write_json
 from livecert.evaluation.events import EventScore, match_events
+from livecert.identity.embedding import template_distance
 from tests.realdata.attacks import fit, photo_video
 from tests.realdata.degrade import LEVELS, Frames, Kind, degrade
 
@@ -132,16 +135,32 @@ def _photo_rows(stills: list[Path], kind: Kind | None, level: int) -> dict[str, 
 def _match_rows(
     pairs: list[tuple[Path, Path]], decoded: dict[str, Frames], kind: Kind | None, level: int
 ) -> dict[str, Any]:
+    """Genuine pairs (each clip against its own person's photo) and impostor pairs (the same
+    clip's match frames against every other person's photo), at the default threshold."""
+    enrolled = {photo: livecert.enroll(photo) for photo in sorted({p for _, p in pairs})}
     rejected = []
+    impostors: list[tuple[float, str, str]] = []
+    threshold = livecert.MatchConfig().threshold
     for seed, (clip, photo) in enumerate(pairs):
-        result = livecert.verify(_frames(decoded[clip.name], kind, level, seed), enrolled=photo)
+        result = livecert.verify(_frames(decoded[clip.name], kind, level, seed), enrolled=enrolled[photo])
         if "FACE_MISMATCH" in result.reason_codes:
             rejected.append(clip.name)
+        if result.match is None or result.match.frames_used == 0:
+            continue
+        for other, enrollment in enrolled.items():
+            if other != photo:
+                distance, _ = template_distance(result.match.probe_descriptors, enrollment.embedding)
+                impostors.append((distance, clip.name, other.name))
+    accepted = sorted(i for i in impostors if i[0] <= threshold)
     return {
         "pairs": len(pairs),
         "rejected": len(rejected),
         "frr": len(rejected) / max(1, len(pairs)),
         "names": rejected,
+        "impostor_pairs": len(impostors),
+        "impostors_accepted": len(accepted),
+        "far": len(accepted) / max(1, len(impostors)),
+        "closest_impostor": list(min(impostors)) if impostors else None,
     }
 
 
@@ -188,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
             f", photo attacks accepted {row['photo_attacks']['accepted']}/{row['photo_attacks']['attacks']}"
             if stills
             else "",
-            f", match FRR {row['match']['rejected']}/{row['match']['pairs']}" if pairs else "",
+            f", match FRR {row['match']['rejected']}/{row['match']['pairs']}"
+            f", impostors accepted {row['match']['impostors_accepted']}/{row['match']['impostor_pairs']}"
+            if pairs
+            else "",
             time.perf_counter() - t0,
         )
         rows.append(row)

@@ -83,7 +83,8 @@ def degrade(frames: Frames, kind: Kind, level: int, seed: int = 0) -> Frames:
     -------
     list of (ndarray of uint8, shape (H', W', 3), float)
     """
-    p = LEVELS[Kind(kind)][level]
+    kind = Kind(kind)  # "dim" as well as Kind.DIM
+    p = LEVELS[kind][level]
     rng = np.random.default_rng(seed)
     if kind is Kind.DIM:
         return _dim(frames, rng, p["gain"], p["glow"], p["shot"], p["read"])
