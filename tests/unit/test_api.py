@@ -227,6 +227,17 @@ def test_demo_without_display_or_camera_is_a_clear_error(
     assert "camera 97" in err and "Traceback" not in err
 
 
+def test_demo_blink_prompts_are_checked_before_the_camera_opens(capsys: pytest.CaptureFixture[str]) -> None:
+    """Out of range, or in digits mode: exit 2 naming the problem, and no camera is touched
+    (camera 97 does not exist, so reaching it would say so instead)."""
+    assert main(["demo", "--camera", "97", "--headless", "--blink-prompts", "6"]) == 2
+    err = capsys.readouterr().err
+    assert "blink prompts must be 0 to 5, not 6" in err and "camera 97" not in err and "Traceback" not in err
+    assert main(["demo", "--camera", "97", "--headless", "--mode", "digits", "--blink-prompts", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "blink prompts are for blink mode" in err and "camera 97" not in err
+
+
 def test_import_extra_names_the_missing_package_and_the_extra() -> None:
     """A command whose extra is not installed fails with MISSING_DEPENDENCY and the pip line;
     any other missing module is a bug and stays a ModuleNotFoundError."""

@@ -108,7 +108,7 @@ def test_page_loads_nothing_from_elsewhere(client: TestClient) -> None:
 
 
 def test_open_session_blink_and_token(client: TestClient, service: Service) -> None:
-    r = client.post("/api/sessions", json={})
+    r = client.post("/api/sessions", json={"prompts": 0})
     assert r.status_code == 201
     s = r.json()
     assert s["mode"] == "blink" and not s["person_bound"] and s["challenge"] == {"version": 1, "mode": "blink"}
@@ -131,6 +131,15 @@ def test_digits_session_carries_a_signed_challenge(client: TestClient, service: 
 def test_blink_prompts_session(client: TestClient) -> None:
     c = client.post("/api/sessions", json={"mode": "blink", "prompts": 2}).json()["challenge"]
     assert c["schedule_kind"] == "blink" and len(c["schedule"]) == 2
+
+
+def test_blink_sessions_ask_for_three_prompts_by_default(client: TestClient, service: Service) -> None:
+    """A recording played into the camera answers random prompts only by chance: on unless asked off."""
+    c = client.post("/api/sessions", json={}).json()["challenge"]
+    validate(c, load_schema("app_challenge"))
+    assert c["mode"] == "blink" and c["schedule_kind"] == "blink" and len(c["schedule"]) == 3
+    challenge = Challenge.from_token(c["token"], service.key)
+    assert challenge.blink_windows == tuple((s["show_at_s"], s["hide_at_s"]) for s in c["schedule"])
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,12 @@ def _parser() -> _Parser:
     d.add_argument("--headless", action="store_true", help="no window (with --record, how CI sees it work)")
     d.add_argument("--expect-digits", metavar="DIGITS", help="TESTING AID: digits mode with known digits")
     d.add_argument(
+        "--blink-prompts",
+        type=int,
+        metavar="N",
+        help="blink mode: 'blink now' prompts at random moments (0-5; default 3 from a camera, 0 with --video)",
+    )
+    d.add_argument(
         "--speech-model",
         type=Path,
         metavar="DIR",
@@ -308,6 +314,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         expect_digits=args.expect_digits,
         font=args.font,
         speech_model=args.speech_model,
+        blink_prompts=args.blink_prompts,
     )
     lang = args.lang
     if result.passed:

@@ -18,7 +18,7 @@ from livecert.config import Mode
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack, read_audio
 from livecert.io.sources import open_source
-from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_challenge
+from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_blink_challenge, new_challenge
 from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult
 from livecert.session.live import LivenessSession
@@ -26,6 +26,9 @@ from livecert.session.steps import SessionUpdate
 from livecert.speech.languages import content_check
 
 log = logging.getLogger(__name__)
+
+#: "Blink now" prompts the camera demo asks for in blink mode.
+DEFAULT_BLINK_PROMPTS = 3
 
 
 _WINDOW = "livecert"
@@ -75,8 +78,14 @@ def run_demo(
     expect_digits: str | None = None,
     font: str | Path | None = None,
     speech_model: str | Path | None = None,
+    blink_prompts: int | None = None,
 ) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
+
+    In blink mode the camera demo asks for ``blink_prompts`` blinks at random
+    moments (default 3, as ``livecert serve``): a recording played into the
+    camera answers them only by chance.  A ``video`` was recorded without
+    them, so by default it blinks freely (0 prompts).
 
     In digits mode a video's own sound is recognised and checked against the
     lips, as :func:`livecert.verify` does.  The webcam demo records no sound
@@ -96,7 +105,8 @@ def run_demo(
     ------
     InputError
         Camera missing, busy or lost, unreadable video, no display, a
-        missing or unreadable font file, a speech model outside digits mode.
+        missing or unreadable font file, a speech model outside digits mode,
+        blink prompts outside blink mode or outside 0-5.
     ModelError
         A missing or incomplete ``speech_model`` folder.
     """
@@ -111,11 +121,19 @@ def run_demo(
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
+    if blink_prompts is not None and mode is not Mode.BLINK:
+        raise InputError("blink prompts are for blink mode; digits mode shows digits", code=ErrorCode.BAD_ARGUMENT)
+    if blink_prompts is not None and not 0 <= blink_prompts <= 5:
+        raise InputError(f"blink prompts must be 0 to 5, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
     if speech_model is not None and mode is not Mode.DIGITS:
         raise InputError(
             "a speech model recognises digits read aloud: it needs digits mode", code=ErrorCode.BAD_ARGUMENT
         )
     options: ChallengeOptions | None = None
+    prompts = (0 if video is not None else DEFAULT_BLINK_PROMPTS) if blink_prompts is None else blink_prompts
+    if mode is Mode.BLINK and prompts:
+        key = generate_key()
+        options = ChallengeOptions(new_blink_challenge(prompts).to_token(key), key=key, nonce_store=MemoryNonceStore())
     if mode is Mode.DIGITS:
         recogniser, check_content = content_check(lang, speech_model)
         if expect_digits is not None:

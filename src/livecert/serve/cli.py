@@ -14,6 +14,7 @@ from typing import TypeVar, cast
 
 from livecert.config import Mode
 from livecert.errors import import_extra
+from livecert.serve.config import ServeConfig
 
 #: Environment variable holding the admin API key (else ``--api-key-file``).
 API_KEY_ENV = "LIVECERT_API_KEY"
@@ -49,7 +50,12 @@ def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
         "--api-key-file", type=Path, help=f"admin API key file (default ${API_KEY_ENV}, else DATA_DIR/api.key)"
     )
     s.add_argument("--mode", choices=[m.value for m in Mode], default="blink", help="default mode of a session")
-    s.add_argument("--blink-prompts", type=int, default=0, help="'blink now' prompts in a blink session (0-5)")
+    s.add_argument(
+        "--blink-prompts",
+        type=int,
+        default=ServeConfig.blink_prompts,
+        help=f"'blink now' prompts in a blink session (0-5, default {ServeConfig.blink_prompts}; 0: blink freely)",
+    )
     s.add_argument("--max-upload-mb", type=float, default=40.0, help="largest recording taken, MB (default 40)")
     s.add_argument(
         "--rate-per-minute", type=float, default=30.0, help="requests per minute per client address (default 30)"
