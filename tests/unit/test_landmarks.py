@@ -72,3 +72,29 @@ def test_mediapipe_loads_without_pyplot_and_its_drawing_still_works(before: str)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "pyplot loaded: False" in out.stdout
     assert "pyplot after use: Figure" in out.stdout
+
+
+def _pasted(image: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np.ndarray:
+    canvas = np.full((size[1], size[0], 3), 96, np.uint8)
+    x0, y0 = at
+    canvas[y0 : y0 + image.shape[0], x0 : x0 + image.shape[1]] = image
+    return canvas
+
+
+@pytest.mark.parametrize("mode", [RunningMode.IMAGE, RunningMode.VIDEO])
+def test_a_small_face_in_a_large_frame_is_meshed_in_a_crop(astronaut: np.ndarray, mode: RunningMode) -> None:
+    """The astronaut (face about 90 px wide) in a 2560x1440 frame: 3.6 % of its width, which
+    MediaPipe's own short-range detector misses; the full-range detector finds it and the
+    mesh, run in a crop around it, lands where it lands on the picture alone."""
+    small = astronaut
+    at = (1700, 300)
+    big = _pasted(small, (2560, 1440), at)
+    with FaceLandmarker(mode=RunningMode.IMAGE) as alone:
+        expected = alone.process(small).points
+    assert expected is not None
+    with FaceLandmarker(mode=mode) as lm:
+        for i in range(3 if mode is RunningMode.VIDEO else 1):
+            obs = lm.process(big, i / 30 if mode is RunningMode.VIDEO else None)
+            assert obs.points is not None and (obs.width, obs.height) == (2560, 1440)
+            moved = obs.points[:, :2] - np.array(at, dtype=np.float32)
+            assert float(np.median(np.hypot(*(moved - expected[:, :2]).T))) < 1.5

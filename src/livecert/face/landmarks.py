@@ -11,6 +11,14 @@ Two running modes, as in MediaPipe Tasks:
   ``LandmarkConfig.face_count_interval_s`` so that a second person is noticed.
 * ``RunningMode.IMAGE`` treats every picture on its own (enrollment photos)
   and finds up to ``max_faces`` meshes.
+
+The face mesh finds faces with MediaPipe's short-range detector, which sees
+the whole frame at 128x128 and misses a face narrower than about a tenth of
+the frame (a person sitting back from a 1280x720 webcam).  When it finds no
+face, a full-range detector looks for one (in video mode at most every
+``LandmarkConfig.face_count_interval_s``); a small face it finds is meshed in
+a square crop about :data:`SMALL_FACE_CROP` face widths wide, and in video
+mode the crop is kept while the face is tracked in it.
 """
 
 from __future__ import annotations
@@ -34,6 +42,12 @@ from livecert.config import LandmarkConfig
 from livecert.errors import ErrorCode, ModelError, SessionStateError
 
 N_LANDMARKS = 478
+#: A face the full-range detector finds narrower than this share of the frame's width is
+#: meshed in a crop (the short-range detector missed a 120 px face at 1280 px, 9 %, and
+#: found it at 960 px, 12.5 %); a wider face the mesh missed is not looked for again.
+SMALL_FACE_SHARE = 0.15
+#: Side of the crop around a small face, in face widths: the face fills a fifth of it.
+SMALL_FACE_CROP = 5.0
 
 
 class RunningMode(enum.Enum):
@@ -203,10 +217,13 @@ class FaceLandmarker:
                 graph = getattr(solution, "_graph", None)
                 if graph is not None:
                     graph.wait_until_idle()
+        self._far_detector: Any = None  # full-range detector, created when a face is first missed
+        self._view: tuple[int, int, int, int] | None = None  # crop (x0, y0, x1, y1) a small face is tracked in
         self._warm = False
         self._detector_warm = False
         self._last_t = -math.inf
         self._last_count_t = -math.inf
+        self._last_search_t = -math.inf
         self._closed = False
 
     def __enter__(self) -> FaceLandmarker:
@@ -219,6 +236,8 @@ class FaceLandmarker:
         if not self._closed:
             self._mesh.close()
             self._detector.close()
+            if self._far_detector is not None:
+                self._far_detector.close()
             self._closed = True
 
     def process(self, rgb: Image, t_s: float | None = None) -> FaceObservation:
@@ -244,15 +263,16 @@ class FaceLandmarker:
                 )
             self._last_t = t_s
         h, w = rgb.shape[:2]
-        if not self._warm:
-            # The landmark model's delegates are created (and log) the first time a face is seen.
-            with _quiet_native_stderr():
-                result = self._mesh.process(rgb)
-            self._warm = bool(result.multi_face_landmarks)
-        else:
-            result = self._mesh.process(rgb)
-        meshes = [self._to_points(face, w, h) for face in (result.multi_face_landmarks or [])]
-        meshes.sort(key=lambda p: -float(np.ptp(p[:, 0])))
+        meshes = self._meshes(rgb, self._view)
+        if not meshes and self._view is not None:  # the small face left its crop
+            self._view = None
+            meshes = self._meshes(rgb, None)
+        if not meshes and self._may_search(t_s):
+            view = self._small_face_view(rgb)
+            if view is not None:
+                meshes = self._meshes(rgb, view)
+                if meshes and self.mode is RunningMode.VIDEO:
+                    self._view = view
         points = meshes[0] if meshes else None
 
         n_faces = -1
@@ -263,8 +283,67 @@ class FaceLandmarker:
             n_faces = max(1 if points is not None else 0, self._count_faces(rgb))
         return FaceObservation(points, n_faces, w, h, tuple(meshes))
 
+    def _meshes(self, rgb: Image, view: tuple[int, int, int, int] | None) -> list[FloatArray]:
+        """Meshes found in ``rgb`` (or in its crop ``view``), in frame pixels, widest first."""
+        x0, y0 = (0, 0) if view is None else view[:2]
+        image = rgb if view is None else np.ascontiguousarray(rgb[view[1] : view[3], view[0] : view[2]])
+        h, w = image.shape[:2]
+        if not self._warm:
+            # The landmark model's delegates are created (and log) the first time a face is seen.
+            with _quiet_native_stderr():
+                result = self._mesh.process(image)
+            self._warm = bool(result.multi_face_landmarks)
+        else:
+            result = self._mesh.process(image)
+        meshes = [self._to_points(face, w, h) for face in (result.multi_face_landmarks or [])]
+        if view is not None:
+            for points in meshes:
+                points[:, 0] += x0
+                points[:, 1] += y0
+        meshes.sort(key=lambda p: -float(np.ptp(p[:, 0])))
+        return meshes
+
+    def _may_search(self, t_s: float | None) -> bool:
+        """Look for a small face now?  Every image; in video mode at most every ``face_count_interval_s``."""
+        if self.mode is RunningMode.IMAGE or t_s is None:
+            return True
+        if t_s - self._last_search_t < self.config.face_count_interval_s:
+            return False
+        self._last_search_t = t_s
+        return True
+
+    def _small_face_view(self, rgb: Image) -> tuple[int, int, int, int] | None:
+        """A square crop around the largest face the full-range detector finds, if that face is small."""
+        if self._far_detector is None:
+            mp = _import_mediapipe()
+            with _quiet_native_stderr():
+                self._far_detector = mp.solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=self.config.min_detection_confidence
+                )
+                self._far_detector.process(rgb)  # its delegates log on first use
+        detections = self._far_detector.process(rgb).detections or []
+        if not detections:
+            return None
+        h, w = rgb.shape[:2]
+        box = max((d.location_data.relative_bounding_box for d in detections), key=lambda b: b.width)
+        face_w = box.width * w
+        if face_w >= SMALL_FACE_SHARE * w or face_w <= 0:
+            return None
+        side = int(min(SMALL_FACE_CROP * max(face_w, box.height * h), w, h))
+        cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
+        x0 = int(min(max(cx - side / 2, 0), w - side))
+        y0 = int(min(max(cy - side / 2, 0), h - side))
+        return (x0, y0, x0 + side, y0 + side)
+
     def _count_faces(self, rgb: Image) -> int:
-        if not self._detector_warm:
+        """Faces in view; while a small face is tracked in a crop, counted by the full-range
+        detector (the short-range one misses faces that small), and a face grown large enough
+        for the mesh's own detector (the person came closer, or turned back) ends the crop."""
+        if self._view is not None and self._far_detector is not None:
+            detections = self._far_detector.process(rgb).detections or []
+            if any(d.location_data.relative_bounding_box.width >= SMALL_FACE_SHARE for d in detections):
+                self._view = None
+        elif not self._detector_warm:
             with _quiet_native_stderr():
                 detections = self._detector.process(rgb).detections or []
             self._detector_warm = True
