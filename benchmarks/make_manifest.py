@@ -21,7 +21,11 @@ What is listed (only files that exist; missing ones are logged):
 * impostor pairs: each ZJU probe against the next subject's still, and the
   non-ZJU identity-map videos against another identity's photo;
 * photo attacks: every still under ``photos/`` and ``spoof/`` as a motionless
-  (``photo_still``) and a hand-held (``photo_handheld``) 5 s video.
+  (``photo_still``) and a hand-held (``photo_handheld``) 5 s video;
+* presentation attacks of every class of issue 12 (animated photos, prints,
+  screen replays), made from held-out photos and clips into a work folder
+  outside the repository (``--attacks``, ``--attacks-dir``;
+  :mod:`benchmarks.attack_clips`).
 """
 
 from __future__ import annotations
@@ -71,6 +75,10 @@ READINGS_HOW = (
 )
 
 
+#: Attack clips per held-out photo (or replayed clip) and class in the built-in manifest.
+ATTACK_SEEDS = 1
+
+
 def default_readings_dir() -> Path:
     """Work folder of the built readings: ``LIVECERT_BENCH_WORK``, else the system's temporary folder."""
     return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / "livecert-bench-readings"
@@ -111,6 +119,39 @@ class ReadingsPlan:
             "spoof_check": "off",
             "folder": str(self.root),
         }
+
+
+def default_attacks_dir() -> Path:
+    """Work folder of the attack clips: ``LIVECERT_BENCH_WORK``, else the system's temporary folder."""
+    return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / "livecert-bench-attacks"
+
+
+@dataclass(frozen=True)
+class AttacksPlan:
+    """Where the presentation-attack clips are written and how many (:mod:`benchmarks.attack_clips`).
+
+    Attributes
+    ----------
+    folder : Path
+        Work folder (outside the repository); clips already there are reused.
+    seeds : int
+        Clips per held-out photo (or replayed clip) and attack class; 0: no such rows.
+    """
+
+    folder: Path
+    seeds: int = ATTACK_SEEDS
+
+    @property
+    def root(self) -> Path:
+        """The subfolder of this build: keyed by the builder's and the generators' sources and the seed count."""
+        project = Path(__file__).resolve().parents[1]
+        sources = (
+            project / "benchmarks" / "attack_clips.py",
+            project / "tests" / "realdata" / "spoof_attacks.py",
+            project / "tests" / "realdata" / "independent_attacks.py",
+        )
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + f"|{self.seeds}".encode()).hexdigest()
+        return self.folder / f"spoof-attacks-{digest[:12]}"
 
 
 def _prompt_times(steps: tuple[tuple[float, float | None], ...]) -> str:
@@ -201,7 +242,9 @@ def _identity_map(data_dir: Path) -> list[tuple[list[str], str, list[str]]]:
     return out
 
 
-def build_rows(data_dir: Path, readings: ReadingsPlan | None = None) -> list[dict[str, str]]:
+def build_rows(
+    data_dir: Path, readings: ReadingsPlan | None = None, attacks: AttacksPlan | None = None
+) -> list[dict[str, str]]:
     """Manifest rows for the shared data layout (see the module docstring).
 
     Parameters
@@ -209,6 +252,8 @@ def build_rows(data_dir: Path, readings: ReadingsPlan | None = None) -> list[dic
     data_dir : Path
     readings : ReadingsPlan, optional
         Where to build the digit readings; None or ``per_half`` 0: no digits rows.
+    attacks : AttacksPlan, optional
+        Where to build the presentation-attack clips; None or ``seeds`` 0: none.
 
     Returns
     -------
@@ -274,6 +319,10 @@ def build_rows(data_dir: Path, readings: ReadingsPlan | None = None) -> list[dic
             rows.append(
                 {"clip": p.relative_to(data_dir).as_posix(), "mode": "blink", "expected": "attack", "attack_type": kind}
             )
+    if attacks is not None and attacks.seeds > 0:
+        from benchmarks.attack_clips import attack_rows  # its generators load MediaPipe: only when asked
+
+        rows += attack_rows(data_dir, attacks)
     return [{c: r.get(c, "") for c in COLUMNS} for r in rows]
 
 
@@ -298,6 +347,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("data_dir", type=Path, help="the shared data folder (LIVECERT_DATA)")
     ap.add_argument("--out", type=Path, help="manifest CSV to write (default: stdout)")
     add_readings_arguments(ap)
+    add_attacks_arguments(ap)
 
 
 def add_readings_arguments(ap: argparse.ArgumentParser) -> None:
@@ -319,6 +369,30 @@ def add_readings_arguments(ap: argparse.ArgumentParser) -> None:
     )
 
 
+def add_attacks_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--attacks N`` and ``--attacks-dir DIR`` (shared with ``suite``)."""
+    ap.add_argument(
+        "--attacks",
+        type=int,
+        default=ATTACK_SEEDS,
+        metavar="N",
+        help=f"presentation-attack clips per held-out photo and class (default {ATTACK_SEEDS}; 0: none)",
+    )
+    ap.add_argument(
+        "--attacks-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="work folder the attack clips are written to, outside the repository "
+        "(default: $LIVECERT_BENCH_WORK or the temporary folder, /livecert-bench-attacks)",
+    )
+
+
+def attacks_plan(args: argparse.Namespace) -> AttacksPlan:
+    """The plan of ``--attacks`` / ``--attacks-dir``."""
+    return AttacksPlan(args.attacks_dir or default_attacks_dir(), max(0, args.attacks))
+
+
 def readings_plan(args: argparse.Namespace) -> ReadingsPlan:
     """The plan of ``--readings`` / ``--readings-dir``."""
     return ReadingsPlan(args.readings_dir or default_readings_dir(), max(0, args.readings))
@@ -334,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     plan = readings_plan(args)
-    rows = build_rows(args.data_dir, plan)
+    rows = build_rows(args.data_dir, plan, attacks_plan(args))
     comment = "made by python -m benchmarks manifest; paths relative to DATA_DIR"
     if plan.per_half > 0:
         comment += f"; digits rows (absolute paths, in {plan.root}): {READINGS_HOW}"

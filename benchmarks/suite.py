@@ -2,12 +2,14 @@
 
     python -m benchmarks suite DATA_DIR [--manifest FILE] [--out results.json]
                          [--plot report.png] [--repeats N] [--workers N] [--scaling]
-                         [--readings N] [--readings-dir DIR]
+                         [--readings N] [--readings-dir DIR] [--attacks N] [--attacks-dir DIR]
 
 Without --manifest, DATA_DIR must be the shared data folder and the manifest
 of ``python -m benchmarks manifest`` is used (its digits rows are readings
 built from GRID s1 into ``--readings-dir``; the JSON's
-``metadata.run.digits_readings`` says how they were made).  Exit codes: 0 the run
+``metadata.run.digits_readings`` says how they were made; its
+presentation-attack rows are built into ``--attacks-dir``, see
+``metadata.run.attack_clips``).  Exit codes: 0 the run
 finished (clips that could not be processed are error rows in the JSON),
 2 a usage or manifest problem (one line on stderr).
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import finite, metadata, positive_int, write_json
-from benchmarks.make_manifest import add_readings_arguments, readings_plan
+from benchmarks.make_manifest import add_attacks_arguments, add_readings_arguments, attacks_plan, readings_plan
 from benchmarks.manifest import ClipSpec, ManifestError, load_manifest, parse_manifest
 
 log = logging.getLogger("benchmarks")
@@ -63,6 +65,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--filter", metavar="TEXT", help="only the rows whose clip path contains TEXT")
     ap.add_argument("--limit", type=positive_int, help="only the first N rows (after --filter)")
     add_readings_arguments(ap)
+    add_attacks_arguments(ap)
 
 
 def load_specs(args: argparse.Namespace) -> list[ClipSpec]:
@@ -78,7 +81,7 @@ def load_specs(args: argparse.Namespace) -> list[ClipSpec]:
         raise ManifestError(
             f"{args.data_dir} is not the shared data folder; pass --manifest FILE (format: benchmarks/README.md)"
         )
-    rows = build_rows(args.data_dir, readings_plan(args))
+    rows = build_rows(args.data_dir, readings_plan(args), attacks_plan(args))
     return parse_manifest(manifest_text(rows), args.data_dir, name="built-in manifest")
 
 
@@ -112,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=not args.no_baseline,
         still_photo_video="5 s at 25 fps (tests/realdata/attacks.py photo_video)",
         digits_readings=_readings_meta(args, specs),
+        attack_clips=_attacks_meta(args, specs),
     )
     load, cpus = meta["load_average_1_5_15min"]["start"], os.cpu_count() or 1
     if load and load[0] >= 0.75 * cpus:
@@ -165,6 +169,19 @@ def _readings_meta(args: argparse.Namespace, specs: list[ClipSpec]) -> dict[str,
             key = f"{s.dataset}/{s.attack_type or 'genuine'}"
             counts[key] = counts.get(key, 0) + 1
     return readings_plan(args).describe() | {"rows": counts}
+
+
+def _attacks_meta(args: argparse.Namespace, specs: list[ClipSpec]) -> dict[str, Any] | None:
+    """How the built-in manifest's presentation-attack clips were made, with their counts; None without them."""
+    made = [s for s in specs if s.dataset == "spoof_attacks"]
+    if args.manifest is not None or not made:
+        return None
+    from benchmarks.attack_clips import describe
+
+    counts: dict[str, int] = {}
+    for s in made:
+        counts[s.attack_type] = counts.get(s.attack_type, 0) + 1
+    return describe(attacks_plan(args)) | {"rows": counts}
 
 
 def run_scaling_safe(specs: list[ClipSpec], rows: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
