@@ -79,9 +79,14 @@ READINGS_HOW = (
 ATTACK_SEEDS = 1
 
 
+def _work_dir(name: str) -> Path:
+    """``name`` in ``LIVECERT_BENCH_WORK``, else in the system's temporary folder."""
+    return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / name
+
+
 def default_readings_dir() -> Path:
-    """Work folder of the built readings: ``LIVECERT_BENCH_WORK``, else the system's temporary folder."""
-    return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / "livecert-bench-readings"
+    """Work folder of the built readings."""
+    return _work_dir("livecert-bench-readings")
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,8 @@ class ReadingsPlan:
 
 
 def default_attacks_dir() -> Path:
-    """Work folder of the attack clips: ``LIVECERT_BENCH_WORK``, else the system's temporary folder."""
-    return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / "livecert-bench-attacks"
+    """Work folder of the attack clips."""
+    return _work_dir("livecert-bench-attacks")
 
 
 @dataclass(frozen=True)
