@@ -231,6 +231,44 @@ def test_genuine_clip_in_blink_mode_is_certified(
     assert attempt["decision"] == "accepted" and attempt["challenge_id"] is None and attempt["recording_sha256"]
 
 
+def test_a_blink_session_asks_for_blinks_at_random_moments_by_default(
+    chromium: str, server: str, camera_files: tuple[Path, Path], shots: Path
+) -> None:
+    """A session the page starts without saying how many prompts: three "现在请眨眼" prompts
+    appear during the recording and the verdict is judged against them.  The camera is a
+    recording (a looped held-out clip), which answers them only by chance, so either verdict
+    may come; an error may not."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=_launch_args(*camera_files))
+        try:
+            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=["camera", "microphone"])
+            page = context.new_page()
+            page.goto(f"{server}/?lang=zh&mode=blink&speak=0")
+            page.wait_for_selector("body[data-state=ready]")
+            page.click("#start")
+            page.wait_for_selector("body[data-state=recording]", timeout=30_000)
+            shown, previous = 0, ""
+            while page.get_attribute("body", "data-state") == "recording":
+                text = page.inner_text("#prompt")
+                if text != previous and text == "现在请眨眼。":
+                    shown += 1
+                    if shown == 1:
+                        page.screenshot(path=str(shots / "serve-blink-prompt.png"))
+                previous = text
+                page.wait_for_timeout(100)
+            page.wait_for_selector(
+                "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
+            )
+            state = page.get_attribute("body", "data-state")
+            codes = [li.get_attribute("data-code") for li in page.locator("#reasons li").all()]
+        finally:
+            browser.close()
+    assert shown == 3, shown
+    assert state == "passed" or (state == "failed" and "BLINK_NOT_ON_CUE" in codes), (state, codes)
+
+
 def test_photo_held_up_is_refused_with_its_reason(
     chromium: str, server: str, data_dir: Path, camera_files: tuple[Path, Path], tmp_path: Path, shots: Path
 ) -> None:
