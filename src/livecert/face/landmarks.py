@@ -14,11 +14,12 @@ Two running modes, as in MediaPipe Tasks:
 
 The face mesh finds faces with MediaPipe's short-range detector, which sees
 the whole frame at 128x128 and misses a face narrower than about a tenth of
-the frame (a person sitting back from a 1280x720 webcam).  When it finds no
-face, a full-range detector looks for one (in video mode at most every
+the frame (a person sitting back from a 1280x720 webcam).  In video mode,
+when it finds no face, a full-range detector looks for one (at most every
 ``LandmarkConfig.face_count_interval_s``); a small face it finds is meshed in
-a square crop about :data:`SMALL_FACE_CROP` face widths wide, and in video
-mode the crop is kept while the face is tracked in it.
+a square crop about :data:`SMALL_FACE_CROP` face widths wide, kept while the
+face is tracked in it.  Image mode does not: enrollment has its own fallback
+(:func:`livecert.identity.detection.find_face`), which also counts the faces.
 """
 
 from __future__ import annotations
@@ -267,11 +268,11 @@ class FaceLandmarker:
         if not meshes and self._view is not None:  # the small face left its crop
             self._view = None
             meshes = self._meshes(rgb, None)
-        if not meshes and self._may_search(t_s):
+        if not meshes and self.mode is RunningMode.VIDEO and self._may_search(t_s):
             view = self._small_face_view(rgb)
             if view is not None:
                 meshes = self._meshes(rgb, view)
-                if meshes and self.mode is RunningMode.VIDEO:
+                if meshes:
                     self._view = view
         points = meshes[0] if meshes else None
 
@@ -304,9 +305,9 @@ class FaceLandmarker:
         return meshes
 
     def _may_search(self, t_s: float | None) -> bool:
-        """Look for a small face now?  Every image; in video mode at most every ``face_count_interval_s``."""
-        if self.mode is RunningMode.IMAGE or t_s is None:
-            return True
+        """Look for a small face now?  At most every ``face_count_interval_s`` of video."""
+        if t_s is None:
+            return False
         if t_s - self._last_search_t < self.config.face_count_interval_s:
             return False
         self._last_search_t = t_s
