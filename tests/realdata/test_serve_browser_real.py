@@ -15,6 +15,7 @@ folder).  Skipped with a reason where Chromium or Playwright is missing; a failu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -28,6 +29,7 @@ import urllib.request
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -35,6 +37,9 @@ import pytest
 
 from livecert.io.audio import read_audio, to_pcm16
 from livecert.io.sources import open_source
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 #: The camera: ZJU subject 000011M with thin glasses; enrolled from a frame of another clip
 #: of theirs (FNN), as the identity map pairs them.
@@ -183,12 +188,30 @@ def _launch_args(y4m: Path, wav: Path) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def _page_at(chromium: str, url: str, camera: tuple[Path, Path], *, allow_camera: bool = True) -> Iterator[Page]:
+    """A Chromium page at ``url``, ready, whose camera and microphone play ``camera`` (allowed or denied)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        extra = [] if allow_camera else ["--deny-permission-prompts"]
+        browser = p.chromium.launch(executable_path=chromium, args=[*_launch_args(*camera), *extra])
+        try:
+            permissions = ["camera", "microphone"] if allow_camera else []
+            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=permissions)
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_selector("body[data-state=ready]")
+            yield page
+        finally:
+            browser.close()
+
+
 def test_genuine_clip_in_blink_mode_is_certified(
     chromium: str, server: str, data_dir: Path, camera_files: tuple[Path, Path], shots: Path
 ) -> None:
     """The pension office registers and enrolls the person, sends them a link; they certify."""
     import httpx
-    from playwright.sync_api import sync_playwright
 
     admin = {"X-API-Key": ADMIN_KEY}
     person = {"id": "ZJU11", "name": "test", "benefit_type": "enterprise", "region": "330100"}
@@ -198,31 +221,24 @@ def test_genuine_clip_in_blink_mode_is_certified(
     r = httpx.post(f"{server}/api/people/ZJU11/enrollment", content=photo, headers=admin, timeout=60)
     assert r.status_code == 200 and r.json()["enrolled"], r.text
     session = httpx.post(f"{server}/api/sessions", json={"person_id": "ZJU11", "prompts": 0}, headers=admin).json()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=_launch_args(*camera_files))
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=["camera", "microphone"])
-            page = context.new_page()
-            page.goto(f"{server}{session['page_url'].replace('/#', '/?lang=zh&speak=0#')}")
-            page.wait_for_selector("body[data-state=ready]")
-            page.screenshot(path=str(shots / "serve-ready.png"))
-            page.click("#start")
-            page.wait_for_selector("body[data-state=positioning][data-guidance]", timeout=20_000)
-            page.screenshot(path=str(shots / "serve-guidance.png"))
-            page.wait_for_selector("body[data-state=recording]", timeout=30_000)
-            # the server's live guidance saw the face well placed before the recording began
-            assert page.get_attribute("body", "data-guidance") == "HOLD_STILL"
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(shots / "serve-recording.png"))
-            page.wait_for_selector(
-                "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
-            )
-            page.screenshot(path=str(shots / "serve-result.png"))
-            state = page.get_attribute("body", "data-state")
-            message = page.inner_text("#message")
-            reasons = page.locator("#reasons li").all_inner_texts()
-        finally:
-            browser.close()
+    url = f"{server}{session['page_url'].replace('/#', '/?lang=zh&speak=0#')}"
+    with _page_at(chromium, url, camera_files) as page:
+        page.screenshot(path=str(shots / "serve-ready.png"))
+        page.click("#start")
+        page.wait_for_selector("body[data-state=positioning][data-guidance]", timeout=20_000)
+        page.screenshot(path=str(shots / "serve-guidance.png"))
+        page.wait_for_selector("body[data-state=recording]", timeout=30_000)
+        # the server's live guidance saw the face well placed before the recording began
+        assert page.get_attribute("body", "data-guidance") == "HOLD_STILL"
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shots / "serve-recording.png"))
+        page.wait_for_selector(
+            "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
+        )
+        page.screenshot(path=str(shots / "serve-result.png"))
+        state = page.get_attribute("body", "data-state")
+        message = page.inner_text("#message")
+        reasons = page.locator("#reasons li").all_inner_texts()
     assert state == "passed", f"page shows {state}: {message} {reasons}"
     assert message == "认证成功"
     status = httpx.get(f"{server}/api/people/ZJU11", headers=admin).json()
@@ -238,33 +254,23 @@ def test_a_blink_session_asks_for_blinks_at_random_moments_by_default(
     appear during the recording and the verdict is judged against them.  The camera is a
     recording (a looped held-out clip), which answers them only by chance, so either verdict
     may come; an error may not."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=_launch_args(*camera_files))
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=["camera", "microphone"])
-            page = context.new_page()
-            page.goto(f"{server}/?lang=zh&mode=blink&speak=0")
-            page.wait_for_selector("body[data-state=ready]")
-            page.click("#start")
-            page.wait_for_selector("body[data-state=recording]", timeout=30_000)
-            shown, previous = 0, ""
-            while page.get_attribute("body", "data-state") == "recording":
-                text = page.inner_text("#prompt")
-                if text != previous and text == "现在请眨眼。":
-                    shown += 1
-                    if shown == 1:
-                        page.screenshot(path=str(shots / "serve-blink-prompt.png"))
-                previous = text
-                page.wait_for_timeout(100)
-            page.wait_for_selector(
-                "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
-            )
-            state = page.get_attribute("body", "data-state")
-            codes = [li.get_attribute("data-code") for li in page.locator("#reasons li").all()]
-        finally:
-            browser.close()
+    with _page_at(chromium, f"{server}/?lang=zh&mode=blink&speak=0", camera_files) as page:
+        page.click("#start")
+        page.wait_for_selector("body[data-state=recording]", timeout=30_000)
+        shown, previous = 0, ""
+        while page.get_attribute("body", "data-state") == "recording":
+            text = page.inner_text("#prompt")
+            if text != previous and text == "现在请眨眼。":
+                shown += 1
+                if shown == 1:
+                    page.screenshot(path=str(shots / "serve-blink-prompt.png"))
+            previous = text
+            page.wait_for_timeout(100)
+        page.wait_for_selector(
+            "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
+        )
+        state = page.get_attribute("body", "data-state")
+        codes = [li.get_attribute("data-code") for li in page.locator("#reasons li").all()]
     assert shown == 3, shown
     assert state == "passed" or (state == "failed" and "BLINK_NOT_ON_CUE" in codes), (state, codes)
 
@@ -273,27 +279,17 @@ def test_photo_held_up_is_refused_with_its_reason(
     chromium: str, server: str, data_dir: Path, camera_files: tuple[Path, Path], tmp_path: Path, shots: Path
 ) -> None:
     """A photo in front of the camera does not blink: the page says it was not passed and why."""
-    from playwright.sync_api import sync_playwright
-
     y4m = tmp_path / "photo.y4m"
     write_still_y4m(data_dir / PHOTO, y4m)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=_launch_args(y4m, camera_files[1]))
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=["camera", "microphone"])
-            page = context.new_page()
-            page.goto(f"{server}/?lang=zh&mode=blink&prompts=0&speak=0")
-            page.wait_for_selector("body[data-state=ready]")
-            page.click("#start")
-            page.wait_for_selector(
-                "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
-            )
-            page.screenshot(path=str(shots / "serve-photo-refused.png"))
-            state = page.get_attribute("body", "data-state")
-            codes = [li.get_attribute("data-code") for li in page.locator("#reasons li").all()]
-            texts = page.locator("#reasons li").all_inner_texts()
-        finally:
-            browser.close()
+    with _page_at(chromium, f"{server}/?lang=zh&mode=blink&prompts=0&speak=0", (y4m, camera_files[1])) as page:
+        page.click("#start")
+        page.wait_for_selector(
+            "body[data-state=passed], body[data-state=failed], body[data-state^=error]", timeout=RESULT_TIMEOUT_MS
+        )
+        page.screenshot(path=str(shots / "serve-photo-refused.png"))
+        state = page.get_attribute("body", "data-state")
+        codes = [li.get_attribute("data-code") for li in page.locator("#reasons li").all()]
+        texts = page.locator("#reasons li").all_inner_texts()
     assert state == "failed", f"a photo was {state}"
     assert "NO_BLINK" in codes, codes
     assert any("眨眼" in t for t in texts), texts  # the reason in words, in Chinese
@@ -302,26 +298,14 @@ def test_photo_held_up_is_refused_with_its_reason(
 def test_camera_permission_denied_is_said(
     chromium: str, server: str, camera_files: tuple[Path, Path], shots: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, args=[*_launch_args(*camera_files), "--deny-permission-prompts"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1000})
-            page = context.new_page()
-            page.goto(f"{server}/?lang=zh&speak=0")
-            page.wait_for_selector("body[data-state=ready]")
-            page.click("#start")
-            page.wait_for_selector("body[data-state=error-denied]", timeout=20_000)
-            page.screenshot(path=str(shots / "serve-denied.png"))
-            assert "没有摄像头权限" in page.inner_text("#message")
-            assert "允许" in page.inner_text("#detail")
-            page.click("#lang")
-            assert "camera is not allowed" in page.inner_text("#message")
-        finally:
-            browser.close()
+    with _page_at(chromium, f"{server}/?lang=zh&speak=0", camera_files, allow_camera=False) as page:
+        page.click("#start")
+        page.wait_for_selector("body[data-state=error-denied]", timeout=20_000)
+        page.screenshot(path=str(shots / "serve-denied.png"))
+        assert "没有摄像头权限" in page.inner_text("#message")
+        assert "允许" in page.inner_text("#detail")
+        page.click("#lang")
+        assert "camera is not allowed" in page.inner_text("#message")
 
 
 def _held_out_grid_clip(data_dir: Path) -> tuple[Path, str, tuple[float, float]]:
@@ -380,8 +364,6 @@ def test_digits_mode_the_server_hears_the_digit(
     recording reaches verify() with its sound, the server hears the digit, and the page shows
     the server's verdict and reasons, whatever it is (the lips do not move with that sound).
     """
-    from playwright.sync_api import sync_playwright
-
     url, digit = pinned_server
     clip, _, (said_from, said_to) = _held_out_grid_clip(data_dir)
     y4m, wav = tmp_path / "grid.y4m", tmp_path / "grid.wav"
@@ -391,28 +373,20 @@ def test_digits_mode_the_server_hears_the_digit(
     first = max(0, round((said_from - 0.1 - track.start_s) * 16_000))
     word = track.samples[first : round((said_to + 0.1 - track.start_s) * 16_000)]
     write_wav(wav, to_pcm16(np.pad(word, (0, round(1.5 * 16_000) - len(word)))))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=_launch_args(y4m, wav))
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1000}, permissions=["camera", "microphone"])
-            page = context.new_page()
-            page.goto(f"{url}/?lang=zh&mode=digits&speak=0")
-            page.wait_for_selector("body[data-state=ready]")
-            with page.expect_response(
-                lambda r: r.url.split("?")[0].endswith("/recording"), timeout=RESULT_TIMEOUT_MS
-            ) as info:
-                page.click("#start")
-                page.wait_for_selector("body[data-state=recording]", timeout=20_000)
-                page.wait_for_timeout(1000)
-                assert page.inner_text("#prompt") == digit
-                page.screenshot(path=str(shots / "serve-digits.png"))
-            result = info.value.json()
-            page.wait_for_selector("body[data-state=passed], body[data-state=failed]", timeout=10_000)
-            page.screenshot(path=str(shots / "serve-digits-result.png"))
-            state = page.get_attribute("body", "data-state")
-            shown_reasons = page.locator("#reasons li").all_inner_texts()
-        finally:
-            browser.close()
+    with _page_at(chromium, f"{url}/?lang=zh&mode=digits&speak=0", (y4m, wav)) as page:
+        with page.expect_response(
+            lambda r: r.url.split("?")[0].endswith("/recording"), timeout=RESULT_TIMEOUT_MS
+        ) as info:
+            page.click("#start")
+            page.wait_for_selector("body[data-state=recording]", timeout=20_000)
+            page.wait_for_timeout(1000)
+            assert page.inner_text("#prompt") == digit
+            page.screenshot(path=str(shots / "serve-digits.png"))
+        result = info.value.json()
+        page.wait_for_selector("body[data-state=passed], body[data-state=failed]", timeout=10_000)
+        page.screenshot(path=str(shots / "serve-digits-result.png"))
+        state = page.get_attribute("body", "data-state")
+        shown_reasons = page.locator("#reasons li").all_inner_texts()
     (shots / "serve-digits-result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     d = result["digits"]
     assert result["mode"] == "digits" and d["expected"] == digit and d["audio"] is True
