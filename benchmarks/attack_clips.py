@@ -43,7 +43,7 @@ import av
 import numpy as np
 
 import livecert
-from benchmarks.make_manifest import AttacksPlan
+from benchmarks.make_manifest import ATTACKS_DATASET, AttacksPlan
 from livecert.face.landmarks import FaceLandmarker
 from tests.realdata import independent_attacks, spoof_attacks
 
@@ -183,10 +183,6 @@ def _replay(clip: Path, seed: int) -> Frames:
     return spoof_attacks.screen_replay(_first_seconds(clip, REPLAY_S), seed=seed)
 
 
-def _even(rgb: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
-
-
 def attack_rows(data_dir: Path, plan: AttacksPlan) -> list[dict[str, str]]:
     """Attack clips of every class (module docstring), written under ``plan.root`` if missing.
 
@@ -201,7 +197,7 @@ def attack_rows(data_dir: Path, plan: AttacksPlan) -> list[dict[str, str]]:
     list of dict
         Manifest rows (absolute clip paths), ``expected=attack`` with the class as ``attack_type``.
     """
-    folder = plan.root / "spoof_attacks"
+    folder = plan.root / ATTACKS_DATASET
     folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, str]] = []
     track: tuple[np.ndarray, np.ndarray] | None = None
@@ -218,7 +214,7 @@ def attack_rows(data_dir: Path, plan: AttacksPlan) -> list[dict[str, str]]:
     for missing in sorted(set(HELD_OUT_PHOTOS) - set(photos)):
         log.warning("attack photo %s is missing, skipped", missing)
     for i, rel in enumerate(photos):
-        photo = _even(spoof_attacks.fit(livecert.read_image_rgb(data_dir / rel)))
+        photo = spoof_attacks.fit(livecert.read_image_rgb(data_dir / rel))  # even sizes, as H.264 needs
         stem = Path(rel).stem
         for k in range(plan.seeds):
             seed = FIRST_SEED + 10 * i + k

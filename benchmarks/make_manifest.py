@@ -77,6 +77,8 @@ READINGS_HOW = (
 
 #: Attack clips per held-out photo (or replayed clip) and class in the built-in manifest.
 ATTACK_SEEDS = 1
+#: The attack clips' folder, and so their manifest rows' dataset.
+ATTACKS_DATASET = "spoof_attacks"
 
 
 def _work_dir(name: str) -> Path:

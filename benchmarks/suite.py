@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import finite, metadata, positive_int, write_json
-from benchmarks.make_manifest import add_attacks_arguments, add_readings_arguments, attacks_plan, readings_plan
+from benchmarks.make_manifest import (
+    ATTACKS_DATASET,
+    add_attacks_arguments,
+    add_readings_arguments,
+    attacks_plan,
+    readings_plan,
+)
 from benchmarks.manifest import ClipSpec, ManifestError, load_manifest, parse_manifest
 
 log = logging.getLogger("benchmarks")
@@ -173,7 +179,7 @@ def _readings_meta(args: argparse.Namespace, specs: list[ClipSpec]) -> dict[str,
 
 def _attacks_meta(args: argparse.Namespace, specs: list[ClipSpec]) -> dict[str, Any] | None:
     """How the built-in manifest's presentation-attack clips were made, with their counts; None without them."""
-    made = [s for s in specs if s.dataset == "spoof_attacks"]
+    made = [s for s in specs if s.dataset == ATTACKS_DATASET]
     if args.manifest is not None or not made:
         return None
     from benchmarks.attack_clips import describe

@@ -317,12 +317,13 @@ class FaceLandmarker:
         """A square crop around the largest face the full-range detector finds, if that face is small."""
         if self._far_detector is None:
             mp = _import_mediapipe()
-            with _quiet_native_stderr():
+            with _quiet_native_stderr():  # its delegates log on first use
                 self._far_detector = mp.solutions.face_detection.FaceDetection(
                     model_selection=1, min_detection_confidence=self.config.min_detection_confidence
                 )
-                self._far_detector.process(rgb)  # its delegates log on first use
-        detections = self._far_detector.process(rgb).detections or []
+                detections = self._far_detector.process(rgb).detections or []
+        else:
+            detections = self._far_detector.process(rgb).detections or []
         if not detections:
             return None
         h, w = rgb.shape[:2]
