@@ -42,7 +42,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.manifest import COLUMNS, STILL_SUFFIXES
+from benchmarks.manifest import COLUMNS, STILL_SUFFIXES, ManifestError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,16 @@ ATTACKS_DATASET = "spoof_attacks"
 def _work_dir(name: str) -> Path:
     """``name`` in ``LIVECERT_BENCH_WORK``, else in the system's temporary folder."""
     return Path(os.environ.get("LIVECERT_BENCH_WORK") or tempfile.gettempdir()) / name
+
+
+def _usable_folder(folder: Path, option: str) -> None:
+    """Create a work folder, or raise ManifestError naming it and the option that sets it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot create the work folder {folder} ({exc.strerror}); choose another with {option}"
+        ) from None
 
 
 def default_readings_dir() -> Path:
@@ -266,6 +276,11 @@ def build_rows(
     -------
     list of dict
         One dict per row, keys from :data:`benchmarks.manifest.COLUMNS`.
+
+    Raises
+    ------
+    ManifestError
+        A work folder that cannot be created, naming the option that sets it.
     """
     data_dir = Path(data_dir)
     rows: list[dict[str, str]] = []
@@ -287,6 +302,7 @@ def build_rows(
 
     grid_tsv = data_dir / "videos" / "grid" / "grid_transcripts.tsv"
     if readings is not None and readings.per_half > 0:
+        _usable_folder(readings.folder, "--readings-dir")
         if grid_tsv.is_file():
             for r in reading_rows(data_dir, readings):
                 add(**r)
@@ -327,6 +343,7 @@ def build_rows(
                 {"clip": p.relative_to(data_dir).as_posix(), "mode": "blink", "expected": "attack", "attack_type": kind}
             )
     if attacks is not None and attacks.seeds > 0:
+        _usable_folder(attacks.folder, "--attacks-dir")
         from benchmarks.attack_clips import attack_rows  # its generators load MediaPipe: only when asked
 
         rows += attack_rows(data_dir, attacks)
@@ -415,7 +432,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     plan = readings_plan(args)
-    rows = build_rows(args.data_dir, plan, attacks_plan(args))
+    try:
+        rows = build_rows(args.data_dir, plan, attacks_plan(args))
+    except ManifestError as exc:
+        print(f"benchmarks manifest: {exc}", file=sys.stderr)
+        return 2
     comment = "made by python -m benchmarks manifest; paths relative to DATA_DIR"
     if plan.per_half > 0:
         comment += f"; digits rows (absolute paths, in {plan.root}): {READINGS_HOW}"

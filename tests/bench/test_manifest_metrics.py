@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from benchmarks import metrics, worker
-from benchmarks.make_manifest import DUBBED, READINGS_HOW, ReadingsPlan, build_rows, manifest_text
-from benchmarks.manifest import ClipSpec, parse_manifest
+from benchmarks.make_manifest import DUBBED, READINGS_HOW, AttacksPlan, ReadingsPlan, build_rows, manifest_text
+from benchmarks.manifest import ClipSpec, ManifestError, parse_manifest
 from benchmarks.sources import verify_kwargs
 from livecert.evaluation import metrics as shared
 from livecert.liveness.challenge import ScheduleKind
@@ -86,6 +86,17 @@ def _row(clip: str, expected: str = "live", attack: str = "", accepted: bool | N
     )
     row.update(kw)
     return row
+
+
+@pytest.mark.parametrize("which", ["readings", "attacks"])
+def test_an_unusable_work_folder_is_a_manifest_error(data_dir: Path, tmp_path: Path, which: str) -> None:
+    """A work folder under a file cannot be created: one line naming it and the option to
+    change, before any clip is built."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    plans = {"readings": (ReadingsPlan(blocked / "work", 1), None), "attacks": (None, AttacksPlan(blocked / "work", 1))}
+    with pytest.raises(ManifestError, match=f"work folder {blocked / 'work'}.*--{which}-dir"):
+        build_rows(data_dir, *plans[which])
 
 
 def test_apcer_bpcer_count_each_presentation_once() -> None:
