@@ -238,7 +238,9 @@ def test_subcommands_without_data_exit_2(tmp_path: Path, command: str) -> None:
 
 
 def test_manifest_subcommand(data_dir: Path, tmp_path: Path) -> None:
-    proc = run_bench(data_dir, "--out", tmp_path / "m.csv", "--readings", 0, timeout=120, command=("manifest",))
+    proc = run_bench(
+        data_dir, "--out", tmp_path / "m.csv", "--readings", 0, "--attacks", 0, timeout=120, command=("manifest",)
+    )
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].startswith("#") and lines[1] == HEADER and len(lines) > 100
