@@ -23,8 +23,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks.baseline import tutorial_run
 from benchmarks.common import ROOT, default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
@@ -54,13 +57,20 @@ def livecert_run(clip: Path) -> tuple[Any, float]:
     return result, time.perf_counter() - t0
 
 
-def upscale(clips: list[Path], folder: Path) -> list[Path]:
-    """The clips re-encoded at 640x480 (h264, millisecond timestamps) into ``folder``."""
+def upscale(clips: list[Path], folder: Path, compose: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Path]:
+    """The clips re-encoded at 640x480 (h264, millisecond timestamps) into ``folder``.
+
+    ``compose`` makes each 640x480 RGB frame from the clip's frame (default: resized to fill it).
+    """
     import av
     import cv2
 
     from livecert.io.sources import open_source
 
+    def resized(rgb: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.resize(rgb, (640, 480)))
+
+    compose = compose or resized
     out_paths = []
     for clip in clips:
         out_path = folder / (clip.stem + "_640.mp4")
@@ -69,7 +79,7 @@ def upscale(clips: list[Path], folder: Path) -> list[Path]:
             stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
             stream.time_base = stream.codec_context.time_base = fractions.Fraction(1, 1000)
             for frame in src:
-                vf = av.VideoFrame.from_ndarray(cv2.resize(frame.rgb, (640, 480)), format="rgb24")
+                vf = av.VideoFrame.from_ndarray(compose(frame.rgb), format="rgb24")
                 vf.pts = round(frame.t_s * 1000)
                 for p in stream.encode(vf):
                     out.mux(p)

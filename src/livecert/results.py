@@ -468,6 +468,7 @@ class Cue(StrEnum):
     STILLNESS = "stillness"
     LID_MOTION = "lid_motion"
     BLINK_SHAPE = "blink_shape"
+    HELD_PICTURE = "held_picture"
     TONE = "tone"
 
 

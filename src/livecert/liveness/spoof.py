@@ -19,6 +19,8 @@ Each cue follows from physics, not from one attack tool's traces:
   its eyes look shut flattens the whole face.
 - **tone**: screens and prints compress the contrast of a face and clip its
   highlights.
+- **held picture** (:mod:`livecert.liveness.surround`): what lies beside the
+  face on a held photo or phone moves with the face, not with the room.
 
 :class:`SpoofRecorder` keeps a few numbers per frame (cheap: a subset of
 landmarks, the face's image shift, background patch shifts, and every few
@@ -38,6 +40,7 @@ import numpy as np
 
 from livecert.arrays import BoolArray, FloatArray, Image, IntArray
 from livecert.config import SpoofConfig
+from livecert.liveness.surround import SurroundRecorder, held_picture
 from livecert.results import BlinkEvent, Cue, CueScore, SpoofEvidence
 
 #: Mesh landmarks that move rigidly with the skull: nose, bridge, forehead,
@@ -100,6 +103,7 @@ class SpoofRecorder:
         self._previous_patches: dict[int, FloatArray] = {}
         self._faces = 0
         self._shift = _FaceShift()
+        self._surround = SurroundRecorder()
 
     def __len__(self) -> int:
         return len(self._t)
@@ -118,6 +122,7 @@ class SpoofRecorder:
         self._frame_size = (rgb.shape[1], rgb.shape[0])
         shifts = np.full((len(_BACKGROUND_PATCHES), 2), np.nan)
         self._shift.observe(rgb, points, t_s)
+        self._surround.observe(rgb, points, t_s)
         if points is None:
             self._points.append(np.full((_KEPT.shape[0], 3), np.nan))
             self._background.append(shifts)
@@ -178,6 +183,11 @@ class SpoofRecorder:
         (N, 3); all ``nan`` where unmeasured, the shift alone on the frames skipped between
         measurements (every ``_SHIFT_EVERY``-th face frame is measured)."""
         return self._shift.array()
+
+    @property
+    def surround(self) -> FloatArray:
+        """The held-picture cue's frame pairs, :meth:`SurroundRecorder.pairs`."""
+        return self._surround.pairs()
 
 
 class _FaceShift:
@@ -343,6 +353,7 @@ def assess(recorder: SpoofRecorder, blinks: tuple[BlinkEvent, ...], config: Spoo
         lid_motion(t, points, blinks, config),
         blink_shape(t, points, blinks, config),
         tone(recorder.tone, config),
+        held_picture(recorder.surround, config),
     )
     relative = [c.score / c.threshold for c in cues if c.score is not None and c.threshold > 0]
     fused = min(relative) if relative else None

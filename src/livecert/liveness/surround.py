@@ -1,0 +1,248 @@
+"""The held-picture cue: does the face carry its surroundings with it?
+
+A photo, a print or a phone held up to the camera is one rigid plane: what
+lies beside the face on it (the photo's own background, the paper's or the
+screen's edge, the fingers holding it) moves exactly as the face does, while
+the room around it does not.  Beside a living head is the room itself, which
+keeps still (or moves with the camera) while the head sways.
+
+Every ``PAIR_EVERY_S`` seconds, corner points are tracked (pyramidal
+Lucas-Kanade, checked forwards and backwards) from one frame to the frame
+``PAIR_S`` later, on a copy of the frame scaled so that the face is
+``FACE_PX`` wide.  The
+face's motion between the two frames is the similarity fitted to the mesh's
+rigid landmarks; the room's is the median motion of the points farther than
+``ROOM_GAP`` face widths from the face.  Points *beside* the face (``RING``
+face widths left or right of it, between the eyes and the chin: clear of
+ears and of most hair, above the shoulders) are counted as following the
+face or the room when their motion is three times closer to one than to
+the other.
+
+The cue needs the surroundings in view: it is measured only when the face
+is narrower than ``MAX_FACE_SHARE`` of the frame (a selfie filled by the face
+has no ring beside it) and decided only by frame pairs in which the face
+moved against the room (``SpoofConfig.min_surround_motion``).  A photo that
+fills the whole frame, with the camera held still, is the stillness cue's;
+with the camera moving it is out of any image cue's reach
+(``benchmarks/notes/spoof.md``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from livecert.arrays import BoolArray, FloatArray, Image
+from livecert.config import SpoofConfig
+from livecert.results import Cue, CueScore
+
+#: Seconds between the two frames of a pair, and between the starts of two pairs.
+PAIR_S = 0.2
+PAIR_EVERY_S = 0.4
+#: The face's width, in pixels, in the scaled copy the points are tracked on.
+FACE_PX = 96.0
+#: Measured only when the face is narrower than this share of the frame's width.
+MAX_FACE_SHARE = 0.3
+#: The ring beside the face, in face widths from its side.
+RING = (0.45, 1.0)
+#: Points farther than this (face widths) from the face box are the room.
+ROOM_GAP = 1.2
+#: Pairs in which the face jumped more than this (face widths) are a cut or a lost track.
+MAX_JUMP = 0.15
+#: Fewest room points and ring points a pair needs.
+MIN_ROOM_POINTS = 5
+MIN_RING_POINTS = 3
+#: Fewest deciding pairs, and fewest ring points classified over them, the cue needs.
+MIN_PAIRS = 5
+MIN_CLASSIFIED = 40
+#: Mesh landmarks that move rigidly with the skull (a subset of the spoof module's).
+_RIGID = np.array([1, 4, 6, 168, 10, 151, 109, 338, 234, 454, 93, 323, 33, 133, 263, 362, 98, 327, 50, 280, 2])
+#: Corner quality, relative to the strongest: low, as a plain wall's faint texture is the room.
+QUALITY = 0.002
+#: Most corner points tracked per pair.
+MAX_POINTS = 80
+#: Lucas-Kanade window (pixels of the scaled copy) and pyramid levels.
+_LK_WINDOW = (15, 15)
+_LK_LEVELS = 2
+
+
+class SurroundRecorder:
+    """Frame pairs for :func:`held_picture`; call :meth:`observe` once per frame, in time order."""
+
+    def __init__(self) -> None:
+        self._start: tuple[float, float, Image, FloatArray] | None = None  # t, scale, grey, points
+        self._next_t = -math.inf
+        self._pairs: list[tuple[float, int, int]] = []
+
+    def observe(self, rgb: Image, points: FloatArray | None, t_s: float) -> None:
+        """Record one frame.
+
+        Parameters
+        ----------
+        rgb : ndarray of uint8, shape (H, W, 3)
+        points : ndarray, shape (478, 3), or None
+            The face mesh in pixels (``None`` without a face).
+        t_s : float
+        """
+        if points is None or not np.all(np.isfinite(points[_RIGID, :2])):
+            self._start = None
+            return
+        width = float(np.ptp(points[:, 0]))
+        if width < 8 or width > MAX_FACE_SHARE * rgb.shape[1]:
+            self._start = None
+            return
+        if self._start is not None and t_s - self._start[0] > 2 * PAIR_S:
+            self._start = None  # a gap: begin again
+        start = self._start
+        if start is None:
+            if t_s < self._next_t:
+                return
+            self._next_t = t_s + PAIR_EVERY_S
+            scale = min(1.0, FACE_PX / width)
+            self._start = (t_s, scale, _grey(rgb, scale), points[:, :2] * scale)
+            return
+        if t_s - start[0] < PAIR_S - 1e-3:
+            return
+        _, scale, grey0, points0 = start
+        self._start = None
+        pair = _measure(grey0, _grey(rgb, scale), points0, points[:, :2] * scale)
+        if pair is not None:
+            self._pairs.append(pair)
+
+    def pairs(self) -> FloatArray:
+        """Per measured pair: the face's motion against the room (face widths), ring points
+        that followed the face, ring points that followed the room; shape (P, 3)."""
+        return np.array(self._pairs, dtype=np.float64).reshape(-1, 3)
+
+
+def _grey(rgb: Image, scale: float) -> Image:
+    """The frame in grey, scaled by ``scale`` (halved by ``pyrDown`` while at least twice too
+    large, then bilinear)."""
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    while grey.shape[1] >= 2 * size[0]:
+        grey = cv2.pyrDown(grey)
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+
+
+def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArray) -> tuple[float, int, int] | None:
+    """One frame pair: (face motion against the room, ring points with the face, with the room)."""
+    import cv2
+
+    h, w = grey0.shape
+    x0, x1 = float(points0[:, 0].min()), float(points0[:, 0].max())
+    y0, y1 = float(points0[:, 1].min()), float(points0[:, 1].max())
+    fw = x1 - x0
+    motion, _ = cv2.estimateAffinePartial2D(points0[_RIGID], points1[_RIGID], method=cv2.LMEDS)
+    if motion is None:
+        return None
+    # Corners are picked on a half-size copy (a quarter of the cost) and tracked at full size.
+    grid = _CornerGrid(np.asarray(cv2.cornerMinEigenVal(cv2.pyrDown(grey0), 3), dtype=np.float32), 2.0, 3)
+    beside = np.maximum(x0 - grid.x, grid.x - x1) / fw
+    eyes = float(points0[[33, 263], 1].mean())
+    ring = (beside > RING[0]) & (beside < RING[1]) & (grid.y > eyes - 0.25 * (y1 - y0)) & (grid.y < y1)
+    gap = ROOM_GAP * fw
+    room = (grid.x < x0 - gap) | (grid.x > x1 + gap) | (grid.y < y0 - gap)
+    ring_corners, room_corners = grid.strongest(ring), grid.strongest(room)
+    points, moved, good = _track(grey0, grey1, np.concatenate([ring_corners, room_corners]))
+    is_ring = np.arange(good.shape[0]) < ring_corners.shape[0]
+    ring_points, ring_moved = points[good & is_ring], moved[good & is_ring]
+    room_moved = moved[good & ~is_ring]
+    if room_moved.shape[0] < MIN_ROOM_POINTS or ring_points.shape[0] < MIN_RING_POINTS:
+        return None
+    room_motion = np.median(room_moved, axis=0)
+    with_face = ring_points @ motion[:, :2].T + motion[:, 2] - ring_points
+    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motion)) / fw
+    off_face = np.linalg.norm(ring_moved - with_face, axis=1)
+    off_room = np.linalg.norm(ring_moved - room_motion, axis=1)
+    return separation, int(np.count_nonzero(off_face < off_room / 3)), int(np.count_nonzero(off_room < off_face / 3))
+
+
+class _CornerGrid:
+    """The strongest pixel of every ``cell`` x ``cell`` square of a corner-strength map.
+
+    Picking corners among these spreads them as ``cv2.goodFeaturesToTrack``'s minimum
+    distance does, at a fraction of its cost.
+
+    Parameters
+    ----------
+    strength : ndarray of float32, shape (H, W)
+        The smaller eigenvalue of the gradients' covariance (Shi-Tomasi) per pixel.
+    scale : float
+        Size of the image the corners are for over the size of ``strength``.
+    cell : int
+    """
+
+    def __init__(self, strength: FloatArray, scale: float, cell: int) -> None:
+        rows, cols = strength.shape[0] // cell, strength.shape[1] // cell
+        squares = strength[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3)
+        squares = squares.reshape(rows, cols, cell * cell)
+        best = squares.argmax(axis=2)
+        self.value: FloatArray = np.take_along_axis(squares, best[..., None], axis=2)[..., 0]
+        self.y: FloatArray = (np.arange(rows)[:, None] * cell + best // cell + 0.5) * scale - 0.5
+        self.x: FloatArray = (np.arange(cols)[None, :] * cell + best % cell + 0.5) * scale - 0.5
+
+    def strongest(self, region: BoolArray) -> FloatArray:
+        """Up to half of ``MAX_POINTS`` of the squares' corners in ``region`` (rows, cols), at
+        least ``QUALITY`` of the strongest there; float32 of shape (K, 1, 2)."""
+        value = np.where(region, self.value, 0.0)
+        top = float(value.max(initial=0.0))
+        if top <= 0:
+            return np.zeros((0, 1, 2), np.float32)
+        r, c = np.nonzero(value > QUALITY * top)
+        order = np.argsort(-value[r, c], kind="stable")[: MAX_POINTS // 2]
+        xy = np.stack([self.x[r[order], c[order]], self.y[r[order], c[order]]], axis=1)
+        corners: FloatArray = xy.astype(np.float32)[:, None, :]
+        return corners
+
+
+def _track(grey0: Image, grey1: Image, corners: FloatArray) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Corners (K, 1, 2) tracked from ``grey0`` to ``grey1``: their positions (K, 2), their
+    motions (K, 2) and whether they tracked back to within half a pixel (K,)."""
+    import cv2
+
+    if corners.shape[0] == 0:
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    ahead, status, _ = cv2.calcOpticalFlowPyrLK(
+        grey0, grey1, corners, corners.copy(), winSize=_LK_WINDOW, maxLevel=_LK_LEVELS
+    )
+    back, status_back, _ = cv2.calcOpticalFlowPyrLK(
+        grey1, grey0, np.asarray(ahead), corners.copy(), winSize=_LK_WINDOW, maxLevel=_LK_LEVELS
+    )
+    returned = np.linalg.norm(np.asarray(back) - corners, axis=2)[:, 0] < 0.5
+    good = (np.asarray(status)[:, 0] == 1) & (np.asarray(status_back)[:, 0] == 1) & returned
+    p0 = corners[:, 0].astype(np.float64)
+    return p0, np.asarray(ahead)[:, 0].astype(np.float64) - p0, good
+
+
+def held_picture(pairs: FloatArray, config: SpoofConfig) -> CueScore:
+    """Does what lies beside the face move with the room, or with the face?
+
+    Score: of the ring points classified in the pairs where the face moved
+    against the room by ``config.min_surround_motion`` to ``MAX_JUMP`` face
+    widths, the share that followed the room.  A head in a room scores near
+    1, a held picture near 0.  Undecided with fewer than ``MIN_PAIRS`` such
+    pairs or ``MIN_CLASSIFIED`` classified points.
+
+    Parameters
+    ----------
+    pairs : ndarray, shape (P, 3)
+        :meth:`SurroundRecorder.pairs`.
+    config : SpoofConfig
+    """
+    threshold = config.held_picture_threshold
+    deciding = pairs[(pairs[:, 0] >= config.min_surround_motion) & (pairs[:, 0] <= MAX_JUMP)]
+    if deciding.shape[0] < MIN_PAIRS:
+        return CueScore(Cue.HELD_PICTURE, None, threshold, "the face did not move against a room in view")
+    with_face, with_room = float(deciding[:, 1].sum()), float(deciding[:, 2].sum())
+    if with_face + with_room < MIN_CLASSIFIED:
+        return CueScore(Cue.HELD_PICTURE, None, threshold, "too few textured points beside the face")
+    share = with_room / (with_face + with_room)
+    detail = (
+        f"{share * 100:.0f}% of {with_face + with_room:.0f} points beside the face stayed with the room "
+        f"over {deciding.shape[0]} moments the face moved"
+    )
+    return CueScore(Cue.HELD_PICTURE, share if math.isfinite(share) else None, threshold, detail)

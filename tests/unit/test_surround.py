@@ -1,0 +1,102 @@
+"""The held-picture cue on synthetic scenes (real-data evidence: tests/realdata/test_spoof_real.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from livecert.config import SpoofConfig
+from livecert.errors import InputError
+from livecert.liveness.surround import SurroundRecorder, held_picture
+from livecert.results import Cue
+
+CFG = SpoofConfig()
+W, H, FACE = 640, 480, 100
+RNG = np.random.default_rng(7)
+
+
+def _texture(h: int, w: int, seed: int) -> np.ndarray:
+    """Blurred noise, RGB uint8 of shape (h, w, 3): corners everywhere."""
+    noise = np.random.default_rng(seed).uniform(0, 255, (h, w)).astype(np.float32)
+    grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 2.0) * 3 - 255, 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+#: A stand-in mesh: 478 points inside a 100 x 130 px box at the origin, the eye corners at 40 % down.
+MESH = np.concatenate([RNG.uniform([0, 0], [FACE, 130], (478, 2)), np.zeros((478, 1))], axis=1)
+MESH[[0, 1], :2] = [[0, 0], [FACE, 130]]  # the box's corners, exactly
+MESH[[33, 263], 1] = 52
+
+
+def _scene(kind: str, seconds: float = 5.0) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    """Frames, meshes and times at 25 fps of a face that sways 6 px.
+
+    ``picture``: a 300 px print carrying the face moves over a still room.
+    ``head``: only the face moves; beside it is the still room.
+    ``camera``: everything moves together (a hand-held phone turning).
+    """
+    room, paper = _texture(H, W, 1), _texture(300, 300, 2)
+    for i in range(int(seconds * 25)):
+        t = i / 25
+        dx, dy = 6 * np.sin(2 * np.pi * 0.7 * t), 3 * np.sin(2 * np.pi * 0.45 * t)
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        frame = room.copy()
+        if kind == "picture":
+            frame[90:390, 170:470] = paper
+            frame = np.where(
+                _moved(np.pad(np.ones((300, 300), bool), ((90, 90), (170, 170))), shift)[..., None],
+                cv2.warpAffine(frame, shift, (W, H)),
+                room,
+            )
+        elif kind == "head":
+            frame[175:305, 270:370] = paper[:130, :100]
+            face = _moved(np.pad(np.ones((130, 100), bool), ((175, 175), (270, 270))), shift)
+            frame = np.where(face[..., None], cv2.warpAffine(frame, shift, (W, H)), room)
+        else:
+            frame[175:305, 270:370] = paper[:130, :100]
+            frame = cv2.warpAffine(frame, shift, (W, H), borderMode=cv2.BORDER_REFLECT)
+        yield frame, MESH + [270 + dx, 175 + dy, 0], t
+
+
+def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    return cv2.warpAffine(mask.astype(np.uint8), shift, (W, H), flags=cv2.INTER_NEAREST).astype(bool)
+
+
+def _cue(kind: str):  # type: ignore[no-untyped-def]
+    recorder = SurroundRecorder()
+    for frame, points, t in _scene(kind):
+        recorder.observe(frame, points, t)
+    return held_picture(recorder.pairs(), CFG)
+
+
+def test_a_picture_moving_over_a_still_room_is_held() -> None:
+    cue = _cue("picture")
+    assert cue.cue is Cue.HELD_PICTURE and cue.rejects
+    assert cue.score is not None and cue.score < 0.1
+
+
+def test_a_head_moving_in_front_of_a_still_room_is_not() -> None:
+    cue = _cue("head")
+    assert cue.score is not None and cue.score > 0.9 and not cue.rejects
+
+
+def test_a_camera_moving_everything_together_is_undecided() -> None:
+    assert _cue("camera").score is None
+
+
+def test_a_face_filling_the_frame_is_not_measured() -> None:
+    recorder = SurroundRecorder()
+    big = MESH * [3.2, 3.2, 1]  # 320 px: half the frame's width
+    for frame, _, t in _scene("picture", seconds=2.0):
+        recorder.observe(frame, big, t)
+    assert recorder.pairs().shape == (0, 3)
+    assert held_picture(recorder.pairs(), CFG).score is None
+
+
+@pytest.mark.parametrize("field", ["held_picture_threshold", "min_surround_motion"])
+def test_held_picture_settings_are_checked(field: str) -> None:
+    with pytest.raises(InputError, match=field):
+        SpoofConfig(**{field: 2.0})
