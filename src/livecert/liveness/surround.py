@@ -76,15 +76,8 @@ class SurroundRecorder:
         self._pairs: list[tuple[float, int, int]] = []
 
     def observe(self, rgb: Image, points: FloatArray | None, t_s: float) -> None:
-        """Record one frame.
-
-        Parameters
-        ----------
-        rgb : ndarray of uint8, shape (H, W, 3)
-        points : ndarray, shape (478, 3), or None
-            The face mesh in pixels (``None`` without a face).
-        t_s : float
-        """
+        """Record one frame: the RGB frame, its face mesh in pixels (478, 3) or ``None``, and
+        its time, as :meth:`livecert.liveness.spoof.SpoofRecorder.observe` receives them."""
         if points is None or not np.all(np.isfinite(points[_RIGID, :2])):
             self._start = None
             return
