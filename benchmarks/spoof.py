@@ -17,6 +17,7 @@ two pipelines' medians; the goal is at most +1.0 ms per frame.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import tempfile
 import time
@@ -30,6 +31,7 @@ import livecert
 from benchmarks.blink import upscale
 from benchmarks.common import default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
 from livecert.evaluation.metrics import median_iqr
+from tests.realdata.degrade import still_room
 
 log = logging.getLogger("benchmarks.spoof")
 
@@ -100,20 +102,14 @@ def _timed(clips: list[Path], configs: dict[str, livecert.VerifyConfig], repeats
 
 def _in_room(rgb: np.ndarray) -> np.ndarray:
     """A 320x240 frame unscaled in the middle of a still, textured 640x480 room."""
-    out = _ROOM.copy()
+    out = _room().copy()
     h, w = rgb.shape[:2]
     y0, x0 = (480 - h) // 2, (640 - w) // 2
     out[y0 : y0 + h, x0 : x0 + w] = rgb
     return out
 
 
+@functools.cache
 def _room() -> np.ndarray:
-    """Blurred noise with clear corners, RGB uint8 of shape (480, 640, 3), the same every run."""
-    import cv2
-
-    noise = np.random.default_rng(0).uniform(0, 255, (480, 640)).astype(np.float32)
-    grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 3.0) * 4 - 380, 0, 255).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=2)
-
-
-_ROOM = _room()
+    """The 640x480 backdrop, made once, when first used."""
+    return still_room(640, 480, seed=0)

@@ -146,3 +146,11 @@ def _fewer_frames(frames: Frames, fps: float) -> Frames:
     grid = np.arange(t[0], t[-1] + 1e-9, 1.0 / fps)
     keep = sorted({int(np.argmin(np.abs(t - g))) for g in grid})
     return [frames[i] for i in keep]
+
+
+def still_room(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A still, textured backdrop to paste a clip into: blurred noise with clear corners, RGB
+    uint8 of shape (height, width, 3), the same for a seed."""
+    noise = np.random.default_rng(seed).uniform(0, 255, (height, width)).astype(np.float32)
+    grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 3.0) * 4 - 380, 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)

@@ -29,6 +29,7 @@ from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 
 from . import independent_attacks, readings, spoof_attacks as attacks
+from .degrade import still_room
 
 HELD_OUT_PHOTOS = (
     "photos/same_person/derived_frames/zju_000011M_from_FNN_frame5.png",
@@ -162,7 +163,7 @@ def test_heads_in_a_still_room_are_not_held_pictures(data_dir: Path) -> None:
     taken for a held picture.  Measured: 10 of 10 pass; the cue decided on 2 (100 % of the
     points beside the face stayed with the room) and was undecided on the others, whose heads
     moved less than 1 % of their width in 0.2 s too rarely."""
-    room = _still_room(1280, 720)
+    room = still_room(1280, 720, seed=5)
     decided = []
     for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):
         frames = _first_seconds(clip, 5.0)
@@ -181,13 +182,6 @@ def test_heads_in_a_still_room_are_not_held_pictures(data_dir: Path) -> None:
             decided.append(cue.score)
     print(f"held-picture scores where decided: {decided}")
     assert decided and min(decided) >= 0.9, decided
-
-
-def _still_room(width: int, height: int) -> np.ndarray:
-    """Blurred noise with clear corners, RGB uint8 of shape (height, width, 3)."""
-    noise = np.random.default_rng(5).uniform(0, 255, (height, width)).astype(np.float32)
-    grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 3.0) * 4 - 380, 0, 255).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=2)
 
 
 def _cue(result: livecert.VerificationResult, cue: livecert.Cue) -> livecert.CueScore:

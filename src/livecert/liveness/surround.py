@@ -125,7 +125,6 @@ def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArra
     """One frame pair: (face motion against the room, ring points with the face, with the room)."""
     import cv2
 
-    h, w = grey0.shape
     x0, x1 = float(points0[:, 0].min()), float(points0[:, 0].max())
     y0, y1 = float(points0[:, 1].min()), float(points0[:, 1].max())
     fw = x1 - x0
