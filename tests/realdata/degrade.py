@@ -154,3 +154,46 @@ def still_room(width: int, height: int, seed: int = 0) -> np.ndarray:
     noise = np.random.default_rng(seed).uniform(0, 255, (height, width)).astype(np.float32)
     grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 3.0) * 4 - 380, 0, 255).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=2)
+
+
+def in_room(
+    frames: Frames, room: np.ndarray, seed: int, passer_by: tuple[int, float] | None = None
+) -> list[tuple[np.ndarray, float]]:
+    """A clip pasted unscaled at a random place (the same for a seed) into ``room``.
+
+    Parameters
+    ----------
+    frames : sequence of (ndarray of uint8, shape (h, w, 3), float)
+    room : ndarray of uint8, shape (H, W, 3)
+        From :func:`still_room`.
+    seed : int
+    passer_by : (int, float), optional
+        ``(width px, speed px/s)``: a patterned figure, sharper and higher in contrast than the
+        room, the full height of the frame, moving slowly across the side of the room away
+        from the clip (someone behind the person), without covering the clip.
+
+    Returns
+    -------
+    list of (ndarray of uint8, shape (H, W, 3), float)
+    """
+    height, width = room.shape[:2]
+    h, w = frames[0][0].shape[:2]
+    rng = np.random.default_rng(seed)
+    x0, y0 = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
+    figure = None
+    if passer_by is not None:
+        noise = rng.uniform(0, 255, (height, passer_by[0])).astype(np.float32)
+        grey = np.clip(cv2.GaussianBlur(noise, (0, 0), 1.5) * 8 - 900, 0, 255).astype(np.uint8)
+        figure = np.repeat(grey[..., None], 3, axis=2)
+    out = []
+    for rgb, t_s in frames:
+        canvas = room.copy()
+        if figure is not None and passer_by is not None:
+            travelled = int(t_s * passer_by[1])
+            left = travelled - 100 if x0 > width // 2 else width - 100 - passer_by[0] - travelled
+            a, b = max(0, left), min(width, left + passer_by[0])
+            if b > a:
+                canvas[:, a:b] = figure[:, a - left : b - left]
+        canvas[y0 : y0 + h, x0 : x0 + w] = rgb
+        out.append((canvas, t_s))
+    return out

@@ -10,7 +10,7 @@ import pytest
 
 from livecert.config import SpoofConfig
 from livecert.errors import InputError
-from livecert.liveness.surround import SurroundRecorder, held_picture
+from livecert.liveness.surround import SurroundRecorder, held_picture, room_groups
 from livecert.results import Cue
 
 CFG = SpoofConfig()
@@ -37,11 +37,19 @@ def _scene(kind: str, seconds: float = 5.0) -> Iterator[tuple[np.ndarray, np.nda
     ``picture``: a 300 px print carrying the face moves over a still room.
     ``head``: only the face moves; beside it is the still room.
     ``camera``: everything moves together (a hand-held phone turning).
+    ``passer_by``: the head keeps still in front of the still room while a sharper, more
+    contrasted pattern (someone behind) slides 2 px a frame across the room's left side.
     """
-    room, paper = _texture(H, W, 1), _texture(300, 300, 2)
+    still, paper = _texture(H, W, 1), _texture(300, 300, 2)
+    shirt = np.repeat(_sharp_noise(H, 2 * W, 3)[..., None], 3, axis=2)
+    room = still
     for i in range(int(seconds * 25)):
         t = i / 25
         dx, dy = 6 * np.sin(2 * np.pi * 0.7 * t), 3 * np.sin(2 * np.pi * 0.45 * t)
+        if kind == "passer_by":
+            dx = dy = 0.0
+            room = still.copy()
+            room[:, :140] = shirt[:, 2 * i : 2 * i + 140]
         shift = np.float32([[1, 0, dx], [0, 1, dy]])
         frame = room.copy()
         if kind == "picture":
@@ -51,7 +59,7 @@ def _scene(kind: str, seconds: float = 5.0) -> Iterator[tuple[np.ndarray, np.nda
                 cv2.warpAffine(frame, shift, (W, H)),
                 room,
             )
-        elif kind == "head":
+        elif kind in ("head", "passer_by"):
             frame[175:305, 270:370] = paper[:130, :100]
             face = _moved(np.pad(np.ones((130, 100), bool), ((175, 175), (270, 270))), shift)
             frame = np.where(face[..., None], cv2.warpAffine(frame, shift, (W, H)), room)
@@ -59,6 +67,11 @@ def _scene(kind: str, seconds: float = 5.0) -> Iterator[tuple[np.ndarray, np.nda
             frame[175:305, 270:370] = paper[:130, :100]
             frame = cv2.warpAffine(frame, shift, (W, H), borderMode=cv2.BORDER_REFLECT)
         yield frame, MESH + [270 + dx, 175 + dy, 0], t
+
+
+def _sharp_noise(h: int, w: int, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).uniform(0, 255, (h, w)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 1.0) * 8 - 900, 0, 255).astype(np.uint8)
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -85,6 +98,23 @@ def test_a_head_moving_in_front_of_a_still_room_is_not() -> None:
 
 def test_a_camera_moving_everything_together_is_undecided() -> None:
     assert _cue("camera").score is None
+
+
+def test_someone_moving_behind_a_still_head_is_not_taken_for_the_room() -> None:
+    # The pattern's corners are the room's strongest; were they all the room's points, the
+    # still points beside the still face would "follow the face" against a moving room.
+    cue = _cue("passer_by")
+    assert not cue.rejects, cue.detail
+
+
+def test_room_groups_are_the_motions_a_share_of_the_room_points_share() -> None:
+    still = RNG.normal(0.0, 0.1, (30, 2))
+    walking = RNG.normal(0.0, 0.1, (60, 2)) + [4.0, 0.0]
+    stray = np.array([[-3.0, 2.0], [2.0, -3.0]])
+    groups = room_groups(np.concatenate([still, walking, stray]), radius=1.0)
+    assert groups.shape == (2, 2)
+    np.testing.assert_allclose(groups, [[4.0, 0.0], [0.0, 0.0]], atol=0.1)  # largest first
+    assert room_groups(stray, radius=1.0).shape == (0, 2)
 
 
 def test_a_face_filling_the_frame_is_not_measured() -> None:

@@ -9,14 +9,23 @@ keeps still (or moves with the camera) while the head sways.
 Every ``PAIR_EVERY_S`` seconds, corner points are tracked (pyramidal
 Lucas-Kanade, checked forwards and backwards) from one frame to the frame
 ``PAIR_S`` later, on a copy of the frame scaled so that the face is
-``FACE_PX`` wide.  The
-face's motion between the two frames is the similarity fitted to the mesh's
-rigid landmarks; the room's is the median motion of the points farther than
-``ROOM_GAP`` face widths from the face.  Points *beside* the face (``RING``
-face widths left or right of it, between the eyes and the chin: clear of
-ears and of most hair, above the shoulders) are counted as following the
-face or the room when their motion is three times closer to one than to
-the other.
+``FACE_PX`` wide.  The face's motion between the two frames is the
+similarity fitted to the mesh's rigid landmarks; the room is the points
+farther than ``ROOM_GAP`` face widths from the face.  Points *beside* the
+face (``RING`` face widths left or right of it, between the eyes and the
+chin: clear of ears and of most hair, above the shoulders) are counted as
+following the face or the room when their motion is three times closer to
+one than to the other.
+
+The room is not always one motion: someone may move behind the person (a
+relative helping, standing behind the chair).  Room points are therefore
+picked evenly over the room's area (one per square of ``ROOM_CELL`` face
+widths, so that a patterned shirt does not take them all), and grouped by
+motion: every group of room points that moved alike (within
+``ROOM_GROUP_RADIUS`` face widths) and holds ``ROOM_GROUP_SHARE`` of them
+is a motion of the room.  A pair decides only when the face moved against
+every such group, and a point beside the face follows the face only when
+it is three times closer to the face's motion than to every group.
 
 The cue needs the surroundings in view: it is measured only when the face
 is narrower than ``MAX_FACE_SHARE`` of the frame (a selfie filled by the face
@@ -50,6 +59,12 @@ RING = (0.45, 1.0)
 ROOM_GAP = 1.2
 #: Pairs in which the face jumped more than this (face widths) are a cut or a lost track.
 MAX_JUMP = 0.15
+#: Room points: one per square of this side (face widths), evenly picked over the room.
+ROOM_CELL = 0.5
+#: Room points within this distance (face widths) of one another's motion moved alike; a group
+#: holding at least this share of the room points is one of the room's motions.
+ROOM_GROUP_RADIUS = 0.01
+ROOM_GROUP_SHARE = 0.1
 #: Fewest room points and ring points a pair needs.
 MIN_ROOM_POINTS = 5
 MIN_RING_POINTS = 3
@@ -138,19 +153,58 @@ def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArra
     ring = (beside > RING[0]) & (beside < RING[1]) & (grid.y > eyes - 0.25 * (y1 - y0)) & (grid.y < y1)
     gap = ROOM_GAP * fw
     room = (grid.x < x0 - gap) | (grid.x > x1 + gap) | (grid.y < y0 - gap)
-    ring_corners, room_corners = grid.strongest(ring), grid.strongest(room)
+    ring_corners = grid.strongest(ring)
+    room_corners = grid.spread(room, max(1, round(ROOM_CELL * fw / grid.square)))
     points, moved, good = _track(grey0, grey1, np.concatenate([ring_corners, room_corners]))
     is_ring = np.arange(good.shape[0]) < ring_corners.shape[0]
     ring_points, ring_moved = points[good & is_ring], moved[good & is_ring]
     room_moved = moved[good & ~is_ring]
     if room_moved.shape[0] < MIN_ROOM_POINTS or ring_points.shape[0] < MIN_RING_POINTS:
         return None
-    room_motion = np.median(room_moved, axis=0)
+    room_motions = room_groups(room_moved, ROOM_GROUP_RADIUS * fw)
+    if room_motions.shape[0] == 0:
+        return None
     with_face = ring_points @ motion[:, :2].T + motion[:, 2] - ring_points
-    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motion)) / fw
+    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motions, axis=1).min()) / fw
     off_face = np.linalg.norm(ring_moved - with_face, axis=1)
-    off_room = np.linalg.norm(ring_moved - room_motion, axis=1)
-    return separation, int(np.count_nonzero(off_face < off_room / 3)), int(np.count_nonzero(off_room < off_face / 3))
+    off_room = np.linalg.norm(ring_moved[:, None, :] - room_motions[None, :, :], axis=2)  # (K, G)
+    follows_face = np.all(off_face[:, None] < off_room / 3, axis=1)
+    follows_room = off_room.min(axis=1) < off_face / 3
+    return separation, int(np.count_nonzero(follows_face)), int(np.count_nonzero(follows_room))
+
+
+def room_groups(moved: FloatArray, radius: float) -> FloatArray:
+    """The room's motions: groups of room points that moved alike.
+
+    The largest group of motions within ``radius`` of one motion is taken,
+    its median kept, its members removed, and so on while a group holds
+    ``ROOM_GROUP_SHARE`` of the points (and at least ``MIN_ROOM_POINTS``).
+
+    Parameters
+    ----------
+    moved : ndarray of float, shape (N, 2)
+        Room points' motions, pixels.
+    radius : float
+        Pixels.
+
+    Returns
+    -------
+    ndarray of float, shape (G, 2)
+        Largest group first; G may be 0.
+    """
+    need = max(MIN_ROOM_POINTS, ROOM_GROUP_SHARE * moved.shape[0])
+    near = np.linalg.norm(moved[:, None, :] - moved[None, :, :], axis=2) <= radius
+    left = np.ones(moved.shape[0], dtype=bool)
+    groups = []
+    while np.count_nonzero(left) >= need:
+        counts = (near & left[None, :]).sum(axis=1) * left
+        best = int(np.argmax(counts))
+        if counts[best] < need:
+            break
+        members = near[best] & left
+        groups.append(np.median(moved[members], axis=0))
+        left &= ~members
+    return np.array(groups, dtype=np.float64).reshape(-1, 2)
 
 
 class _CornerGrid:
@@ -176,6 +230,8 @@ class _CornerGrid:
         self.value: FloatArray = np.take_along_axis(squares, best[..., None], axis=2)[..., 0]
         self.y: FloatArray = (np.arange(rows)[:, None] * cell + best // cell + 0.5) * scale - 0.5
         self.x: FloatArray = (np.arange(cols)[None, :] * cell + best % cell + 0.5) * scale - 0.5
+        #: Side of one square in the image the corners are for, pixels.
+        self.square = cell * scale
 
     def strongest(self, region: BoolArray) -> FloatArray:
         """Up to half of ``MAX_POINTS`` of the squares' corners in ``region`` (rows, cols), at
@@ -187,6 +243,31 @@ class _CornerGrid:
         r, c = np.nonzero(value > QUALITY * top)
         order = np.argsort(-value[r, c], kind="stable")[: MAX_POINTS // 2]
         xy = np.stack([self.x[r[order], c[order]], self.y[r[order], c[order]]], axis=1)
+        corners: FloatArray = xy.astype(np.float32)[:, None, :]
+        return corners
+
+    def spread(self, region: BoolArray, block: int) -> FloatArray:
+        """Up to half of ``MAX_POINTS`` corners spread evenly over ``region``: the strongest of
+        every ``block`` x ``block`` squares (at least ``QUALITY`` of the strongest in the region),
+        then every k-th of those in raster order; float32 of shape (K, 1, 2)."""
+        value = np.where(region, self.value, 0.0)
+        top = float(value.max(initial=0.0))
+        if top <= 0:
+            return np.zeros((0, 1, 2), np.float32)
+        rows, cols = -(-value.shape[0] // block) * block, -(-value.shape[1] // block) * block
+        padded = np.zeros((rows, cols))
+        padded[: value.shape[0], : value.shape[1]] = value
+        blocks = padded.reshape(rows // block, block, cols // block, block).transpose(0, 2, 1, 3)
+        blocks = blocks.reshape(rows // block, cols // block, block * block)
+        best = blocks.argmax(axis=2)
+        strongest = np.take_along_axis(blocks, best[..., None], axis=2)[..., 0]
+        br, bc = np.nonzero(strongest > QUALITY * top)
+        r = br * block + best[br, bc] // block
+        c = bc * block + best[br, bc] % block
+        if r.shape[0] > MAX_POINTS // 2:
+            keep = np.linspace(0, r.shape[0] - 1, MAX_POINTS // 2).round().astype(int)
+            r, c = r[keep], c[keep]
+        xy = np.stack([self.x[r, c], self.y[r, c]], axis=1)
         corners: FloatArray = xy.astype(np.float32)[:, None, :]
         return corners
 
