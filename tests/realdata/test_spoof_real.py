@@ -180,8 +180,8 @@ def test_someone_moving_behind_does_not_make_a_head_a_held_picture(data_dir: Pat
     relative standing behind the chair) moving 50 px/s across the far side of the room, its
     corners stronger than the room's.  When the room's points were its strongest corners and
     their median its motion, the figure became "the room": 7 of the 10 tuning clips
-    (000001M-000009M) were refused as held pictures.  Now the room's points are spread over
-    its area and grouped by motion, and the face must move against every group."""
+    (000001M-000009M) and 8 of these 10 were refused as held pictures.  Now the room's points
+    are spread over its area, and when a tenth of them keep still, so does the room."""
     room = still_room(1280, 720, seed=5)
     refused = []
     for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):

@@ -10,7 +10,7 @@ import pytest
 
 from livecert.config import SpoofConfig
 from livecert.errors import InputError
-from livecert.liveness.surround import SurroundRecorder, held_picture, room_groups
+from livecert.liveness.surround import SurroundRecorder, held_picture, room_motion_of
 from livecert.results import Cue
 
 CFG = SpoofConfig()
@@ -107,14 +107,15 @@ def test_someone_moving_behind_a_still_head_is_not_taken_for_the_room() -> None:
     assert not cue.rejects, cue.detail
 
 
-def test_room_groups_are_the_motions_a_share_of_the_room_points_share() -> None:
-    still = RNG.normal(0.0, 0.1, (30, 2))
-    walking = RNG.normal(0.0, 0.1, (60, 2)) + [4.0, 0.0]
-    stray = np.array([[-3.0, 2.0], [2.0, -3.0]])
-    groups = room_groups(np.concatenate([still, walking, stray]), radius=1.0)
-    assert groups.shape == (2, 2)
-    np.testing.assert_allclose(groups, [[4.0, 0.0], [0.0, 0.0]], atol=0.1)  # largest first
-    assert room_groups(stray, radius=1.0).shape == (0, 2)
+def test_the_room_is_still_when_a_share_of_it_is_and_else_its_largest_group() -> None:
+    still = RNG.normal(0.0, 0.1, (12, 2))
+    walking = RNG.normal(0.0, 0.1, (70, 2)) + [4.0, 0.0]
+    turning = RNG.normal(0.0, 0.1, (50, 2)) + [-2.0, 1.0]  # a hand-held camera
+    np.testing.assert_allclose(room_motion_of(np.concatenate([still, walking]), 1.0), [0, 0], atol=0.1)
+    np.testing.assert_allclose(room_motion_of(np.concatenate([still[:2], walking]), 1.0), [4, 0], atol=0.1)
+    np.testing.assert_allclose(room_motion_of(np.concatenate([turning, walking]), 1.0), [4, 0], atol=0.1)
+    scattered = np.array([[-3.0, 2.0], [2.0, -3.0], [3.0, 3.0]])
+    np.testing.assert_allclose(room_motion_of(scattered, 1.0), [2, 2])  # no group: the median
 
 
 def test_a_face_filling_the_frame_is_not_measured() -> None:

@@ -17,15 +17,16 @@ chin: clear of ears and of most hair, above the shoulders) are counted as
 following the face or the room when their motion is three times closer to
 one than to the other.
 
-The room is not always one motion: someone may move behind the person (a
-relative helping, standing behind the chair).  Room points are therefore
-picked evenly over the room's area (one per square of ``ROOM_CELL`` face
-widths, so that a patterned shirt does not take them all), and grouped by
-motion: every group of room points that moved alike (within
-``ROOM_GROUP_RADIUS`` face widths) and holds ``ROOM_GROUP_SHARE`` of them
-is a motion of the room.  A pair decides only when the face moved against
-every such group, and a point beside the face follows the face only when
-it is three times closer to the face's motion than to every group.
+Not everything beyond the face is the room: someone may move behind the
+person (a relative standing behind the chair), and a held print may reach
+past ``ROOM_GAP``.  Room points are therefore picked evenly over the room's
+area (one per square of ``ROOM_CELL`` face widths, so that a patterned
+shirt does not take them all), and the room's motion is taken as follows.
+When at least ``ROOM_GROUP_SHARE`` of them (and ``MIN_STILL_POINTS``) did
+not move (within ``ROOM_GROUP_RADIUS`` face widths), the camera is still
+and so is the room: whatever moves in it is not the room.  Otherwise (a
+camera in the hand) it is the motion of the largest group of room points
+that moved alike, or their median when no group holds that share.
 
 The cue needs the surroundings in view: it is measured only when the face
 is narrower than ``MAX_FACE_SHARE`` of the frame (a selfie filled by the face
@@ -61,10 +62,12 @@ ROOM_GAP = 1.2
 MAX_JUMP = 0.15
 #: Room points: one per square of this side (face widths), evenly picked over the room.
 ROOM_CELL = 0.5
-#: Room points within this distance (face widths) of one another's motion moved alike; a group
-#: holding at least this share of the room points is one of the room's motions.
+#: Room points within this distance (face widths) of one another's motion moved alike; the still
+#: points, or a group, count when they hold at least this share of the room points.
 ROOM_GROUP_RADIUS = 0.01
 ROOM_GROUP_SHARE = 0.1
+#: Fewest still room points that show a still camera.
+MIN_STILL_POINTS = 3
 #: Fewest room points and ring points a pair needs.
 MIN_ROOM_POINTS = 5
 MIN_RING_POINTS = 3
@@ -161,50 +164,43 @@ def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArra
     room_moved = moved[good & ~is_ring]
     if room_moved.shape[0] < MIN_ROOM_POINTS or ring_points.shape[0] < MIN_RING_POINTS:
         return None
-    room_motions = room_groups(room_moved, ROOM_GROUP_RADIUS * fw)
-    if room_motions.shape[0] == 0:
-        return None
+    room_motion = room_motion_of(room_moved, ROOM_GROUP_RADIUS * fw)
     with_face = ring_points @ motion[:, :2].T + motion[:, 2] - ring_points
-    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motions, axis=1).min()) / fw
+    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motion)) / fw
     off_face = np.linalg.norm(ring_moved - with_face, axis=1)
-    off_room = np.linalg.norm(ring_moved[:, None, :] - room_motions[None, :, :], axis=2)  # (K, G)
-    follows_face = np.all(off_face[:, None] < off_room / 3, axis=1)
-    follows_room = off_room.min(axis=1) < off_face / 3
-    return separation, int(np.count_nonzero(follows_face)), int(np.count_nonzero(follows_room))
+    off_room = np.linalg.norm(ring_moved - room_motion, axis=1)
+    return separation, int(np.count_nonzero(off_face < off_room / 3)), int(np.count_nonzero(off_room < off_face / 3))
 
 
-def room_groups(moved: FloatArray, radius: float) -> FloatArray:
-    """The room's motions: groups of room points that moved alike.
+def room_motion_of(moved: FloatArray, radius: float) -> FloatArray:
+    """The room's motion from its points' motions.
 
-    The largest group of motions within ``radius`` of one motion is taken,
-    its median kept, its members removed, and so on while a group holds
-    ``ROOM_GROUP_SHARE`` of the points (and at least ``MIN_ROOM_POINTS``).
+    The median of the still points (within ``radius`` of no motion) when they
+    are ``ROOM_GROUP_SHARE`` of the points and at least ``MIN_STILL_POINTS``:
+    a still camera.  Otherwise the median of the largest group of points
+    within ``radius`` of one point's motion, when it holds that share (and
+    ``MIN_ROOM_POINTS``); otherwise the median of all.
 
     Parameters
     ----------
     moved : ndarray of float, shape (N, 2)
-        Room points' motions, pixels.
+        Room points' motions, pixels; N >= 1.
     radius : float
         Pixels.
 
     Returns
     -------
-    ndarray of float, shape (G, 2)
-        Largest group first; G may be 0.
+    ndarray of float, shape (2,)
     """
-    need = max(MIN_ROOM_POINTS, ROOM_GROUP_SHARE * moved.shape[0])
+    share = ROOM_GROUP_SHARE * moved.shape[0]
+    still = np.linalg.norm(moved, axis=1) <= radius
+    if np.count_nonzero(still) >= max(MIN_STILL_POINTS, share):
+        return np.asarray(np.median(moved[still], axis=0), dtype=np.float64)
     near = np.linalg.norm(moved[:, None, :] - moved[None, :, :], axis=2) <= radius
-    left = np.ones(moved.shape[0], dtype=bool)
-    groups = []
-    while np.count_nonzero(left) >= need:
-        counts = (near & left[None, :]).sum(axis=1) * left
-        best = int(np.argmax(counts))
-        if counts[best] < need:
-            break
-        members = near[best] & left
-        groups.append(np.median(moved[members], axis=0))
-        left &= ~members
-    return np.array(groups, dtype=np.float64).reshape(-1, 2)
+    counts = near.sum(axis=1)
+    best = int(np.argmax(counts))
+    members = near[best] if counts[best] >= max(MIN_ROOM_POINTS, share) else np.ones(moved.shape[0], dtype=bool)
+    return np.asarray(np.median(moved[members], axis=0), dtype=np.float64)
 
 
 class _CornerGrid:
