@@ -10,7 +10,7 @@ import pytest
 
 from livecert.config import SpoofConfig
 from livecert.errors import InputError
-from livecert.liveness.surround import SurroundRecorder, held_picture, room_motion_of
+from livecert.liveness.surround import SurroundRecorder, held_picture, room_motion_at, room_motion_of
 from livecert.results import Cue
 
 CFG = SpoofConfig()
@@ -107,12 +107,30 @@ def test_someone_moving_behind_a_still_head_is_not_taken_for_the_room() -> None:
     assert not cue.rejects, cue.detail
 
 
-def test_the_room_is_still_when_a_share_of_it_is_and_else_its_largest_group() -> None:
-    still = RNG.normal(0.0, 0.1, (12, 2))
+def test_the_clip_says_whether_the_camera_was_still() -> None:
+    # Columns: still room points; still camera (motion, with face, with room); moving camera (the same).
+    row_still_room = [3, 0.05, 0, 30, 0.0, 30, 0]
+    row_no_still_point = [0, 0.05, 0, 30, 0.0, 30, 0]
+    still = held_picture(np.array([row_still_room] * 4 + [row_no_still_point] * 2), CFG)
+    assert still.score == 1.0 and "still camera" in still.detail
+    moving = held_picture(np.array([row_still_room] * 2 + [row_no_still_point] * 4), CFG)
+    assert moving.score is None  # the face did not move against a moving camera's room
+
+
+def test_a_turning_camera_moves_the_room_by_one_homography() -> None:
+    # Far from the face the room moves one way, beside it another: one turn of the camera.
+    turn = np.array([[1.02, -0.03, 4.0], [0.03, 1.02, -3.0], [1e-4, 0.0, 1.0]])
+    points = RNG.uniform(0, 400, (40, 2))
+    moved = cv2.perspectiveTransform(points[None], turn)[0] - points
+    at = np.array([[200.0, 200.0], [380.0, 20.0]])
+    expected = cv2.perspectiveTransform(at[None], turn)[0] - at
+    np.testing.assert_allclose(room_motion_at(points, moved, at, 1.0), expected, atol=0.05)
+    assert np.linalg.norm(expected[0] - expected[1]) > 3  # one translation could not fit both
+
+
+def test_without_a_still_room_or_a_homography_the_largest_group_moves() -> None:
     walking = RNG.normal(0.0, 0.1, (70, 2)) + [4.0, 0.0]
-    turning = RNG.normal(0.0, 0.1, (50, 2)) + [-2.0, 1.0]  # a hand-held camera
-    np.testing.assert_allclose(room_motion_of(np.concatenate([still, walking]), 1.0), [0, 0], atol=0.1)
-    np.testing.assert_allclose(room_motion_of(np.concatenate([still[:2], walking]), 1.0), [4, 0], atol=0.1)
+    turning = RNG.normal(0.0, 0.1, (50, 2)) + [-2.0, 1.0]
     np.testing.assert_allclose(room_motion_of(np.concatenate([turning, walking]), 1.0), [4, 0], atol=0.1)
     scattered = np.array([[-3.0, 2.0], [2.0, -3.0], [3.0, 3.0]])
     np.testing.assert_allclose(room_motion_of(scattered, 1.0), [2, 2])  # no group: the median
@@ -123,7 +141,7 @@ def test_a_face_filling_the_frame_is_not_measured() -> None:
     big = MESH * [3.2, 3.2, 1]  # 320 px: half the frame's width
     for frame, _, t in _scene("picture", seconds=2.0):
         recorder.observe(frame, big, t)
-    assert recorder.pairs().shape == (0, 3)
+    assert recorder.pairs().shape == (0, 7)
     assert held_picture(recorder.pairs(), CFG).score is None
 
 

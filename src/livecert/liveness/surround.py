@@ -21,12 +21,23 @@ Not everything beyond the face is the room: someone may move behind the
 person (a relative standing behind the chair), and a held print may reach
 past ``ROOM_GAP``.  Room points are therefore picked evenly over the room's
 area (one per square of ``ROOM_CELL`` face widths, so that a patterned
-shirt does not take them all), and the room's motion is taken as follows.
-When at least ``ROOM_GROUP_SHARE`` of them (and ``MIN_STILL_POINTS``) did
-not move (within ``ROOM_GROUP_RADIUS`` face widths), the camera is still
-and so is the room: whatever moves in it is not the room.  Otherwise (a
-camera in the hand) it is the motion of the largest group of room points
-that moved alike, or their median when no group holds that share.
+shirt does not take them all), and each pair is measured twice:
+
+- *the camera is still*: so is the room, and whatever moves in it (a
+  person, a print reaching past ``ROOM_GAP``) is not the room;
+- *the camera moved*: a camera turning in the hand moves the whole image by
+  one homography (whatever the depths), different beside the face than far
+  from it, so the room's motion is the homography fitted (RANSAC) to the
+  room's points, evaluated beside the face; or, when none holds
+  ``ROOM_GROUP_SHARE`` of them, the motion of the largest group that moved
+  alike, or their median.
+
+The clip decides which: the camera is still when in at least
+``STILL_CAMERA_SHARE`` of the pairs at least ``MIN_STILL_POINTS`` room
+points did not move (within ``ROOM_GROUP_RADIUS`` face widths).  A few
+still points over the whole clip (a door frame, a skirting board) show a
+still camera even when most of what is in view moves; a camera in the hand
+leaves none still for long.
 
 The cue needs the surroundings in view: it is measured only when the face
 is narrower than ``MAX_FACE_SHARE`` of the frame (a selfie filled by the face
@@ -66,8 +77,11 @@ ROOM_CELL = 0.5
 #: points, or a group, count when they hold at least this share of the room points.
 ROOM_GROUP_RADIUS = 0.01
 ROOM_GROUP_SHARE = 0.1
-#: Fewest still room points that show a still camera.
-MIN_STILL_POINTS = 3
+#: A pair with this many still room points, in this share of the pairs, shows a still camera.
+MIN_STILL_POINTS = 2
+STILL_CAMERA_SHARE = 0.5
+#: Columns of :meth:`SurroundRecorder.pairs`.
+STILL_POINTS, STILL_CAMERA, MOVING_CAMERA = 0, slice(1, 4), slice(4, 7)
 #: Fewest room points and ring points a pair needs.
 MIN_ROOM_POINTS = 5
 MIN_RING_POINTS = 3
@@ -93,7 +107,7 @@ class SurroundRecorder:
     def __init__(self) -> None:
         self._start: tuple[float, float, Image, FloatArray] | None = None  # t, scale, grey, points
         self._next_t = -math.inf
-        self._pairs: list[tuple[float, int, int]] = []
+        self._pairs: list[tuple[float, ...]] = []
 
     def observe(self, rgb: Image, points: FloatArray | None, t_s: float) -> None:
         """Record one frame: the RGB frame, its face mesh in pixels (478, 3) or ``None``, and
@@ -124,9 +138,11 @@ class SurroundRecorder:
             self._pairs.append(pair)
 
     def pairs(self) -> FloatArray:
-        """Per measured pair: the face's motion against the room (face widths), ring points
-        that followed the face, ring points that followed the room; shape (P, 3)."""
-        return np.array(self._pairs, dtype=np.float64).reshape(-1, 3)
+        """Per measured pair, shape (P, 7): the room points that kept still (column
+        ``STILL_POINTS``), then for a still camera (columns ``STILL_CAMERA``) and for a moving
+        one (``MOVING_CAMERA``): the face's motion against the room (face widths), the ring
+        points that followed the face, the ring points that followed the room."""
+        return np.array(self._pairs, dtype=np.float64).reshape(-1, 7)
 
 
 def _grey(rgb: Image, scale: float) -> Image:
@@ -141,8 +157,8 @@ def _grey(rgb: Image, scale: float) -> Image:
     return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
 
 
-def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArray) -> tuple[float, int, int] | None:
-    """One frame pair: (face motion against the room, ring points with the face, with the room)."""
+def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArray) -> tuple[float, ...] | None:
+    """One frame pair: a row of :meth:`SurroundRecorder.pairs`."""
     import cv2
 
     x0, x1 = float(points0[:, 0].min()), float(points0[:, 0].max())
@@ -166,21 +182,59 @@ def _measure(grey0: Image, grey1: Image, points0: FloatArray, points1: FloatArra
     room_moved = moved[good & ~is_ring]
     if room_moved.shape[0] < MIN_ROOM_POINTS or ring_points.shape[0] < MIN_RING_POINTS:
         return None
-    room_motion = room_motion_of(room_moved, ROOM_GROUP_RADIUS * fw)
+    radius = ROOM_GROUP_RADIUS * fw
+    still = int(np.count_nonzero(np.linalg.norm(room_moved, axis=1) <= radius))
     with_face = ring_points @ motion[:, :2].T + motion[:, 2] - ring_points
-    separation = float(np.linalg.norm(with_face.mean(axis=0) - room_motion)) / fw
-    off_face = np.linalg.norm(ring_moved - with_face, axis=1)
-    off_room = np.linalg.norm(ring_moved - room_motion, axis=1)
-    return separation, int(np.count_nonzero(off_face < off_room / 3)), int(np.count_nonzero(off_room < off_face / 3))
+    row: list[float] = [float(still)]
+    for with_room in (
+        np.zeros_like(ring_points),
+        room_motion_at(points[good & ~is_ring], room_moved, ring_points, radius),
+    ):
+        separation = float(np.linalg.norm((with_face - with_room).mean(axis=0))) / fw
+        off_face = np.linalg.norm(ring_moved - with_face, axis=1)
+        off_room = np.linalg.norm(ring_moved - with_room, axis=1)
+        row += [separation, np.count_nonzero(off_face < off_room / 3), np.count_nonzero(off_room < off_face / 3)]
+    return tuple(row)
+
+
+def room_motion_at(points: FloatArray, moved: FloatArray, at: FloatArray, radius: float) -> FloatArray:
+    """The room's motion at the points ``at`` seen by a moving camera, from its points' motions.
+
+    The homography fitted to the room's points by RANSAC (``radius`` pixels),
+    evaluated at ``at``, when at least ``ROOM_GROUP_SHARE`` of them (and
+    ``MIN_ROOM_POINTS``) are its inliers; otherwise :func:`room_motion_of`,
+    the same everywhere.
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (N, 2)
+        Room points in the first frame, pixels; N >= 1.
+    moved : ndarray of float, shape (N, 2)
+        Their motions, pixels.
+    at : ndarray of float, shape (K, 2)
+        Where the motion is wanted.
+    radius : float
+        Pixels.
+
+    Returns
+    -------
+    ndarray of float, shape (K, 2)
+    """
+    import cv2
+
+    share = ROOM_GROUP_SHARE * moved.shape[0]
+    if points.shape[0] >= 8:
+        src, dst = points.astype(np.float32), (points + moved).astype(np.float32)
+        hmat, inliers = cv2.findHomography(src, dst, cv2.RANSAC, radius, maxIters=500)
+        if hmat is not None and inliers is not None and int(inliers.sum()) >= max(MIN_ROOM_POINTS, share):
+            moved_at: FloatArray = cv2.perspectiveTransform(at[None].astype(np.float64), hmat)[0] - at
+            return moved_at
+    return np.broadcast_to(room_motion_of(moved, radius), at.shape).astype(np.float64)
 
 
 def room_motion_of(moved: FloatArray, radius: float) -> FloatArray:
-    """The room's motion from its points' motions.
-
-    The median of the still points (within ``radius`` of no motion) when they
-    are ``ROOM_GROUP_SHARE`` of the points and at least ``MIN_STILL_POINTS``:
-    a still camera.  Otherwise the median of the largest group of points
-    within ``radius`` of one point's motion, when it holds that share (and
+    """One motion for the room: the median of the largest group of points within ``radius``
+    of one point's motion, when it holds ``ROOM_GROUP_SHARE`` of them (and
     ``MIN_ROOM_POINTS``); otherwise the median of all.
 
     Parameters
@@ -195,9 +249,6 @@ def room_motion_of(moved: FloatArray, radius: float) -> FloatArray:
     ndarray of float, shape (2,)
     """
     share = ROOM_GROUP_SHARE * moved.shape[0]
-    still = np.linalg.norm(moved, axis=1) <= radius
-    if np.count_nonzero(still) >= max(MIN_STILL_POINTS, share):
-        return np.asarray(np.median(moved[still], axis=0), dtype=np.float64)
     near = np.linalg.norm(moved[:, None, :] - moved[None, :, :], axis=2) <= radius
     counts = near.sum(axis=1)
     best = int(np.argmax(counts))
@@ -292,19 +343,24 @@ def _track(grey0: Image, grey1: Image, corners: FloatArray) -> tuple[FloatArray,
 def held_picture(pairs: FloatArray, config: SpoofConfig) -> CueScore:
     """Does what lies beside the face move with the room, or with the face?
 
-    Score: of the ring points classified in the pairs where the face moved
-    against the room by ``config.min_surround_motion`` to ``MAX_JUMP`` face
-    widths, the share that followed the room.  A head in a room scores near
-    1, a held picture near 0.  Undecided with fewer than ``MIN_PAIRS`` such
-    pairs or ``MIN_CLASSIFIED`` classified points.
+    The camera is taken as still when ``MIN_STILL_POINTS`` room points kept
+    still in ``STILL_CAMERA_SHARE`` of the pairs, else as moving; the pairs
+    are read for that camera.  Score: of the ring points classified in the
+    pairs where the face moved against the room by
+    ``config.min_surround_motion`` to ``MAX_JUMP`` face widths, the share
+    that followed the room.  A head in a room scores near 1, a held picture
+    near 0.  Undecided with fewer than ``MIN_PAIRS`` such pairs or
+    ``MIN_CLASSIFIED`` classified points.
 
     Parameters
     ----------
-    pairs : ndarray, shape (P, 3)
+    pairs : ndarray, shape (P, 7)
         :meth:`SurroundRecorder.pairs`.
     config : SpoofConfig
     """
     threshold = config.held_picture_threshold
+    still_camera = pairs.shape[0] > 0 and np.mean(pairs[:, STILL_POINTS] >= MIN_STILL_POINTS) >= STILL_CAMERA_SHARE
+    pairs = pairs[:, STILL_CAMERA if still_camera else MOVING_CAMERA]
     deciding = pairs[(pairs[:, 0] >= config.min_surround_motion) & (pairs[:, 0] <= MAX_JUMP)]
     if deciding.shape[0] < MIN_PAIRS:
         return CueScore(Cue.HELD_PICTURE, None, threshold, "the face did not move against a room in view")
@@ -314,6 +370,6 @@ def held_picture(pairs: FloatArray, config: SpoofConfig) -> CueScore:
     share = with_room / (with_face + with_room)
     detail = (
         f"{share * 100:.0f}% of {with_face + with_room:.0f} points beside the face stayed with the room "
-        f"over {deciding.shape[0]} moments the face moved"
+        f"over {deciding.shape[0]} moments the face moved ({'still' if still_camera else 'moving'} camera)"
     )
     return CueScore(Cue.HELD_PICTURE, share if math.isfinite(share) else None, threshold, detail)
