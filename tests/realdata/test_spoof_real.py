@@ -163,10 +163,9 @@ def test_heads_in_a_still_room_are_not_held_pictures(data_dir: Path) -> None:
     taken for a held picture.  Measured: 10 of 10 pass; the cue decided on 2 (100 % of the
     points beside the face stayed with the room) and was undecided on the others, whose heads
     moved less than 1 % of their width in 0.2 s too rarely."""
-    room = still_room(1280, 720, seed=5)
     decided = []
-    for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):
-        result = _verdict(in_room(_first_seconds(clip, 5.0), room, seed=i))
+    for clip, _, frames in _heads_in_a_room(data_dir):
+        result = _verdict(frames)
         cue = _cue(result, livecert.Cue.HELD_PICTURE)
         assert result.passed and not cue.rejects, (clip.name, result.reason_codes, cue.detail)
         if cue.score is not None:
@@ -182,14 +181,23 @@ def test_someone_moving_behind_does_not_make_a_head_a_held_picture(data_dir: Pat
     their median its motion, the figure became "the room": 7 of the 10 tuning clips
     (000001M-000009M) and 8 of these 10 were refused as held pictures.  Now the room's points
     are spread over its area, and a camera that keeps part of the room still is still."""
-    room = still_room(1280, 720, seed=5)
     refused = []
-    for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):
-        result = _verdict(in_room(_first_seconds(clip, 5.0), room, seed=i, passer_by=(500, 50.0)))
+    for clip, _, frames in _heads_in_a_room(data_dir, passer_by=(500, 50.0)):
+        result = _verdict(frames)
         cue = _cue(result, livecert.Cue.HELD_PICTURE)
         if cue.rejects or not result.passed:
             refused.append((clip.name, result.reason_codes, cue.detail))
     assert not refused, refused
+
+
+def _heads_in_a_room(
+    data_dir: Path, passer_by: tuple[int, float] | None = None
+) -> Iterator[tuple[Path, int, list[tuple[np.ndarray, float]]]]:
+    """The held-out ZJU clips with glasses (first 5 s), each pasted into the same still
+    1280x720 room (``degrade.in_room``, seeded by its index): (clip, index, frames)."""
+    room = still_room(1280, 720, seed=5)
+    for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):
+        yield clip, i, in_room(_first_seconds(clip, 5.0), room, seed=i, passer_by=passer_by)
 
 
 def _cue(result: livecert.VerificationResult, cue: livecert.Cue) -> livecert.CueScore:
@@ -205,10 +213,8 @@ def test_a_camera_turning_in_the_hand_does_not_make_a_head_a_held_picture(data_d
     surroundings seem to follow the head, and 7 of these 10 clips were refused (12 of all 20
     held-out ones; 15 of the 20 tuning ones).  The room's homography, evaluated beside the
     face, refuses none."""
-    room = still_room(1280, 720, seed=5)
     refused = []
-    for i, clip in enumerate(sorted(data_dir.glob("videos/zju_eyeblink/*/0000[1][1-9][MF]_F[BT]N.avi"))):
-        pasted = in_room(_first_seconds(clip, 5.0), room, seed=i)
+    for clip, i, pasted in _heads_in_a_room(data_dir):
         turns = attacks.handheld_homographies(np.random.default_rng(500 + i), len(pasted), 1280, 720, 0.5)
         filmed = [
             (cv2.warpPerspective(rgb, turn, (1280, 720), borderMode=cv2.BORDER_REFLECT), t_s)

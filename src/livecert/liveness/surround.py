@@ -54,7 +54,7 @@ import math
 
 import numpy as np
 
-from livecert.arrays import BoolArray, FloatArray, Image
+from livecert.arrays import BoolArray, FloatArray, Image, IntArray
 from livecert.config import SpoofConfig
 from livecert.results import Cue, CueScore
 
@@ -273,10 +273,7 @@ class _CornerGrid:
 
     def __init__(self, strength: FloatArray, scale: float, cell: int) -> None:
         rows, cols = strength.shape[0] // cell, strength.shape[1] // cell
-        squares = strength[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3)
-        squares = squares.reshape(rows, cols, cell * cell)
-        best = squares.argmax(axis=2)
-        self.value: FloatArray = np.take_along_axis(squares, best[..., None], axis=2)[..., 0]
+        best, self.value = _block_best(strength[: rows * cell, : cols * cell], cell)
         self.y: FloatArray = (np.arange(rows)[:, None] * cell + best // cell + 0.5) * scale - 0.5
         self.x: FloatArray = (np.arange(cols)[None, :] * cell + best % cell + 0.5) * scale - 0.5
         #: Side of one square in the image the corners are for, pixels.
@@ -285,40 +282,51 @@ class _CornerGrid:
     def strongest(self, region: BoolArray) -> FloatArray:
         """Up to half of ``MAX_POINTS`` of the squares' corners in ``region`` (rows, cols), at
         least ``QUALITY`` of the strongest there; float32 of shape (K, 1, 2)."""
-        value = np.where(region, self.value, 0.0)
-        top = float(value.max(initial=0.0))
+        value, top = self._within(region)
         if top <= 0:
-            return np.zeros((0, 1, 2), np.float32)
+            return self._corners(np.zeros(0, int), np.zeros(0, int))
         r, c = np.nonzero(value > QUALITY * top)
         order = np.argsort(-value[r, c], kind="stable")[: MAX_POINTS // 2]
-        xy = np.stack([self.x[r[order], c[order]], self.y[r[order], c[order]]], axis=1)
-        corners: FloatArray = xy.astype(np.float32)[:, None, :]
-        return corners
+        return self._corners(r[order], c[order])
 
     def spread(self, region: BoolArray, block: int) -> FloatArray:
         """Up to half of ``MAX_POINTS`` corners spread evenly over ``region``: the strongest of
         every ``block`` x ``block`` squares (at least ``QUALITY`` of the strongest in the region),
         then every k-th of those in raster order; float32 of shape (K, 1, 2)."""
-        value = np.where(region, self.value, 0.0)
-        top = float(value.max(initial=0.0))
+        value, top = self._within(region)
         if top <= 0:
-            return np.zeros((0, 1, 2), np.float32)
-        rows, cols = -(-value.shape[0] // block) * block, -(-value.shape[1] // block) * block
-        padded = np.zeros((rows, cols))
+            return self._corners(np.zeros(0, int), np.zeros(0, int))
+        padded = np.zeros((-(-value.shape[0] // block) * block, -(-value.shape[1] // block) * block))
         padded[: value.shape[0], : value.shape[1]] = value
-        blocks = padded.reshape(rows // block, block, cols // block, block).transpose(0, 2, 1, 3)
-        blocks = blocks.reshape(rows // block, cols // block, block * block)
-        best = blocks.argmax(axis=2)
-        strongest = np.take_along_axis(blocks, best[..., None], axis=2)[..., 0]
+        best, strongest = _block_best(padded, block)
         br, bc = np.nonzero(strongest > QUALITY * top)
         r = br * block + best[br, bc] // block
         c = bc * block + best[br, bc] % block
         if r.shape[0] > MAX_POINTS // 2:
             keep = np.linspace(0, r.shape[0] - 1, MAX_POINTS // 2).round().astype(int)
             r, c = r[keep], c[keep]
-        xy = np.stack([self.x[r, c], self.y[r, c]], axis=1)
-        corners: FloatArray = xy.astype(np.float32)[:, None, :]
+        return self._corners(r, c)
+
+    def _within(self, region: BoolArray) -> tuple[FloatArray, float]:
+        """The squares' corner strengths, zero outside ``region``, and the strongest of them."""
+        value: FloatArray = np.where(region, self.value, 0.0)
+        return value, float(value.max(initial=0.0))
+
+    def _corners(self, r: IntArray, c: IntArray) -> FloatArray:
+        """The corners of squares (r, c) as float32 of shape (K, 1, 2)."""
+        corners: FloatArray = np.stack([self.x[r, c], self.y[r, c]], axis=1).astype(np.float32)[:, None, :]
         return corners
+
+
+def _block_best(a: FloatArray, block: int) -> tuple[IntArray, FloatArray]:
+    """The position (raster order within the block) and value of the largest element of every
+    ``block`` x ``block`` block of ``a``, whose sides are multiples of ``block``; two arrays of
+    shape (rows, cols) of blocks."""
+    rows, cols = a.shape[0] // block, a.shape[1] // block
+    blocks = a.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, block * block)
+    best: IntArray = blocks.argmax(axis=2)
+    value: FloatArray = np.take_along_axis(blocks, best[..., None], axis=2)[..., 0]
+    return best, value
 
 
 def _track(grey0: Image, grey1: Image, corners: FloatArray) -> tuple[FloatArray, FloatArray, BoolArray]:
