@@ -145,3 +145,20 @@ def test_a_small_face_in_a_large_frame_is_found(held_out: list, size: tuple[int,
         score = score + match_events([(b.start_s, b.end_s) for b in result.blinks], truth)
     print(f"{size}: {score.to_dict()}")
     assert score.f1 >= 0.95, score.to_dict()
+
+
+def test_two_small_faces_in_a_large_frame_are_counted(held_out: list) -> None:
+    """Two held-out subjects side by side in a 1280x720 frame, each face 130-145 px wide (about
+    11 % of the width).  The mesh finds one of them by itself, so no crop is used, and the
+    short-range detector that counted the faces saw only one: the clip passed.  While the
+    tracked face is under 15 % of the width, the full-range detector counts the faces."""
+    firsts = list({name[:7]: frames for _, name, frames, _ in held_out}.values())
+    left, right = firsts[0], firsts[1]
+    frames = []
+    for (a, t_s), (b, _) in zip(left, right):
+        canvas = np.full((720, 1280, 3), 96, np.uint8)
+        canvas[200 : 200 + a.shape[0], 100 : 100 + a.shape[1]] = a
+        canvas[200 : 200 + b.shape[0], 800 : 800 + b.shape[1]] = b
+        frames.append((canvas, t_s))
+    result = livecert.verify(frames)
+    assert "MULTIPLE_FACES" in result.reason_codes, result.reason_codes

@@ -281,7 +281,8 @@ class FaceLandmarker:
             n_faces = max(len(meshes), self._count_faces(rgb))
         elif t_s is not None and (t_s - self._last_count_t >= self.config.face_count_interval_s or points is None):
             self._last_count_t = t_s
-            n_faces = max(1 if points is not None else 0, self._count_faces(rgb))
+            small = points is not None and float(np.ptp(points[:, 0])) < SMALL_FACE_SHARE * w
+            n_faces = max(1 if points is not None else 0, self._count_faces(rgb, small_face=small))
         return FaceObservation(points, n_faces, w, h, tuple(meshes))
 
     def _meshes(self, rgb: Image, view: tuple[int, int, int, int] | None) -> list[FloatArray]:
@@ -315,15 +316,7 @@ class FaceLandmarker:
 
     def _small_face_view(self, rgb: Image) -> tuple[int, int, int, int] | None:
         """A square crop around the largest face the full-range detector finds, if that face is small."""
-        if self._far_detector is None:
-            mp = _import_mediapipe()
-            with _quiet_native_stderr():  # its delegates log on first use
-                self._far_detector = mp.solutions.face_detection.FaceDetection(
-                    model_selection=1, min_detection_confidence=self.config.min_detection_confidence
-                )
-                detections = self._far_detector.process(rgb).detections or []
-        else:
-            detections = self._far_detector.process(rgb).detections or []
+        detections = self._far_detections(rgb)
         if not detections:
             return None
         h, w = rgb.shape[:2]
@@ -337,13 +330,27 @@ class FaceLandmarker:
         y0 = int(min(max(cy - side / 2, 0), h - side))
         return (x0, y0, x0 + side, y0 + side)
 
-    def _count_faces(self, rgb: Image) -> int:
-        """Faces in view; while a small face is tracked in a crop, counted by the full-range
-        detector (the short-range one misses faces that small), and a face grown large enough
-        for the mesh's own detector (the person came closer, or turned back) ends the crop."""
-        if self._view is not None and self._far_detector is not None:
-            detections = self._far_detector.process(rgb).detections or []
-            if any(d.location_data.relative_bounding_box.width >= SMALL_FACE_SHARE for d in detections):
+    def _far_detections(self, rgb: Image) -> list[Any]:
+        """The full-range detector's detections, the detector made on first use."""
+        if self._far_detector is None:
+            mp = _import_mediapipe()
+            with _quiet_native_stderr():  # its delegates log on first use
+                self._far_detector = mp.solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=self.config.min_detection_confidence
+                )
+                return list(self._far_detector.process(rgb).detections or [])
+        return list(self._far_detector.process(rgb).detections or [])
+
+    def _count_faces(self, rgb: Image, *, small_face: bool = False) -> int:
+        """Faces in view.  While the tracked face is small (``small_face``, or tracked in a
+        crop) the full-range detector counts them: the short-range one misses faces that small,
+        a second person's among them.  A face grown large enough for the mesh's own detector
+        (the person came closer, or turned back) ends the crop."""
+        if self._view is not None or small_face:
+            detections = self._far_detections(rgb)
+            if self._view is not None and any(
+                d.location_data.relative_bounding_box.width >= SMALL_FACE_SHARE for d in detections
+            ):
                 self._view = None
         elif not self._detector_warm:
             with _quiet_native_stderr():
