@@ -203,9 +203,12 @@ def run(args: argparse.Namespace) -> int:
             for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:  # rotating order
                 log.info("throughput, round %d: %d rows, %s ...", r + 1, args.clips, kind)
                 out = tmp / f"{kind}-{r}.jsonl"
-                rounds[kind].append(
-                    run_ray(manifest, out) if kind == "ray_2" else run_one(manifest, out, workers=int(kind[-1]))
-                )
+                result = run_ray(manifest, out) if kind == "ray_2" else run_one(manifest, out, workers=int(kind[-1]))
+                if result["errors"] == result["rows"]:
+                    first = read_rows(out)[0]["error"]
+                    log.error("every row of the %s run was an error row, the first: %s", kind, first["message"])
+                    return 1
+                rounds[kind].append(result)
         runs: dict[str, Any] = {}
         for kind, results in rounds.items():
             runs[kind] = {

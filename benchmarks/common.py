@@ -41,8 +41,10 @@ def default_data_dir() -> Path:
 
 
 def zju_clips(data: Path, limit: int) -> list[Path]:
-    """The first ``limit`` ZJU clips in sorted order (empty when the data is absent; the caller says so)."""
-    clips = sorted((data / "videos" / "zju_eyeblink").glob("*/*.avi"))[:limit]
+    """The first ``limit`` ZJU clips in sorted order, as absolute paths (a manifest written to a
+    temporary folder resolves relative paths against that folder); empty when the data is absent,
+    and the caller says so."""
+    clips = sorted((data.resolve() / "videos" / "zju_eyeblink").glob("*/*.avi"))[:limit]
     if not clips:
         logging.getLogger("benchmarks").error("no ZJU clips under %s (set LIVECERT_DATA or --data)", data)
     return clips
