@@ -236,6 +236,36 @@ def test_an_input_error_does_not_burn_the_challenge(tmp_path: Path) -> None:
     assert again.reason_codes[0] == "CHALLENGE_REUSED"
 
 
+def test_a_recording_enrolls_meanwhile_and_an_unusable_photo_stops_it(tmp_path: Path) -> None:
+    """A recording's enrollment loads on a thread of its own while frames are pushed: a
+    missing file is refused when the session starts, a photo without a face by a push
+    soon after its thread finished, long before the recording ends, and the challenge
+    is left for the retry."""
+    import cv2
+
+    from livecert.identity.enrollment import EnrollmentError
+    from livecert.liveness.challenge import MemoryNonceStore, generate_key, new_challenge
+
+    with pytest.raises(InputError) as missing:
+        LivenessSession(live=False, enrolled=tmp_path / "missing.jpg")
+    assert missing.value.code == "FILE_NOT_FOUND"
+    no_face = tmp_path / "wall.png"
+    cv2.imwrite(str(no_face), np.full((480, 640, 3), 128, np.uint8))
+    key, store = generate_key(), MemoryNonceStore()
+    options = ChallengeOptions(new_challenge(4).to_token(key), key=key, nonce_store=store)
+    pushed = 0
+    with (
+        pytest.raises(EnrollmentError) as refused,
+        LivenessSession(mode="digits", challenge=options, live=False, enrolled=no_face) as session,
+    ):
+        for pushed in range(100_000):  # about 15 minutes of video at 100 frames a second
+            session.push(BLANK, pushed / 100)
+    assert refused.value.code == "NO_FACE"
+    assert 0 < pushed < 100_000
+    retry = livecert.verify(((BLANK, i / 10) for i in range(20)), mode="digits", challenge=options)
+    assert "CHALLENGE_REUSED" not in retry.reason_codes
+
+
 def test_blink_challenge_prompts_and_their_windows() -> None:
     """A blink challenge asks for blinks at random moments; a blink answers a prompt when it
     starts 0.15 s or more after it appeared and before it is hidden."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from livecert.identity.enrollment import Enrollment, enroll
 from livecert.identity.matching import FramePool, match_faces
 from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.audio import AudioTrack
+from livecert.io.files import check_file
 from livecert.io.frames import check_frame
 from livecert.liveness.blink import BlinkAnalysis, answered_prompts, detect_blinks
 from livecert.liveness.challenge import Challenge, ScheduleKind, check_challenge
@@ -79,7 +81,12 @@ class LivenessSession:
         usable for the retry.
     enrolled : Enrollment, str or PathLike, optional
         The enrolled face: an :class:`~livecert.identity.enrollment.Enrollment`,
-        a saved enrollment file (``.npz``) or a photo to enroll.
+        a saved enrollment file (``.npz``) or a photo to enroll.  A live
+        session loads it before it starts, so that an unusable photo is
+        refused before the person acts; a recording (``live=False``) loads
+        it on a thread of its own while the frames are read, and an
+        unusable photo raises from the first :meth:`push` after that
+        thread finished, or from :meth:`result`.
     live : bool
         True: steps end on success, time out, and :meth:`push` refuses
         frames after the end.  False (``verify()``): the whole recording
@@ -114,16 +121,22 @@ class LivenessSession:
         self._now = now
         self._nonce_spent = False
         self._recogniser = _digit_recogniser(self.mode, challenge)
-        t0 = time.perf_counter()
         self._embedder: Embedder | None = None
         self._pool: FramePool | None = None
         self._enrollment: Enrollment | None = None
+        self._enrolling: Future[_Enrolled] | None = None
+        self._match_ms = 0.0
         if enrolled is not None:
-            self._embedder = default_embedder()  # one model load serves enrollment and matching
-            self._enrollment = load_enrollment(enrolled, self.config, self._embedder)
+            _check_enrolled(enrolled)
             self._pool = FramePool(self.config.match.max_frames, self.config.match.min_frame_gap_s)
-        self._match_ms = (time.perf_counter() - t0) * 1e3 if enrolled is not None else 0.0
+            if live:
+                self._take_enrollment(_prepare_enrollment(enrolled, self.config))
         self._landmarker = FaceLandmarker(self.config.landmarks, mode=RunningMode.VIDEO)
+        if enrolled is not None and not live:
+            # After the landmarker: mediapipe is imported once, on this thread.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livecert-enroll")
+            self._enrolling = pool.submit(_prepare_enrollment, enrolled, self.config)
+            pool.shutdown(wait=False)  # its thread ends with the job
         spoof_config = self.config.spoof
         self._spoof = SpoofRecorder(background=spoof_config.fixed_camera) if spoof_config.enabled else None
         self._spoof_ms = 0.0
@@ -187,13 +200,16 @@ class LivenessSession:
             Timestamps not increasing (``TIMESTAMP_NOT_INCREASING``), or the
             session finished or was closed (``SESSION_FINISHED``).
         InputError
-            A frame of the wrong type, dtype or shape.
+            A frame of the wrong type, dtype or shape; or (``live=False``) the
+            enrolled photo or file, once its thread found it unusable.
         """
         if self._closed or self.finished:
             raise SessionStateError(
                 "push() after the session finished; call result(), or start a new LivenessSession",
                 code=ErrorCode.SESSION_FINISHED,
             )
+        if self._enrolling is not None and self._enrolling.done():
+            self._take_enrollment(self._enrolling.result())  # an unusable enrollment raises here
         rgb = check_frame(frame_rgb, f"frame {len(self._recorder)}")
         try:
             t = float(timestamp_s)
@@ -244,6 +260,10 @@ class LivenessSession:
             self._spoof.observe(rgb, obs.points, t)
             self._spoof_ms += (time.perf_counter() - t1) * 1e3
         return replace(update, points=obs.points, eye_aperture=(left + right) / 2, mouth_aperture=inner)
+
+    def _take_enrollment(self, loaded: _Enrolled) -> None:
+        self._embedder, self._enrollment, self._match_ms = loaded
+        self._enrolling = None
 
     def _light_and_sharpness(self, rgb: Image, points: FloatArray | None, t: float) -> tuple[float, float] | None:
         if points is None:
@@ -339,6 +359,8 @@ class LivenessSession:
         """
         if self._result is not None:
             return self._result
+        if self._enrolling is not None:
+            self._take_enrollment(self._enrolling.result())
         self._spend_nonce()  # a recording: only once it was read whole
         extra = extra_ms or {}
         trace = self.trace()
@@ -468,6 +490,33 @@ def _digit_recogniser(mode: Mode, options: ChallengeOptions | None) -> DigitReco
     return options.recogniser if options.recogniser is not None else EnglishDigitRecogniser()
 
 
+#: The descriptor model, the enrolled face, and the milliseconds it took to load them.
+_Enrolled = tuple[Embedder, Enrollment, float]
+
+
+def _prepare_enrollment(enrolled: Enrolled, config: VerifyConfig) -> _Enrolled:
+    t0 = time.perf_counter()
+    embedder = default_embedder()  # one model load serves enrollment and matching
+    enrollment = load_enrollment(enrolled, config, embedder)
+    return embedder, enrollment, (time.perf_counter() - t0) * 1e3
+
+
+def _check_enrolled(enrolled: object) -> None:
+    """The checks of :func:`load_enrollment` that cost nothing, made at once: the type, and
+    that a file is there to read."""
+    if isinstance(enrolled, (str, os.PathLike)):
+        check_file(Path(enrolled))
+    elif not isinstance(enrolled, Enrollment):
+        raise _not_enrollable(enrolled)
+
+
+def _not_enrollable(enrolled: object) -> InputError:
+    return InputError(
+        f"enrolled must be an Enrollment, an enrollment .npz file or a photo path, not {type(enrolled).__name__}",
+        code=ErrorCode.BAD_ARGUMENT,
+    )
+
+
 def load_enrollment(enrolled: object, config: VerifyConfig, embedder: Embedder) -> Enrollment:
     """What ``enrolled=`` gives, as :func:`livecert.verify` and a session read it: an
     Enrollment as is, a ``.npz`` file loaded, a photo enrolled now.
@@ -485,10 +534,7 @@ def load_enrollment(enrolled: object, config: VerifyConfig, embedder: Embedder) 
         if path.suffix.lower() == ".npz":
             return Enrollment.load(path, model_id=embedder.model_id)
         return enroll(path, config=config.match, embedder=embedder, landmark_config=config.landmarks)
-    raise InputError(
-        f"enrolled must be an Enrollment, an enrollment .npz file or a photo path, not {type(enrolled).__name__}",
-        code=ErrorCode.BAD_ARGUMENT,
-    )
+    raise _not_enrollable(enrolled)
 
 
 def _schedule_end(challenge: Challenge | None) -> float:
