@@ -17,6 +17,7 @@ single-use challenge store.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import multiprocessing as mp
@@ -170,6 +171,28 @@ def rss_mb() -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None elsewhere (macOS, musl)."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+def release_free_memory() -> None:
+    """Give the memory that a finished row freed back to the system.
+
+    Every recording opens and closes MediaPipe graphs and decoder threads; glibc keeps what
+    they freed in its per-thread arenas, so a long-lived worker's resident memory drifts
+    upward without this ``malloc_trim(0)`` (``benchmarks/batch.py`` measures it).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, MiB."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -306,6 +329,7 @@ def verify_row(row: ManifestRow, options: RowOptions = RowOptions()) -> Row:
             reason_codes=list(result.reason_codes),
             result=result.to_dict(lang=options.lang.value),
         )
+    release_free_memory()
     out["worker"] = _worker_info(started, cpu_started)
     return out
 
