@@ -249,8 +249,11 @@ def test_an_older_servers_files_are_carried_over(tmp_path: Path) -> None:
     uploads.close()
 
 
-def test_two_servers_starting_at_once_open_one_ledger(tmp_path: Path) -> None:
-    """Two instances started together on a missing SQLite file: one creates it, the other opens it."""
+@pytest.mark.parametrize("attempt", range(8))
+def test_two_servers_starting_at_once_open_one_ledger(tmp_path: Path, attempt: int) -> None:
+    """Instances started together on a missing SQLite file: one creates it, the others open it
+    once it is whole (without the lock, 4 tries in 78 found it created but still empty, "not a
+    livecert ledger"; 8 tries make that show)."""
     db = str(tmp_path / "ledger.sqlite")
     start = threading.Barrier(4)
     opened: list[object] = []
