@@ -85,6 +85,9 @@ STILL_POINTS, STILL_CAMERA, MOVING_CAMERA = 0, slice(1, 4), slice(4, 7)
 #: Fewest room points and ring points a pair needs.
 MIN_ROOM_POINTS = 5
 MIN_RING_POINTS = 3
+#: Fewest room points a homography of the room's motion is fitted to (RANSAC needs 4, and
+#: twice that leaves it some to disagree with).
+MIN_HOMOGRAPHY_POINTS = 8
 #: Fewest deciding pairs, and fewest ring points classified over them, the cue needs.
 MIN_PAIRS = 5
 MIN_CLASSIFIED = 40
@@ -223,7 +226,7 @@ def room_motion_at(points: FloatArray, moved: FloatArray, at: FloatArray, radius
     import cv2
 
     share = ROOM_GROUP_SHARE * moved.shape[0]
-    if points.shape[0] >= 8:
+    if points.shape[0] >= MIN_HOMOGRAPHY_POINTS:
         src, dst = points.astype(np.float32), (points + moved).astype(np.float32)
         hmat, inliers = cv2.findHomography(src, dst, cv2.RANSAC, radius, maxIters=500)
         if hmat is not None and inliers is not None and int(inliers.sum()) >= max(MIN_ROOM_POINTS, share):
