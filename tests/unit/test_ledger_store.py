@@ -363,6 +363,12 @@ def test_unreachable_or_missing_ledger_is_a_clear_error(tmp_path: Path) -> None:
     assert lerr.value.code == "LEDGER_UNAVAILABLE" and "127.0.0.1" in lerr.value.message
     with pytest.raises(InputError):
         Ledger.open("mysql://x@y/z")
+    not_a_database = tmp_path / "photo.jpg"
+    not_a_database.write_bytes(b"\xff\xd8\xff\xe0 not a database, not a ledger" * 40)
+    for opening in (Ledger.open, lambda p: Ledger.create(p, policies=default_policies())):
+        with pytest.raises(InputError) as nerr:
+            opening(not_a_database)
+        assert nerr.value.code == "BAD_ARGUMENT" and "not a livecert ledger" in nerr.value.message
 
 
 _WRITER = textwrap.dedent(

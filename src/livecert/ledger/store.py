@@ -196,7 +196,7 @@ class Ledger:
             raise InputError("frame_retention_days must be 0 or more", code=ErrorCode.BAD_ARGUMENT)
         url = database_url(target)
         engine = make_engine(url)
-        with _guard(url):
+        with _opening(url):
             migrate(engine)
             ledger = cls(engine, settings, key, clock)
             with ledger._write() as conn:
@@ -243,7 +243,7 @@ class Ledger:
                 code=ErrorCode.FILE_NOT_FOUND,
             )
         engine = make_engine(url)
-        with _guard(url):
+        with _opening(url):
             migrate(engine)
             with engine.connect() as conn:
                 rows = {r.key: r.value for r in conn.execute(sa.select(settings_t))}
@@ -1314,6 +1314,23 @@ def _enrollment_from_bytes(data: bytes) -> Enrollment:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         return Enrollment.load(path)
+
+
+@contextlib.contextmanager
+def _opening(url: sa.URL) -> Iterator[None]:
+    """As :func:`_guard`, and a file that is not a database, or not this kind of one, is
+    no ledger (``BAD_ARGUMENT``) rather than a traceback."""
+    try:
+        with _guard(url):
+            yield
+    except sa.exc.DatabaseError as exc:
+        if isinstance(exc, sa.exc.IntegrityError):
+            raise
+        raise InputError(
+            f"{safe_name(url)} is not a livecert ledger ({str(exc.orig).strip()[:200]}); give the ledger's "
+            "database, or create one with `livecert ledger init`",
+            code=ErrorCode.BAD_ARGUMENT,
+        ) from None
 
 
 @contextlib.contextmanager
