@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from livecert.app.cli import main  # noqa: E402
+from livecert.config import LimitsConfig, Mode  # noqa: E402
+from livecert.serve import worker  # noqa: E402
 from livecert.serve.app import Service, create_app  # noqa: E402
 from livecert.serve.config import ServeConfig  # noqa: E402
 from livecert.serve.errors import ApiError, ApiErrorCode  # noqa: E402
@@ -158,3 +160,17 @@ def test_pool_is_bounded_and_survives_a_dead_worker() -> None:
 
     outcomes = asyncio.run(scenario())
     assert outcomes == [None, None, ApiErrorCode.SERVER_BUSY, ApiErrorCode.WORKER_CRASHED]
+
+
+@pytest.mark.parametrize("data", [SAMPLE.read_bytes(), b"not a video"], ids=["checked", "refused"])
+def test_a_worker_gives_freed_memory_back_after_every_upload(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes
+) -> None:
+    """A worker lives for many uploads: after each, answered or refused, what it freed is
+    returned to the system (glibc keeps it otherwise, and the worker's memory drifts up)."""
+    calls: list[int] = []
+    monkeypatch.setattr(worker, "release_free_memory", lambda: calls.append(len(calls)))
+    job = worker.VerifyJob(data, Mode.BLINK, "en", None, b"k" * 32, str(tmp_path / "l.sqlite"), None, LimitsConfig())
+    outcome = worker.run_verify(job)
+    assert (outcome.result_json is None) == (data == b"not a video")
+    assert calls == [0]

@@ -17,15 +17,12 @@ single-use challenge store.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import logging
 import multiprocessing as mp
 import os
-import resource
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -48,6 +45,7 @@ from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.files import check_file
 from livecert.liveness.challenge import Challenge, NonceStore, SQLiteNonceStore
 from livecert.liveness.digits import ChallengeOptions
+from livecert.memory import peak_rss_mb, release_free_memory, rss_mb
 from livecert.session.live import load_enrollment
 from livecert.session.verify import verify
 from livecert.speech.languages import content_check
@@ -159,44 +157,6 @@ _ENROLLMENTS: OrderedDict[tuple[str, int, int], Enrollment] = OrderedDict()
 _NONCE_STORES: dict[Path, NonceStore] = {}
 _CONTENT: dict[tuple[Lang, Path | None], tuple[DigitRecogniser | None, bool]] = {}
 _INITIALIZED: set[str] = set()
-
-
-def rss_mb() -> float | None:
-    """This process's resident set size now, MiB (None where ``/proc`` is absent)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            pages = int(fh.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None elsewhere (macOS, musl)."""
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    return trim
-
-
-def release_free_memory() -> None:
-    """Give the memory that a finished row freed back to the system.
-
-    Every recording opens and closes MediaPipe graphs and decoder threads; glibc keeps what
-    they freed in its per-thread arenas, so a long-lived worker's resident memory drifts
-    upward without this ``malloc_trim(0)`` (``benchmarks/batch.py`` measures it).
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, MiB."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 2**20 if sys.platform == "darwin" else kb / 1024.0
 
 
 def _enrollment(path: Path, config: VerifyConfig) -> Enrollment:

@@ -20,6 +20,7 @@ from livecert.ledger.certify import attempt_from_result
 from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.records import AttemptInput
 from livecert.liveness.digits import ChallengeOptions
+from livecert.memory import release_free_memory
 from livecert.session.verify import verify
 
 
@@ -133,7 +134,18 @@ def _nonce_store(db: str) -> DatabaseNonceStore:
 
 
 def run_verify(job: VerifyJob) -> VerifyOutcome:
-    """Check one upload with :func:`livecert.verify` (in a worker process)."""
+    """Check one upload with :func:`livecert.verify` (in a worker process).
+
+    What the check freed is given back to the system afterwards, failed or not
+    (:func:`~livecert.memory.release_free_memory`).
+    """
+    try:
+        return _verify(job)
+    finally:
+        release_free_memory()
+
+
+def _verify(job: VerifyJob) -> VerifyOutcome:
     try:
         options = None
         if job.challenge_token is not None:
