@@ -199,7 +199,7 @@ class BlinkEvent:
         return self.end_s - self.start_s
 
     def to_dict(self) -> dict[str, float]:
-        return {"start_s": round(self.start_s, 4), "end_s": round(self.end_s, 4)}
+        return {"start_s": round(self.start_s, 4), "end_s": round(self.end_s, 4), "min_ratio": round(self.min_ratio, 3)}
 
 
 class QualityFlag(enum.IntFlag):

@@ -94,7 +94,10 @@ def test_cli_blink_challenge_gives_the_prompt_windows(tmp_path: Path, capsys: py
 
 def test_results_and_errors_follow_their_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", str(SAMPLE), "--json", "--lang", "zh"]) == 0
-    _validate(SchemaName.RESULT, json.loads(capsys.readouterr().out))
+    result = json.loads(capsys.readouterr().out)
+    _validate(SchemaName.RESULT, result)
+    # each blink says how far the eyes closed, below the open baseline (the audit's evidence)
+    assert result["blinks"] and all(0.0 <= b["min_ratio"] < 0.7 for b in result["blinks"]), result["blinks"]
     key = livecert.generate_key()
     frames = ((np.full((120, 160, 3), 90, np.uint8), i / 20) for i in range(30))
     options = livecert.ChallengeOptions(livecert.new_challenge(4).to_token(key), key=key)
