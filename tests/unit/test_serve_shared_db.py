@@ -25,6 +25,7 @@ pytest.importorskip("httpx", reason="the API tests need httpx (the serve-test ex
 import sqlalchemy as sa  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
+from livecert.app.cli import main as cli_main  # noqa: E402
 from livecert.errors import ChallengeError, InputError  # noqa: E402
 from livecert.ledger.db import head_revision  # noqa: E402
 from livecert.ledger.nonces import DatabaseNonceStore  # noqa: E402
@@ -274,3 +275,43 @@ def test_two_servers_starting_at_once_open_one_ledger(tmp_path: Path, attempt: i
     for t in threads:
         t.join()
     assert opened == ["sqlite"] * 4
+
+
+@pytest.mark.parametrize("attempt", range(8))
+def test_ledger_init_and_a_server_starting_at_once_make_one_ledger(
+    tmp_path: Path, attempt: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`livecert ledger init` and a server started together on a missing SQLite file take the
+    same lock: one creates the ledger; the server then opens it, or init says it is a ledger
+    already.  Never both creating it at once (duplicate settings) or a half-made file."""
+    db = str(tmp_path / "ledger.sqlite")
+    start = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def serve() -> None:
+        start.wait()
+        try:
+            with open_ledger(db) as ledger:
+                outcome["serve"] = ledger.dialect
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            outcome["serve"] = exc
+
+    def init() -> None:
+        start.wait()
+        try:
+            outcome["init"] = cli_main(["ledger", "init", "--db", db, "--json"])
+        except BaseException as exc:  # noqa: BLE001 - a traceback is a failure here
+            outcome["init"] = exc
+
+    threads = [threading.Thread(target=serve), threading.Thread(target=init)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    said = capsys.readouterr().out  # --json: the answer or the error object
+    assert outcome["serve"] == "sqlite", outcome
+    assert outcome["init"] in (0, 2), (outcome, said)
+    if outcome["init"] == 2:
+        assert "is a ledger already" in said, said
+    with Ledger.open(db) as ledger:
+        assert ledger.settings.time_zone and len(ledger.policies()) == len(default_policies())

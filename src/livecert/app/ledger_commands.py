@@ -25,6 +25,7 @@ from livecert.identity.enrollment import Enrollment, enroll
 from livecert.io.files import check_file
 from livecert.ledger.audit import AuditReport
 from livecert.ledger.crypto import DataKey, create_key_file, read_key_file
+from livecert.ledger.db import creation_lock
 from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.policy import BenefitType, Channel, Status, default_policies, load_policies, parse_date
 from livecert.ledger.records import AttemptRecord, LedgerSettings, NewPerson, PersonReport
@@ -198,9 +199,9 @@ def _init(args: argparse.Namespace, clock: Clock) -> int:
     settings = LedgerSettings(
         time_zone=args.time_zone, keep_frames=not args.no_frames, frame_retention_days=args.frame_retention_days
     )
-    ledger = Ledger.create(
-        _target(args), policies=policies, settings=settings, key=key, clock=clock, actor=_actor(args)
-    )
+    target = _target(args)
+    with creation_lock(target):  # a server starting on the same file creates it under this lock too
+        ledger = Ledger.create(target, policies=policies, settings=settings, key=key, clock=clock, actor=_actor(args))
     with ledger:
         n = len(ledger.policies())
         if args.json:

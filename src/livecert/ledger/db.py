@@ -12,6 +12,7 @@ in ``migrations/``, run under a lock so that several processes may open a ledger
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,29 @@ def database_url(target: str | Path) -> sa.URL:
             code=ErrorCode.BAD_ARGUMENT,
         )
     return url
+
+
+@contextlib.contextmanager
+def creation_lock(target: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<file>.lock`` beside a SQLite ledger while it is looked for
+    and created: a ledger file that another process (a server starting, ``livecert ledger
+    init``) is still creating exists before its tables and settings do.  Nothing for a URL
+    (PostgreSQL creates a ledger in one transaction), and nothing where the lock file cannot
+    be made (no such folder, no write access): there is nothing to create there either, and
+    the create or open in the block says so.  Not re-entrant: do not nest it for one file."""
+    text = str(target)
+    if "://" in text:
+        yield
+        return
+    db = Path(text).expanduser()
+    try:
+        fh = open(db.with_name(db.name + ".lock"), "ab")  # closed below, after the lock
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def safe_name(url: sa.URL) -> str:

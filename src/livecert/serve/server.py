@@ -10,20 +10,18 @@ URL), which several servers may share.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import logging
 import os
 import secrets
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 
 from livecert.config import Mode
 from livecert.errors import ErrorCode, InputError
+from livecert.ledger.db import creation_lock
 from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.ledger.policy import default_policies
 from livecert.ledger.store import Ledger
@@ -61,26 +59,10 @@ def open_ledger(target: str) -> Ledger:
     missing; a PostgreSQL database is made a ledger by ``livecert ledger init --db URL``."""
     if "://" in target:
         return Ledger.open(target)
-    with _one_at_a_time(Path(target)):  # servers started at once: one creates it, the others wait
+    with creation_lock(target):  # servers started at once: one creates it, the others wait
         if not Path(target).exists():
             return Ledger.create(target, policies=default_policies(), actor="serve")
         return Ledger.open(target)
-
-
-@contextlib.contextmanager
-def _one_at_a_time(db: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<db>.lock`` (a file left beside the database): a ledger
-    file another server is still creating exists before its tables and settings do.  Where
-    the lock file cannot be made (no such folder, no write access) there is nothing to create
-    either, and the open or create below says so."""
-    try:
-        fh = open(db.with_name(db.name + ".lock"), "ab")  # closed below, after the lock
-    except OSError:
-        yield
-        return
-    with fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        yield
 
 
 def build_service(args: argparse.Namespace) -> Service:
