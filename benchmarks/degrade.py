@@ -2,7 +2,7 @@
 worse the way old phones and dim rooms make them (issue 20).
 
     python -m benchmarks degrade [--data DIR] [--kinds dim,small,defocus,fps]
-                                 [--levels 1,2,3] [--photos N] [--no-match]
+                                 [--levels 1,2,3] [--photos N] [--warps N] [--no-match]
                                  [--out FILE] [--plot FILE]
 
 Every ZJU clip is decoded once and degraded with ``tests/realdata/degrade.py``
@@ -14,6 +14,10 @@ labelled frames (mapped through the container timestamps), the share of
 clips that pass, and how often each reason fires.  Photo attacks: the first
 ``--photos`` stills of ``photos/`` made into still and hand-held videos
 (``tests/realdata/attacks.py``), degraded the same way; every one must fail.
+Animated photos: the first ``--warps`` held-out ZJU subjects' frames with their
+eyelids warped shut on a stand (``tests/realdata/spoof_attacks.py``, the three
+warp shapes, seeds from 1000 as in the suite), degraded the same way; the spoof
+check refuses every one in clean video.
 Matching: the ZJU glasses and looking-up clips against their subject's
 enrolment frame, FRR per condition, and each clip's match frames against every
 other subject's enrolment frame, impostors accepted at the default threshold
@@ -37,11 +41,14 @@ import livecert
 from benchmarks.common import default_data_dir, default_out, metadata, write_json
 from livecert.evaluation.events import EventScore, match_events
 from livecert.identity.embedding import template_distance
+from tests.realdata import spoof_attacks
 from tests.realdata.attacks import fit, photo_video
 from tests.realdata.degrade import LEVELS, Frames, Kind, degrade
 
 log = logging.getLogger("benchmarks.degrade")
 TUNED = frozenset({"000001M", "000003M", "000005M", "000007M", "000009M"})
+#: Seeds of the animated photos start here, as in the suite (the tests use 0-4).
+FIRST_WARP_SEED = 1000
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
@@ -50,6 +57,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--kinds", default=",".join(k.value for k in Kind), help="comma-separated kinds (default all)")
     ap.add_argument("--levels", default="1,2,3", help="comma-separated levels 1-3 (default all)")
     ap.add_argument("--photos", type=int, default=12, help="still photos made into attacks (default 12, 0 = none)")
+    ap.add_argument(
+        "--warps", type=int, default=5, help="held-out ZJU frames made into eyelid-warped photos (default 5, 0 = none)"
+    )
     ap.add_argument("--no-match", action="store_true", help="skip the matching rows")
     ap.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/degrade-DATE-HOST.json)")
     ap.add_argument("--plot", type=Path, help="PNG of the curves (needs the plot extra: matplotlib)")
@@ -132,6 +142,19 @@ def _photo_rows(stills: list[Path], kind: Kind | None, level: int) -> dict[str, 
     return {"attacks": 2 * len(stills), "accepted": len(accepted), "accepted_names": accepted}
 
 
+def _warp_rows(frames_of: list[Path], kind: Kind | None, level: int) -> dict[str, Any]:
+    accepted = []
+    for i, path in enumerate(frames_of):
+        photo = spoof_attacks.fit(livecert.read_image_rgb(path))
+        seed = FIRST_WARP_SEED + i
+        for shape in spoof_attacks.WARP_SHAPES:
+            warped = spoof_attacks.eyelid_warp_photo(photo, seed=seed, shape=shape, noise=True, h264=True)
+            if livecert.verify(_frames(list(warped), kind, level, seed)).passed:
+                accepted.append(f"{path.name} {shape}")
+    attacks = len(frames_of) * len(spoof_attacks.WARP_SHAPES)
+    return {"attacks": attacks, "accepted": len(accepted), "accepted_names": accepted}
+
+
 def _match_rows(
     pairs: list[tuple[Path, Path]], decoded: dict[str, Frames], kind: Kind | None, level: int
 ) -> dict[str, Any]:
@@ -185,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
     decoded = {clip.name: _decode(clip) for clip in clips}
     exts = {".jpg", ".jpeg", ".png"}
     stills = [p for p in sorted((data / "photos").rglob("*")) if p.suffix.lower() in exts][: max(0, args.photos)]
+    held_frames = sorted((data / "photos" / "same_person" / "derived_frames").glob("zju_*.png"))
+    warp_frames = [p for p in held_frames if p.name[4:11] not in TUNED][: max(0, args.warps)]
     pairs = [] if args.no_match else _match_pairs(data)
     rows = []
     for kind, level in _conditions(kinds, levels):
@@ -194,11 +219,13 @@ def run(args: argparse.Namespace) -> int:
         row["blink"] = _blink_rows(clips, decoded, labels, kind, level)
         if stills:
             row["photo_attacks"] = _photo_rows(stills, kind, level)
+        if warp_frames:
+            row["animated_photo_attacks"] = _warp_rows(warp_frames, kind, level)
         if pairs:
             row["match"] = _match_rows(pairs, decoded, kind, level)
         held = row["blink"]["held_out"]
         log.info(
-            "%s %d: held-out F1 %.2f, %d/%d pass%s%s (%.0f s)",
+            "%s %d: held-out F1 %.2f, %d/%d pass%s%s%s (%.0f s)",
             row["kind"],
             level,
             held["f1"],
@@ -206,6 +233,10 @@ def run(args: argparse.Namespace) -> int:
             held["clips"],
             f", photo attacks accepted {row['photo_attacks']['accepted']}/{row['photo_attacks']['attacks']}"
             if stills
+            else "",
+            f", animated photos accepted {row['animated_photo_attacks']['accepted']}"
+            f"/{row['animated_photo_attacks']['attacks']}"
+            if warp_frames
             else "",
             f", match FRR {row['match']['rejected']}/{row['match']['pairs']}"
             f", impostors accepted {row['match']['impostors_accepted']}/{row['match']['impostor_pairs']}"
@@ -224,8 +255,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
-    """One panel per kind: held-out blink F1, pass rate, photo attacks accepted and
-    match FRR against the level (0 = clean)."""
+    """One panel per kind: held-out blink F1, pass rate, photo and animated-photo attacks
+    accepted and match FRR against the level (0 = clean)."""
     from matplotlib.figure import Figure
 
     clean = next(r for r in rows if r["kind"] == "clean")
@@ -243,6 +274,13 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
                 [r["photo_attacks"]["accepted"] / r["photo_attacks"]["attacks"] for r in series],
                 "x-",
                 label="photo APCER",
+            )
+        if "animated_photo_attacks" in clean:
+            ax.plot(
+                x,
+                [r["animated_photo_attacks"]["accepted"] / r["animated_photo_attacks"]["attacks"] for r in series],
+                "d-",
+                label="animated photo APCER",
             )
         if "match" in clean:
             ax.plot(x, [r["match"]["frr"] for r in series], "^-", label="match FRR")

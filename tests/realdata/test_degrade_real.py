@@ -116,41 +116,50 @@ def test_photos_still_fail_in_a_poor_picture(data_dir: Path, kind: Kind) -> None
     assert not accepted, accepted
 
 
-#: Eyelid-warped photos on a stand accepted in a dim picture (held-out photos of this test,
-#: measured on 2026-12-03).  In clean video the stillness cue refuses every one; in dim video
-#: the encoder's rendering of a noisy still picture drifts the face's image by up to 0.14 % of
-#: its width, as much as the stillest live heads sway there (benchmarks/notes/spoof.md).
-DIM_WARPS_ACCEPTED = 2
+#: Eyelid-warped photos on a stand accepted in a poor picture (15 a kind: the held-out photos
+#: of this test, 3 warp shapes; measured on 2026-12-03).  In clean video the stillness cue
+#: refuses every one; after H.264 of a dim or a small, noisy picture the encoder's rendering of
+#: a still picture drifts the face's image by up to 0.14 % of its width, as much as the
+#: stillest live heads sway there (benchmarks/notes/spoof.md).
+WARPS_ACCEPTED = {Kind.DIM: 2, Kind.SMALL: 2}
 
 
 @pytest.fixture(scope="module")
-def dim_warps_accepted(data_dir: Path) -> list[tuple[str, str]]:
+def warps_accepted(data_dir: Path) -> dict[Kind, list[tuple[str, str]]]:
     """Photos of held-out subjects with eyelids warped shut (3 shapes, sensor noise, H.264), on
-    a stand, made dim (level 1): (photo, shape) of those accepted."""
+    a stand, made dim or small (level 1): (photo, shape) of those accepted, per kind."""
     stills = sorted((data_dir / "photos" / "same_person" / "derived_frames").glob("zju_0000[1]*"))
     assert len(stills) == 5
-    accepted = []
+    accepted: dict[Kind, list[tuple[str, str]]] = {kind: [] for kind in WARPS_ACCEPTED}
     for seed, path in enumerate(stills):
         photo = spoof_attacks.fit(livecert.read_image_rgb(path))
         for shape in spoof_attacks.WARP_SHAPES:
-            warped = spoof_attacks.eyelid_warp_photo(photo, seed=seed, shape=shape, noise=True, h264=True)
-            result = livecert.verify(degrade(list(warped), Kind.DIM, 1, seed))
-            if result.passed:
-                accepted.append((path.name, shape))
-    print(f"dim eyelid warps on a stand: {len(accepted)} of {len(stills) * len(spoof_attacks.WARP_SHAPES)} accepted")
+            warped = list(spoof_attacks.eyelid_warp_photo(photo, seed=seed, shape=shape, noise=True, h264=True))
+            for kind in WARPS_ACCEPTED:
+                if livecert.verify(degrade(warped, kind, 1, seed)).passed:
+                    accepted[kind].append((path.name, shape))
+    print({kind.value: len(names) for kind, names in accepted.items()}, "of 15 eyelid warps on a stand accepted")
     return accepted
 
 
 @pytest.mark.parametrize(
-    "most_accepted",
+    ("kind", "most_accepted"),
     [
-        pytest.param(0, id="target", marks=pytest.mark.xfail(strict=False, reason="2 of 15 accepted (held out)")),
-        pytest.param(DIM_WARPS_ACCEPTED, id="measured"),
-    ],
+        pytest.param(
+            kind,
+            0,
+            id=f"{kind.value}-target",
+            marks=pytest.mark.xfail(strict=False, reason=f"{n} of 15 accepted (held out)"),
+        )
+        for kind, n in WARPS_ACCEPTED.items()
+    ]
+    + [pytest.param(kind, n, id=f"{kind.value}-measured") for kind, n in WARPS_ACCEPTED.items()],
 )
-def test_eyelid_warped_photos_on_a_stand_in_a_dim_picture(dim_warps_accepted: list, most_accepted: int) -> None:
-    """The issue wants none of the dim warps accepted, as in clean video."""
-    assert len(dim_warps_accepted) <= most_accepted, dim_warps_accepted
+def test_eyelid_warped_photos_on_a_stand_in_a_poor_picture(
+    warps_accepted: dict, kind: Kind, most_accepted: int
+) -> None:
+    """The issue wants none of them accepted, as in clean video."""
+    assert len(warps_accepted[kind]) <= most_accepted, warps_accepted[kind]
 
 
 def _in_large_frame(frames: Frames, size: tuple[int, int], seed: int) -> Frames:
