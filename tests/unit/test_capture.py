@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from livecert.errors import InputError
+from livecert.io.images import read_image_rgb
 from livecert.io.mpegps import cut_short
 from livecert.io.sources import open_source
 
@@ -158,6 +161,17 @@ def test_unreadable_image_in_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         frames_of(tmp_path)
     assert err.value.code == "NOT_AN_IMAGE"
+    assert "broken.jpg" in str(err.value) and "give a photo file" in str(err.value)  # what and what to do
+
+
+def test_truncated_image_says_to_take_it_again(tmp_path: Path) -> None:
+    photo = tmp_path / "cut.png"
+    buf = io.BytesIO()
+    PILImage.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(buf, format="PNG")
+    photo.write_bytes(buf.getvalue()[:-40])  # the end of the file lost
+    with pytest.raises(InputError) as err:
+        read_image_rgb(photo)
+    assert err.value.code == "NOT_AN_IMAGE" and "take or copy the photo again" in str(err.value)
 
 
 def _ok(i: int) -> np.ndarray:

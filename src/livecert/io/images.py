@@ -90,9 +90,15 @@ def read_image_rgb(
                     img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
                 return np.asarray(img, dtype=np.uint8).copy()
     except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise InputError(f"{p}: not an image that can be read ({exc})", code=ErrorCode.NOT_AN_IMAGE) from None
+        raise InputError(
+            f"{p}: not an image that can be read ({exc}); give a photo file (JPEG, PNG, WebP, BMP or TIFF)",
+            code=ErrorCode.NOT_AN_IMAGE,
+        ) from None
     except OSError as exc:
-        raise InputError(f"{p}: the image is truncated or damaged ({exc})", code=ErrorCode.NOT_AN_IMAGE) from None
+        raise InputError(
+            f"{p}: the image is truncated or damaged ({exc}); take or copy the photo again",
+            code=ErrorCode.NOT_AN_IMAGE,
+        ) from None
     finally:
         PILImage.MAX_IMAGE_PIXELS = host_limit
 
