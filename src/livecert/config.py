@@ -681,7 +681,9 @@ class SpoofConfig:
         those frames.  0.0008, between the tuning split's stillest live
         head (0.0012, ZJU 000003M looking upward) and its still, eyelid-warped
         and mouth-animated photos on a stand (at most 0.0005; their landmarks
-        sway up to 0.0011).
+        sway up to 0.0011).  Only for a clear picture: after H.264 of a dim or
+        small, noisy one a still picture drifts by up to 0.0014, and live heads
+        there sway from 0.0009 (``benchmarks/notes/spoof.md``).
     sway_window_s : float
         Landmark jitter and image noise are averaged over this window before
         the sway is measured.
