@@ -74,12 +74,19 @@ def creation_lock(target: str | Path) -> Iterator[None]:
     init``) is still creating exists before its tables and settings do.  Nothing for a URL
     (PostgreSQL creates a ledger in one transaction), and nothing where the lock file cannot
     be made (no such folder, no write access): there is nothing to create there either, and
-    the create or open in the block says so.  Not re-entrant: do not nest it for one file."""
-    text = str(target)
-    if "://" in text:
+    the create or open in the block says so.  Not re-entrant: do not nest it for one file.
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT``: ``target`` is neither a file path nor a database URL
+        (:func:`database_url`).
+    """
+    url = database_url(target)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         yield
         return
-    db = Path(text).expanduser()
+    db = Path(url.database)
     try:
         fh = open(db.with_name(db.name + ".lock"), "ab")  # closed below, after the lock
     except OSError:
