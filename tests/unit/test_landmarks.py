@@ -100,3 +100,27 @@ def test_a_small_face_in_a_large_frame_is_meshed_in_a_crop(astronaut: np.ndarray
             assert obs.points is not None and (obs.width, obs.height) == (2560, 1440)
             moved = obs.points[:, :2] - np.array(at, dtype=np.float32)
             assert float(np.median(np.hypot(*(moved - expected[:, :2]).T))) < 1.5
+
+
+def test_graphs_fed_directly_give_what_process_gives(astronaut: np.ndarray) -> None:
+    """The landmarker feeds MediaPipe's graphs without ``SolutionBase.process`` (which builds
+    a namedtuple class per frame); forced back onto ``process`` it must see the same meshes
+    and face counts on a moving face."""
+    frames = [np.roll(astronaut, (3 * i, -2 * i), axis=(0, 1)) for i in range(8)]
+
+    def run(direct: bool) -> list[tuple[np.ndarray | None, int]]:
+        out = []
+        with FaceLandmarker() as lm:
+            if not direct:
+                lm._mesh_graph._direct = lm._detector_graph._direct = False
+            assert lm._mesh_graph._direct is direct
+            for i, frame in enumerate(frames):
+                obs = lm.process(frame, i / 30)
+                out.append((obs.points, obs.n_faces))
+        return out
+
+    fed, processed = run(True), run(False)
+    assert all(p is not None for p, _ in fed)
+    assert [n for _, n in fed] == [n for _, n in processed] and fed[0][1] == 1
+    for (a, _), (b, _) in zip(fed, processed):
+        np.testing.assert_array_equal(a, b)

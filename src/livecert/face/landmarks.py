@@ -179,6 +179,69 @@ def _import_mediapipe() -> ModuleType:
     return mp
 
 
+def _packet_getter() -> ModuleType:
+    """mediapipe's packet getters (mediapipe is loaded by then)."""
+    return importlib.import_module("mediapipe.python.packet_getter")
+
+
+class _Graph:
+    """One MediaPipe solution's graph, fed a frame and read back without ``SolutionBase.process``.
+
+    ``process`` builds a new ``namedtuple`` class on each call and parses
+    every output proto, which the landmarker then serialised again to read
+    the points; this feeds the graph's single image stream the same packet at
+    the same simulated timestamps and reads the one output stream it needs
+    (the meshes as serialised protos).  It uses the solution's private
+    attributes (mediapipe 0.10.21, pinned in ``constraints.txt``); where they
+    are missing it goes through ``process``.
+    """
+
+    def __init__(self, solution: Any, output: str) -> None:
+        self.solution = solution
+        self.output = output
+        inputs = getattr(solution, "_input_stream_type_info", None)
+        self._direct = (
+            isinstance(inputs, dict)
+            and len(inputs) == 1
+            and isinstance(getattr(solution, "_graph_outputs", None), dict)
+            and hasattr(solution, "_graph")
+            and hasattr(solution, "_make_packet")
+            and isinstance(getattr(solution, "_simulated_timestamp", None), int)
+        )
+        self._stream: str = ""
+        self._type: Any = None
+        if self._direct and inputs:
+            self._stream, self._type = next(iter(inputs.items()))
+
+    def messages(self, rgb: Image) -> list[Any]:
+        """The output stream's protos (a list of messages) for one RGB frame; [] when none."""
+        if not self._direct:
+            return list(getattr(self.solution.process(rgb), self.output) or [])
+        packet = self._run(rgb)
+        return [] if packet is None else list(_packet_getter().get_proto_list(packet))
+
+    def serialized(self, rgb: Image) -> list[bytes]:
+        """The output stream's protos, each serialised, for one RGB frame; [] when none."""
+        if not self._direct:
+            return [m.SerializeToString() for m in getattr(self.solution.process(rgb), self.output) or []]
+        packet = self._run(rgb)
+        if packet is None:
+            return []
+        raw = importlib.import_module("mediapipe.python._framework_bindings._packet_getter")
+        return list(raw._get_serialized_proto_list(packet))
+
+    def _run(self, rgb: Image) -> Any:
+        """Feed one frame as ``SolutionBase.process`` does; the output packet, or None."""
+        s = self.solution
+        s._graph_outputs.clear()
+        s._simulated_timestamp += 33333  # as process() does: 30 frames a second
+        packet = s._make_packet(self._type, rgb).at(s._simulated_timestamp)
+        s._graph.add_packet_to_input_stream(stream=self._stream, packet=packet)
+        s._graph.wait_until_idle()
+        out = s._graph_outputs.get(self.output)
+        return None if out is None or out.is_empty() else out
+
+
 class FaceLandmarker:
     """Face mesh landmarks for a stream of frames or for single images.
 
@@ -213,12 +276,14 @@ class FaceLandmarker:
             self._detector = mp.solutions.face_detection.FaceDetection(
                 model_selection=0, min_detection_confidence=self.config.face_count_min_confidence
             )
+            self._mesh_graph = _Graph(self._mesh, "multi_face_landmarks")
+            self._detector_graph = _Graph(self._detector, "detections")
             # The graphs open their calculators (which log) on their own threads; wait for that.
             for solution in (self._mesh, self._detector):
                 graph = getattr(solution, "_graph", None)
                 if graph is not None:
                     graph.wait_until_idle()
-        self._far_detector: Any = None  # full-range detector, created when a face is first missed
+        self._far_detector: _Graph | None = None  # full-range detector, created when a face is first missed
         self._view: tuple[int, int, int, int] | None = None  # crop (x0, y0, x1, y1) a small face is tracked in
         self._warm = False
         self._detector_warm = False
@@ -238,7 +303,7 @@ class FaceLandmarker:
             self._mesh.close()
             self._detector.close()
             if self._far_detector is not None:
-                self._far_detector.close()
+                self._far_detector.solution.close()
             self._closed = True
 
     def process(self, rgb: Image, t_s: float | None = None) -> FaceObservation:
@@ -293,11 +358,11 @@ class FaceLandmarker:
         if not self._warm:
             # The landmark model's delegates are created (and log) the first time a face is seen.
             with _quiet_native_stderr():
-                result = self._mesh.process(image)
-            self._warm = bool(result.multi_face_landmarks)
+                faces = self._mesh_graph.serialized(image)
+            self._warm = bool(faces)
         else:
-            result = self._mesh.process(image)
-        meshes = [self._to_points(face, w, h) for face in (result.multi_face_landmarks or [])]
+            faces = self._mesh_graph.serialized(image)
+        meshes = [self._to_points(face, w, h) for face in faces]
         if view is not None:
             for points in meshes:
                 points[:, 0] += x0
@@ -335,11 +400,12 @@ class FaceLandmarker:
         if self._far_detector is None:
             mp = _import_mediapipe()
             with _quiet_native_stderr():  # its delegates log on first use
-                self._far_detector = mp.solutions.face_detection.FaceDetection(
+                solution = mp.solutions.face_detection.FaceDetection(
                     model_selection=1, min_detection_confidence=self.config.min_detection_confidence
                 )
-                return list(self._far_detector.process(rgb).detections or [])
-        return list(self._far_detector.process(rgb).detections or [])
+                self._far_detector = _Graph(solution, "detections")
+                return self._far_detector.messages(rgb)
+        return self._far_detector.messages(rgb)
 
     def _count_faces(self, rgb: Image, *, small_face: bool = False) -> int:
         """Faces in view.  While the tracked face is small (``small_face``, or tracked in a
@@ -354,10 +420,10 @@ class FaceLandmarker:
                 self._view = None
         elif not self._detector_warm:
             with _quiet_native_stderr():
-                detections = self._detector.process(rgb).detections or []
+                detections = self._detector_graph.messages(rgb)
             self._detector_warm = True
         else:
-            detections = self._detector.process(rgb).detections or []
+            detections = self._detector_graph.messages(rgb)
         min_score = self.config.face_count_min_confidence
         widths = [
             d.location_data.relative_bounding_box.width for d in detections if d.score and d.score[0] >= min_score
@@ -368,12 +434,19 @@ class FaceLandmarker:
         return sum(1 for w in widths if w >= self.config.face_count_min_relative_size * largest)
 
     @staticmethod
-    def _to_points(face: Any, w: int, h: int) -> FloatArray:
-        pts = _parse_landmarks(face.SerializeToString())
-        if pts is None:  # unexpected wire layout: read field by field
-            pts = np.array([(lm.x, lm.y, lm.z) for lm in face.landmark], dtype=np.float32)
+    def _to_points(face: bytes, w: int, h: int) -> FloatArray:
+        """A serialised ``NormalizedLandmarkList`` as points in pixels."""
+        pts = _parse_landmarks(face)
+        if pts is None:  # unexpected wire layout: let protobuf read it
+            pts = _parse_landmarks_slowly(face)
         pts *= np.array([w, h, w], dtype=np.float32)
         return pts
+
+
+def _parse_landmarks_slowly(raw: bytes) -> FloatArray:
+    landmarks = importlib.import_module("mediapipe.framework.formats.landmark_pb2").NormalizedLandmarkList()
+    landmarks.ParseFromString(raw)
+    return np.array([(lm.x, lm.y, lm.z) for lm in landmarks.landmark], dtype=np.float32)
 
 
 # A NormalizedLandmarkList with only x, y, z set serialises every landmark as the
