@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "degrade": ("benchmarks.degrade", "blink, photo attacks and matching on dim, small, blurred, low-fps clips"),
     "match-threshold": ("benchmarks.match_threshold", "choose and report the face-match threshold"),
     "descriptor": ("benchmarks.descriptor", "face descriptor ms per face, dlib vs ONNX Runtime"),
+    "mesh-onnx": ("benchmarks.mesh_ort", "face mesh model on ONNX Runtime vs MediaPipe: accuracy, ms per frame"),
     "batch": ("benchmarks.batch", "livecert batch: throughput 1 vs 2 workers vs Ray, memory per worker, resume"),
     "ledger": ("benchmarks.ledger", "certification ledger: due, suspend-overdue, concurrent writes, audit"),
     "serve": ("benchmarks.serve", "livecert serve on loopback: sessions/min, latency, memory, kill and restart"),
