@@ -269,6 +269,11 @@ class BlinkConfig:
         _check_range("depth_fraction", self.depth_fraction, 0.0, 1.0)
 
 
+#: Digits a reading must have heard right for :attr:`DigitsConfig.max_misheard` to allow any
+#: heard wrong.
+MIN_HEARD_RIGHT = 3
+
+
 @dataclass(frozen=True)
 class DigitsConfig:
     """Read-digits liveness settings.
@@ -342,6 +347,19 @@ class DigitsConfig:
         :func:`livecert.liveness.sync.av_sync` score over the answers only
         (the pauses between them left out) below which a ``one_by_one``
         reading is ``AV_OUT_OF_SYNC``.
+    max_misheard : int
+        Digits the recogniser may hear wrong (edit distance between what it
+        heard and the digits shown: one digit for another, one missing or
+        one too many) while the reading still counts as those digits, as
+        long as at least :data:`MIN_HEARD_RIGHT` of them were heard right; a
+        reading of 3 digits or fewer must be heard exactly.  A recogniser
+        mishears a word now and then (English, held out: 51 of 60 answers
+        heard right), and a pension stopped over one misheard digit of a
+        reader who read them all is a false reject.  What the content check
+        is for, a live speaker who says other words, gets nearly every
+        digit wrong: words that are not the digits shown match 5 of 6 by
+        chance about once in 20,000 readings (5 x 0.1^5 x 0.9 + 0.1^6).
+        0: the digits must be heard exactly.
     """
 
     open_delta: float = 0.02
@@ -362,6 +380,7 @@ class DigitsConfig:
     onset_lead_s: float = 0.35
     onset_lag_s: float = 0.2
     prompt_sync_threshold: float = 0.4
+    max_misheard: int = 1
 
     def __post_init__(self) -> None:
         _check_range("open_delta", self.open_delta, 0.001, 1.0)
@@ -381,6 +400,7 @@ class DigitsConfig:
         _check_range("onset_lead_s", self.onset_lead_s, 0.0, 5.0)
         _check_range("onset_lag_s", self.onset_lag_s, 0.0, 5.0)
         _check_range("prompt_sync_threshold", self.prompt_sync_threshold, -1.0, 1.0)
+        _check_range("max_misheard", self.max_misheard, 0, 16, integer=True)
         prior = self.sync_lag_prior_s
         ok = isinstance(prior, tuple) and len(prior) == 2 and all(isinstance(v, (int, float)) for v in prior)
         if not ok or not -2.0 <= prior[0] <= prior[1] <= 2.0:

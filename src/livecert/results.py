@@ -393,7 +393,10 @@ class PromptAnswer:
 class DigitsEvidence:
     """What the read-digits check found (``"digits"`` in the JSON).
 
-    ``content`` says whether a recogniser checked the words; ``prompts``
+    ``content`` says whether a recogniser checked the words, ``misheard``
+    how many digits it heard wrong (edit distance; None when not checked,
+    and :attr:`~livecert.config.DigitsConfig.max_misheard` says how many may
+    be); ``prompts``
     (``one_by_one`` challenges) how each digit was answered, and
     ``prompt_sync`` the lip-voice sync score over the answers only.
     """
@@ -408,11 +411,13 @@ class DigitsEvidence:
     content: Content = Content.NOT_CHECKED
     prompts: tuple[PromptAnswer, ...] = ()
     prompt_sync: float | None = None
+    misheard: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "expected": self.expected,
             "heard": self.heard,
+            "misheard": self.misheard,
             "speech_segments": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in self.speech_segments],
             "mouth_events": [round(x, 3) for x in self.mouth_events],
             "av_sync": None

@@ -34,7 +34,7 @@ speech.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +117,13 @@ def _score(
     return Scored(recognised, _check(challenge, lips, track, None, shift_s))
 
 
+def _other_digits(challenge: Challenge) -> Challenge:
+    """The same prompt times showing other digits: every one differs from the one read."""
+    digits = "".join(str((int(d) + 1 + i % 9) % 10) for i, d in enumerate(challenge.digits))
+    steps = tuple(replace(step, text=digits[i]) for i, step in enumerate(challenge.schedule))
+    return replace(challenge, digits=digits, schedule=steps)
+
+
 def _held_out_readings(data_dir: Path, rng: np.random.Generator) -> list[Reading]:
     """The 12 held-out readings, 4, 5, 6, 4, ... digits."""
     words = grid_words(data_dir)[1::2]
@@ -136,6 +143,7 @@ def held_out(data_dir: Path) -> dict[str, list[Scored]]:
     recogniser = PocketSphinxDigitRecogniser()
     kinds = ("genuine", "dubbed", "other_prompts", "late", "early")
     out: dict[str, list[Scored]] = {k: [] for k in (*kinds, *(f"{k}_{d}" for k in kinds[:2] for d in DEGRADED))}
+    out["other_digits"] = []
     for i, reading in enumerate(readings):
         lips = lip_trace(reading, clips)
         track = sound(reading, clips)
@@ -145,6 +153,7 @@ def held_out(data_dir: Path) -> dict[str, list[Scored]]:
         dub = sound(dubbed(reading, other_words, rng), clips)
         out["genuine"].append(_score(reading.challenge, lips, track, recogniser))
         out["dubbed"].append(_score(reading.challenge, lips, dub, recogniser))
+        out["other_digits"].append(_score(_other_digits(reading.challenge), lips, track, recogniser))
         for kind in DEGRADED:
             for name, audio in (("genuine", track), ("dubbed", dub)):
                 degraded = _degraded(audio, kind, reading, seed=i)
@@ -227,10 +236,31 @@ def test_with_recogniser_genuine_heard_exactly(held_out: dict[str, list[Scored]]
     assert sum(a == b for h, e in heard for a, b in zip(h or "", e)) >= 48
 
 
+def test_with_recogniser_one_misheard_digit_is_allowed(held_out: dict[str, list[Scored]]) -> None:
+    """``DigitsConfig.max_misheard`` (1, with at least 3 digits heard right), held out: a reader is not
+    refused for one digit the recogniser got wrong, while the same readings judged against other
+    digits at the same prompt times (every digit differs: a live speaker saying other words) all fail.
+
+    Measured (rule set from the recogniser's error rate and chance, not on these readings):
+    genuine readings passing 4 of 12 when heard exactly, 8 of 12 with one misheard digit allowed;
+    the 4 left: 2 out of sync, 2 with two digits misheard.  Other digits: 0 of 12 either way.
+    """
+    genuine = [s for s in held_out["genuine"] if s.recognised]
+    assert len(genuine) == N_READINGS
+    assert sum(s.passed_recognised for s in genuine) >= 8
+    assert all(
+        s.recognised is not None and (s.recognised[0].misheard or 0) <= 1 for s in genuine if s.passed_recognised
+    )
+    assert not [s.recognised[0].heard for s in held_out["other_digits"] if s.passed_recognised and s.recognised]
+    for s in held_out["other_digits"]:
+        assert s.recognised is not None and ReasonCode.DIGITS_MISMATCH in s.recognised[1]
+
+
 @pytest.mark.xfail(
-    reason="issue #17 target not met: held out, 4 of 12 genuine readings pass with the recogniser. PocketSphinx "
-    "hears 5 of 12 exactly (51/60 answers: one GRID 'zero' as 'two', 'one' as 'four', 'eight' as 'five'), and 2 "
-    "of 12 fail lip-voice sync with or without a recogniser, so recognition alone cannot reach 11",
+    reason="issue #17 target not met: held out, 8 of 12 genuine readings pass with the recogniser (4 when every "
+    "digit must be heard exactly). PocketSphinx hears 5 of 12 exactly (51/60 answers: one GRID 'zero' as 'two', "
+    "'one' as 'four', 'eight' as 'five'); 2 of 12 have two digits misheard and 2 fail lip-voice sync with or "
+    "without a recogniser",
     strict=True,
 )
 def test_genuine_pass_with_recogniser_target(held_out: dict[str, list[Scored]]) -> None:

@@ -179,7 +179,15 @@ def test_check_digits_says_whether_the_content_was_checked(monkeypatch: pytest.M
     assert recogniser.asked == [1, 1, 1, 1] and [a.heard for a in evidence.prompts] == list("4729")
     wrong = _OneDigitAtATime("4739")
     evidence, reasons = check_digits(challenge, t, inner, track, DigitsConfig(), wrong, mouth_height=outer)
-    assert [r.code for r in reasons] == [ReasonCode.DIGITS_MISMATCH] and evidence.heard == "4739"
+    assert not reasons and evidence.heard == "4739" and evidence.misheard == 1  # one of 4 misheard is allowed
+    exact = DigitsConfig(max_misheard=0)
+    evidence, reasons = check_digits(challenge, t, inner, track, exact, _OneDigitAtATime("4739"), mouth_height=outer)
+    assert [r.code for r in reasons] == [ReasonCode.DIGITS_MISMATCH] and evidence.misheard == 1
+    evidence, reasons = check_digits(
+        challenge, t, inner, track, DigitsConfig(), _OneDigitAtATime("4839"), mouth_height=outer
+    )
+    assert [r.code for r in reasons] == [ReasonCode.DIGITS_MISMATCH] and evidence.misheard == 2
+    assert "2 of 4 digits wrong, 1 allowed" in reasons[0].detail
 
 
 def test_digits_json_with_prompts_follows_the_schema() -> None:
@@ -226,3 +234,43 @@ def test_check_content_is_a_bool_and_excludes_a_recogniser() -> None:
     with pytest.raises(InputError) as info:
         ChallengeOptions(challenge, check_content="no")  # type: ignore[arg-type]
     assert info.value.code == "BAD_ARGUMENT"
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected", "distance"),
+    [
+        ("4729", "4729", 0),
+        ("4739", "4729", 1),
+        ("729", "4729", 1),
+        ("47299", "4729", 1),
+        ("", "4729", 4),
+        ("9274", "4729", 4),
+    ],
+)
+def test_edit_distance_counts_digits_replaced_dropped_or_added(heard: str, expected: str, distance: int) -> None:
+    assert digits_module.edit_distance(heard, expected) == distance == digits_module.edit_distance(expected, heard)
+
+
+class _Fixed:
+    def __init__(self, heard: str) -> None:
+        self.heard = heard
+
+    def recognise(self, samples: np.ndarray, sample_rate: int, n_digits: int) -> str:
+        return self.heard
+
+
+def _silence() -> AudioTrack:
+    return AudioTrack(np.random.default_rng(0).normal(0, 1e-3, 64000).astype(np.float32), 16000)
+
+
+@pytest.mark.parametrize(
+    ("shown", "heard", "passes"),
+    [("472", "473", False), ("4729", "4739", True), ("472951", "472950", True), ("472951", "372950", False)],
+)
+def test_a_misheard_digit_is_allowed_only_with_three_heard_right(shown: str, heard: str, passes: bool) -> None:
+    """Whole-reading recognition (no prompts one by one): 3 digits must be heard exactly."""
+    challenge = Challenge.for_known_digits(shown)
+    t = np.arange(0, 4, 0.04)
+    mouth = np.full_like(t, np.nan)
+    _, reasons = check_digits(challenge, t, mouth, _silence(), DigitsConfig(), _Fixed(heard), mouth_height=mouth)
+    assert (ReasonCode.DIGITS_MISMATCH in [r.code for r in reasons]) is not passes

@@ -160,7 +160,7 @@ def test_plugged_in_recogniser_is_what_hears_the_digits() -> None:
 
     rng = np.random.default_rng(0)
     track = AudioTrack(rng.normal(0, 0.05, 32000).astype(np.float32), 16000)
-    for answer, mismatch in (("4729", False), ("4728", True)):
+    for answer, mismatch in (("4729", False), ("4728", False), ("4128", True)):  # one digit of 4 may be misheard
         rec = _FixedRecogniser(answer)
         options = ChallengeOptions(Challenge.for_known_digits("4729"), recogniser=rec)
         with LivenessSession(mode="digits", challenge=options, live=False) as s:

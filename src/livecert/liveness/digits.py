@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from livecert.arrays import FloatArray
-from livecert.config import DigitsConfig
+from livecert.config import MIN_HEARD_RIGHT, DigitsConfig
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack
 from livecert.liveness.challenge import Challenge, NonceStore, ScheduleKind
@@ -173,8 +173,16 @@ def check_digits(
                 else (track.start_s, track.end_s)
             )
             heard = recogniser.recognise(track.between(a, b), track.sample_rate, n)
-        if heard is not None and heard != challenge.digits:
-            reasons.append(Reason(ReasonCode.DIGITS_MISMATCH, f"heard {heard or 'nothing'!r}"))
+        if heard is not None:
+            misheard = edit_distance(heard, challenge.digits)
+            allowed = min(config.max_misheard, max(0, n - MIN_HEARD_RIGHT))
+            if misheard > allowed:
+                reasons.append(
+                    Reason(
+                        ReasonCode.DIGITS_MISMATCH,
+                        f"heard {heard or 'nothing'!r}: {misheard} of {n} digits wrong, {allowed} allowed",
+                    )
+                )
         score = av_sync(
             t,
             mouth_height,
@@ -190,6 +198,7 @@ def check_digits(
     evidence = DigitsEvidence(
         expected=challenge.digits,
         heard=heard,
+        misheard=None if heard is None else edit_distance(heard, challenge.digits),
         speech_segments=tuple(segments),
         mouth_events=analysis.events,
         av_sync=sync,
@@ -200,6 +209,16 @@ def check_digits(
         prompt_sync=timing.sync if timing is not None and track is not None else None,
     )
     return evidence, reasons
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest digits replaced, dropped or added to turn ``a`` into ``b``."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
 
 
 #: Sound kept before an answer's voice onset and after its end when it is
