@@ -160,9 +160,9 @@ class _Builder:
             raise TFLiteFormatError("DEQUANTIZE of a non-constant tensor is not supported")
         self.consts[dst] = self.consts[src].astype(np.float32)
 
-    def op_CONV_2D(self, op: Operator) -> None:
-        x, w, b = op.inputs
-        weight = self.consts[w].transpose(0, 3, 1, 2)  # OHWI -> OIHW
+    def _conv(self, op: Operator, weight: np.ndarray, group: int) -> None:
+        """A TFLite (depthwise) convolution as ONNX Conv; ``weight`` is (O, I / group, kh, kw)."""
+        x, _, b = op.inputs
         kh, kw = weight.shape[2:]
         inputs = [self.value(x, "nchw"), self.const(weight, "w")]
         if b >= 0:
@@ -171,6 +171,7 @@ class _Builder:
             "Conv",
             inputs,
             "conv",
+            group=group,
             kernel_shape=[kh, kw],
             strides=[op.options["stride_h"], op.options["stride_w"]],
             dilations=[op.options["dilation_h"], op.options["dilation_w"]],
@@ -178,26 +179,13 @@ class _Builder:
         )
         self.define(op.outputs[0], self._activation(y, op), "nchw")
 
+    def op_CONV_2D(self, op: Operator) -> None:
+        self._conv(op, self.consts[op.inputs[1]].transpose(0, 3, 1, 2), group=1)  # OHWI -> OIHW
+
     def op_DEPTHWISE_CONV_2D(self, op: Operator) -> None:
-        x, w, b = op.inputs
-        weight = self.consts[w]  # (1, kh, kw, C * multiplier)
-        channels = self.g.tensors[x].shape[3]
-        kh, kw = weight.shape[1:3]
-        weight = weight.transpose(3, 0, 1, 2)  # (C * m, 1, kh, kw)
-        inputs = [self.value(x, "nchw"), self.const(weight, "w")]
-        if b >= 0:
-            inputs.append(self.const(self.consts[b], "b"))
-        y = self.node(
-            "Conv",
-            inputs,
-            "dw",
-            group=channels,
-            kernel_shape=[kh, kw],
-            strides=[op.options["stride_h"], op.options["stride_w"]],
-            dilations=[op.options["dilation_h"], op.options["dilation_w"]],
-            pads=self._same_pads(op, kh, kw),
-        )
-        self.define(op.outputs[0], self._activation(y, op), "nchw")
+        # (1, kh, kw, C * multiplier) -> (C * multiplier, 1, kh, kw), one group per input channel
+        weight = self.consts[op.inputs[1]].transpose(3, 0, 1, 2)
+        self._conv(op, weight, group=self.g.tensors[op.inputs[0]].shape[3])
 
     def op_MAX_POOL_2D(self, op: Operator) -> None:
         kh, kw = op.options["filter_h"], op.options["filter_w"]
