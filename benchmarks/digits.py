@@ -63,6 +63,7 @@ from livecert.liveness.mouth import mouth_events
 from livecert.liveness.sync import av_sync
 from livecert.results import FrameTrace
 from livecert.speech.english import EnglishDigitRecogniser
+from livecert.speech.moonshine import moonshine_unusable
 from livecert.speech.recogniser import DIGIT_WORDS
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 from livecert.speech.vad import voice_activity
@@ -217,7 +218,7 @@ def narrowband(data: Path, strings: int = 12) -> dict[str, Any]:
     rec = EnglishDigitRecogniser()
     t0 = time.perf_counter()
     if rec.moonshine is None:
-        return {"skipped": "moonshine-cpp is not installed"}
+        return {"skipped": f"Moonshine cannot run here: {moonshine_unusable()}"}
     rec.moonshine.load()
     rec.load(4)
     load_ms = (time.perf_counter() - t0) * 1e3

@@ -33,7 +33,7 @@ import pytest
 
 from livecert.io.audio import AudioTrack, load_wav, resample
 from livecert.speech.english import EnglishDigitRecogniser
-from livecert.speech.moonshine import moonshine_available
+from livecert.speech.moonshine import moonshine_available, moonshine_unusable
 from livecert.speech.recogniser import DIGIT_WORDS
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 from livecert.speech.vad import voice_activity
@@ -125,7 +125,7 @@ def fsdd_results(
     hears fewer than four digits).
     """
     if request.param == "english" and not moonshine_available():
-        pytest.skip("moonshine-cpp is not installed (it has wheels for Linux x86_64 only)")
+        pytest.skip(f"Moonshine cannot run here: {moonshine_unusable()}")
     recogniser = PocketSphinxDigitRecogniser() if request.param == "pocketsphinx" else EnglishDigitRecogniser()
     clips = _fsdd(data_dir)
     results: dict[str, dict[str, list[tuple[str, str]]]] = {}

@@ -11,10 +11,16 @@ import numpy as np
 import pytest
 
 from livecert.arrays import FloatArray
-from livecert.errors import InputError
+from livecert.errors import InputError, ModelError
 from livecert.io.audio import load_wav, resample
+from livecert.speech import moonshine as moonshine_module
 from livecert.speech.english import EnglishDigitRecogniser
-from livecert.speech.moonshine import MoonshineDigitRecogniser, moonshine_available, transcript_digits
+from livecert.speech.moonshine import (
+    MoonshineDigitRecogniser,
+    moonshine_available,
+    moonshine_unusable,
+    transcript_digits,
+)
 from livecert.speech.recogniser import DEFAULT_WORDS, GARBAGE_PHONES, digit_grammar, garbage_word
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 
@@ -98,7 +104,7 @@ def test_transcript_digits() -> None:
     assert transcript_digits("for two to ate oh") == "42280"
 
 
-@pytest.mark.skipif(not moonshine_available(), reason="moonshine-cpp is not installed (Linux x86_64 wheels only)")
+@pytest.mark.skipif(not moonshine_available(), reason=f"Moonshine cannot run here: {moonshine_unusable()}")
 def test_moonshine_hears_nothing_in_silence_and_noise() -> None:
     rec = MoonshineDigitRecogniser()
     assert rec.recognise(np.zeros(SR, np.float32), SR, 4) == ""
@@ -162,3 +168,50 @@ def test_a_digit_with_a_neighbour_word_edge_is_still_that_digit(tmp_path: Path) 
         said = _espeak_word(word, tmp_path / f"{word}.wav")
         for edge_s in (0.0, 0.08):
             assert rec.recognise(np.concatenate([said, now[: int(edge_s * SR)]]), SR, 1) == digit, (word, edge_s)
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512vl\n\nprocessor\t: 1\nflags\t: fpu\n")
+    assert moonshine_module.cpu_flags(info) == frozenset({"fpu", "sse2", "avx2", "avx512f", "avx512vl"})
+    assert moonshine_module.cpu_flags(tmp_path / "absent") is None
+    info.write_text("processor\t: 0\n")
+    assert moonshine_module.cpu_flags(info) is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (frozenset({"avx", "avx2", "fma"}), "lacks avx512f, avx512vl"),
+        (frozenset({"avx2", "avx512f"}), "lacks avx512vl"),
+        (None, "cannot be read"),
+    ],
+)
+def test_moonshine_is_not_used_on_a_cpu_without_avx512(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, flags: frozenset[str] | None, words: str
+) -> None:
+    """moonshine-cpp 0.1.4's library runs AVX-512 instructions when its model loads, and a CPU
+    without them kills the process (SIGILL), which no ``try`` catches: it must never be loaded
+    there.  The default recogniser then hears telephone-band audio with PocketSphinx alone."""
+    monkeypatch.setattr(moonshine_module, "cpu_flags", lambda: flags)
+    reason = moonshine_unusable()
+    assert reason is not None and words in reason and not moonshine_available()
+    with pytest.raises(ModelError) as err:
+        MoonshineDigitRecogniser().load()
+    assert err.value.code == "MODEL_UNUSABLE" and words in str(err.value)
+    with caplog.at_level("WARNING"):
+        english = EnglishDigitRecogniser()
+        assert english.moonshine is None
+    assert words in caplog.text and "PocketSphinx alone" in caplog.text
+    heard = english.recognise(_narrow(), SR, 4)  # PocketSphinx alone, no crash
+    assert heard == "" or (heard.isdigit() and len(heard) == 4)
+
+
+def test_moonshine_counts_as_usable_with_avx512_when_it_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moonshine_module, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512vl"}))
+    try:
+        import moonshine_cpp  # noqa: F401
+    except (ImportError, OSError):
+        assert "not installed" in (moonshine_unusable() or "")
+    else:
+        assert moonshine_unusable() is None and moonshine_available()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from livecert.arrays import FloatArray
 from livecert.io.audio import as_samples, resample
-from livecert.speech.moonshine import MoonshineDigitRecogniser, moonshine_available
+from livecert.speech.moonshine import MoonshineDigitRecogniser, moonshine_unusable
 from livecert.speech.recogniser import DigitRecogniser, check_n_digits, is_narrowband
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 
@@ -23,15 +23,16 @@ class EnglishDigitRecogniser:
     first to :class:`livecert.speech.moonshine.MoonshineDigitRecogniser`; its
     answer is taken when it heard at least ``n_digits`` digits (the first
     ``n_digits``), otherwise PocketSphinx's fixed-count grammar decides.
-    Without ``moonshine-cpp`` (it has wheels for Linux x86_64 only)
-    PocketSphinx does everything.
+    Without ``moonshine-cpp`` (it has wheels for Linux x86_64 only), or on
+    a CPU without AVX-512, PocketSphinx does everything.
 
     Parameters
     ----------
     pocketsphinx : PocketSphinxDigitRecogniser, optional
     moonshine : DigitRecogniser, "default" or None, optional
         ``"default"`` (the default): a :class:`~livecert.speech.moonshine.MoonshineDigitRecogniser`
-        when ``moonshine-cpp`` can be imported, else None (not used).
+        when Moonshine can run here (:func:`~livecert.speech.moonshine.moonshine_unusable`:
+        ``moonshine-cpp`` imports and the CPU has AVX-512), else None (not used).
 
     Notes
     -----
@@ -57,9 +58,10 @@ class EnglishDigitRecogniser:
     def moonshine(self) -> DigitRecogniser | None:
         """The narrowband recogniser, or None; ``moonshine-cpp`` is imported on first use."""
         if isinstance(self._moonshine, str) and self._moonshine == "default":
-            self._moonshine = MoonshineDigitRecogniser() if moonshine_available() else None
-            if self._moonshine is None:
-                log.warning("moonshine-cpp is not available: telephone-band audio is recognised by PocketSphinx alone")
+            reason = moonshine_unusable()
+            self._moonshine = MoonshineDigitRecogniser() if reason is None else None
+            if reason is not None:
+                log.warning("%s: telephone-band audio is recognised by PocketSphinx alone", reason)
         return self._moonshine
 
     def load(self, n_digits: int) -> None:

@@ -7,6 +7,13 @@ downloaded.  It is a general transcriber, not a digit grammar: it hears
 repeated digits ("7752" as "seven five two") or run on after the last one.
 :class:`livecert.speech.english.EnglishDigitRecogniser` therefore uses it only for
 narrowband audio and only when it heard at least the digits asked for.
+
+The wheel's ``libmoonshine.so`` (moonshine-cpp 0.1.4) was built for CPUs
+with AVX-512: loading its model runs AVX-512 instructions, and on a CPU
+without them (an AMD EPYC with AVX2 only, for one) the whole process dies
+of an illegal instruction, which no ``try`` can catch.  So Moonshine counts
+as available only where the CPU reports :data:`REQUIRED_CPU_FLAGS`
+(:func:`moonshine_unusable`); elsewhere PocketSphinx hears everything.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from __future__ import annotations
 import ctypes
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from livecert.arrays import FloatArray
-from livecert.errors import ModelError
+from livecert.errors import ErrorCode, ModelError
 from livecert.io.audio import AudioTrack, as_samples, resample
 from livecert.speech.recogniser import DIGIT_WORDS, check_n_digits
 from livecert.speech.vad import voice_activity
@@ -39,13 +47,54 @@ def transcript_digits(text: str) -> str:
     return "".join(t if t.isdigit() else WORD_DIGITS.get(t, "") for t in tokens)
 
 
-def moonshine_available() -> bool:
-    """Whether the ``moonshine-cpp`` package can be imported (its libraries load)."""
+#: CPU features (``/proc/cpuinfo`` flags) that ``libmoonshine.so`` of moonshine-cpp 0.1.4 needs:
+#: its model loader runs AVX-512 (EVEX) instructions (``vpbroadcastq`` from a general register,
+#: ``vpermt2q``, ``vmovdqu64`` on 128/256-bit registers), found by disassembling it after it
+#: died of SIGILL on a CPU with AVX2 but no AVX-512.
+REQUIRED_CPU_FLAGS: tuple[str, ...] = ("avx512f", "avx512vl")
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str] | None:
+    """The CPU's feature flags from ``cpuinfo`` (its first ``flags`` line), None where unreadable."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name.strip() == "flags":
+                    return frozenset(value.split())
+    except OSError:
+        return None
+    return None
+
+
+def _cpu_unfit() -> str | None:
+    """Why this CPU cannot run ``libmoonshine.so``, or None.  Where its flags cannot be read
+    it counts as unfit: a wrong guess would kill the process."""
+    flags = cpu_flags()
+    if flags is None:
+        return "the CPU's features cannot be read (/proc/cpuinfo), and moonshine-cpp's library needs AVX-512"
+    missing = [flag for flag in REQUIRED_CPU_FLAGS if flag not in flags]
+    if missing:
+        return f"this CPU lacks {', '.join(missing)} (AVX-512), which moonshine-cpp's library needs"
+    return None
+
+
+def moonshine_unusable() -> str | None:
+    """Why Moonshine cannot run here (a sentence), or None when it can: the CPU lacks
+    :data:`REQUIRED_CPU_FLAGS` (or they cannot be read), or ``moonshine-cpp`` does not import."""
+    unfit = _cpu_unfit()
+    if unfit is not None:
+        return unfit
     try:
         import moonshine_cpp  # noqa: F401
-    except (ImportError, OSError):
-        return False
-    return True
+    except (ImportError, OSError) as exc:
+        return f"moonshine-cpp is not installed or does not load ({exc}); pip install moonshine-cpp (Linux x86_64 only)"
+    return None
+
+
+def moonshine_available() -> bool:
+    """Whether Moonshine can run here: ``moonshine-cpp`` imports and the CPU has :data:`REQUIRED_CPU_FLAGS`."""
+    return moonshine_unusable() is None
 
 
 class MoonshineDigitRecogniser:
@@ -75,10 +124,16 @@ class MoonshineDigitRecogniser:
         Raises
         ------
         ModelError
-            When ``moonshine-cpp`` is not installed or its model does not load.
+            ``MODEL_UNUSABLE`` when the CPU lacks the AVX-512 its library
+            needs (:func:`moonshine_unusable`; loading it would kill the
+            process), otherwise when ``moonshine-cpp`` is not installed or its
+            model does not load.
         """
         if self._model is not None:
             return
+        unfit = _cpu_unfit()
+        if unfit is not None:
+            raise ModelError(f"Moonshine cannot run here: {unfit}", code=ErrorCode.MODEL_UNUSABLE)
         try:
             import moonshine_cpp.moonshine_cpp as mc
         except (ImportError, OSError) as exc:
