@@ -159,6 +159,7 @@ def check_digits(
         if not ok:
             reasons.append(Reason(ReasonCode.NO_SPEECH_MOVEMENT, detail))
     heard: str | None = None
+    misheard: int | None = None
     sync: tuple[float, float] | None = None
     segments = speech or analysis.segments
     answers = timing.answers if timing is not None else ()
@@ -198,7 +199,7 @@ def check_digits(
     evidence = DigitsEvidence(
         expected=challenge.digits,
         heard=heard,
-        misheard=None if heard is None else edit_distance(heard, challenge.digits),
+        misheard=misheard,
         speech_segments=tuple(segments),
         mouth_events=analysis.events,
         av_sync=sync,

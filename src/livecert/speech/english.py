@@ -59,9 +59,11 @@ class EnglishDigitRecogniser:
         """The narrowband recogniser, or None; ``moonshine-cpp`` is imported on first use."""
         if isinstance(self._moonshine, str) and self._moonshine == "default":
             reason = moonshine_unusable()
-            self._moonshine = MoonshineDigitRecogniser() if reason is None else None
-            if reason is not None:
+            if reason is None:
+                self._moonshine = MoonshineDigitRecogniser()
+            else:
                 log.warning("%s: telephone-band audio is recognised by PocketSphinx alone", reason)
+                self._moonshine = None
         return self._moonshine
 
     def load(self, n_digits: int) -> None:
