@@ -39,6 +39,7 @@ from livecert.liveness.challenge import (
     Challenge as Challenge,
     MemoryNonceStore as MemoryNonceStore,
     NonceStore as NonceStore,
+    PromptAction as PromptAction,
     ScheduleKind as ScheduleKind,
     SQLiteNonceStore as SQLiteNonceStore,
     generate_key as generate_key,

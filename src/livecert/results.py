@@ -44,6 +44,7 @@ class ReasonCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     SPOOF_SUSPECTED = "SPOOF_SUSPECTED"
     BLINK_NOT_ON_CUE = "BLINK_NOT_ON_CUE"
+    MOUTH_NOT_ON_CUE = "MOUTH_NOT_ON_CUE"
     DIGITS_NOT_ON_CUE = "DIGITS_NOT_ON_CUE"
     EYES_CLOSED = "EYES_CLOSED"
     GLASSES_GLARE = "GLASSES_GLARE"
@@ -128,6 +129,11 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.BLINK_NOT_ON_CUE: (
         'No blink came when the screen asked for one. Blink each time the screen says "Blink now".',
         "屏幕提示时没有看到眨眼。请在屏幕显示\u201c现在请眨眼\u201d时眨一下眼。",
+    ),
+    ReasonCode.MOUTH_NOT_ON_CUE: (
+        'The mouth did not open when the screen asked. Open your mouth each time the screen says "Open your '
+        'mouth now", then close it.',
+        "屏幕提示时没有看到张嘴。请在屏幕显示\u201c现在请张嘴\u201d时张一下嘴，然后闭上。",
     ),
     ReasonCode.DIGITS_NOT_ON_CUE: (
         "The digits were not read as they appeared. Read each digit aloud as soon as it appears on the screen, "

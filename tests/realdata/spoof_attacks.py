@@ -234,8 +234,11 @@ def handheld_homographies(rng: np.random.Generator, n: int, w: int, h: int, stre
 # --------------------------------------------------------------------------- eyelid warps
 
 
-def blink_profile(t: np.ndarray, rng: np.random.Generator, duration: float) -> np.ndarray:
-    """Closure amount in [0, 1] per frame time for 2-3 blinks at random times.
+def blink_profile(
+    t: np.ndarray, rng: np.random.Generator, duration: float, period_s: float | None = None
+) -> np.ndarray:
+    """Closure amount in [0, 1] per frame time for 2-3 blinks at random times
+    (or, with ``period_s``, one every ``period_s`` seconds from 1 s on).
 
     Half the seeds use a symmetric profile (opening as fast as closing), the
     other half a physiological one (opening 1.5-2.5 times slower).
@@ -249,10 +252,13 @@ def blink_profile(t: np.ndarray, rng: np.random.Generator, duration: float) -> n
     ndarray, shape (N,)
     """
     a = np.zeros_like(t)
-    n_blinks = int(rng.integers(2, 4))
-    starts = np.sort(rng.uniform(1.0, duration - 0.7, size=n_blinks))
-    for k in range(1, n_blinks):  # keep blinks at least 0.7 s apart
-        starts[k] = max(starts[k], starts[k - 1] + 0.7)
+    if period_s is not None:
+        starts = np.arange(1.0, duration - 0.7, period_s)
+    else:
+        n_blinks = int(rng.integers(2, 4))
+        starts = np.sort(rng.uniform(1.0, duration - 0.7, size=n_blinks))
+        for k in range(1, n_blinks):  # keep blinks at least 0.7 s apart
+            starts[k] = max(starts[k], starts[k - 1] + 0.7)
     symmetric = rng.random() < 0.5
     for s in starts:
         close = rng.uniform(0.07, 0.15)
@@ -369,8 +375,9 @@ def eyelid_warp_photo(
     h264: bool = False,
     seconds: float = 5.0,
     mesh: np.ndarray | None = None,
+    period_s: float | None = None,
 ) -> Iterator[tuple[np.ndarray, float]]:
-    """A photo whose eyes blink 2-3 times by an image warp.
+    """A photo whose eyes blink 2-3 times (or every ``period_s`` seconds) by an image warp.
 
     Parameters
     ----------
@@ -391,6 +398,9 @@ def eyelid_warp_photo(
         Encode and decode with libx264 (crf 23-30).
     mesh : ndarray, shape (478, 3), optional
         The photo's face mesh (computed when omitted).
+    period_s : float, optional
+        Blink every this many seconds (a video rendered to answer any
+        "blink now" prompt) instead of 2-3 times at random.
 
     Yields
     ------
@@ -405,7 +415,7 @@ def eyelid_warp_photo(
     fps = float(rng.choice([25.0, 30.0]))
     n = int(seconds * fps)
     t = np.arange(n) / fps
-    closure = blink_profile(t, rng, seconds)
+    closure = blink_profile(t, rng, seconds, period_s)
     eyes = [_EyeFrame(pts, e, (h, w)) for e in (R_EYE, L_EYE)]
     skins = [_lid_skin(img0, e) for e in eyes]
     homs = handheld_homographies(rng, n, w, h) if handheld else None

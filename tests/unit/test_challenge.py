@@ -25,11 +25,14 @@ from livecert.errors import ChallengeError, SessionStateError
 from livecert.liveness.challenge import (
     Challenge,
     MemoryNonceStore,
+    PromptAction,
     PromptStep,
+    ScheduleKind,
     SQLiteNonceStore,
     check_challenge,
     generate_key,
     load_key,
+    new_blink_challenge,
     new_challenge,
     save_key,
 )
@@ -240,6 +243,45 @@ def test_token_is_compact() -> None:
     assert len(token) < 220
     payload = base64.urlsafe_b64decode(token.split(".")[0] + "==")
     assert b" " not in payload and json.loads(payload)["d"] == Challenge.from_token(token, KEY).digits
+
+
+def test_blink_challenges_mix_mouth_prompts_in_at_random_places() -> None:
+    """Two blinks and one "open your mouth" by default; the mouth prompt's place is drawn, and the
+    token carries each step's action."""
+    places = Counter()
+    for _ in range(300):
+        c = new_blink_challenge(now=T0)
+        assert sorted(c.actions) == [PromptAction.BLINK, PromptAction.BLINK, PromptAction.OPEN_MOUTH]
+        assert len(c.blink_windows) == 2 and len(c.mouth_windows) == 1 and len(c.windows()) == 3
+        assert set(c.windows()) == set(c.blink_windows) | set(c.mouth_windows)
+        assert 1.5 <= c.windows()[0][0] <= 3.0 and all(b[0] - a[1] >= 1.0 for a, b in zip(c.windows(), c.windows()[1:]))
+        places[c.actions.index(PromptAction.OPEN_MOUTH)] += 1
+        back = Challenge.from_token(c.to_token(KEY), KEY)
+        assert back == c and back.actions == c.actions
+    assert set(places) == {0, 1, 2} and min(places.values()) > 60  # about 100 each
+    only_blinks = new_blink_challenge(3, mouth_prompts=0)
+    assert only_blinks.actions == (PromptAction.BLINK,) * 3 and only_blinks.mouth_windows == ()
+    assert new_challenge(4).actions == () and new_challenge(4).windows() == ()
+
+
+@pytest.mark.parametrize("n", [-1, 4, 1.0, True, None, "1"])
+def test_bad_mouth_prompt_counts_are_refused(n: object) -> None:
+    with pytest.raises(ChallengeError, match="mouth_prompts must be an int from 0 to 3"):
+        new_blink_challenge(mouth_prompts=n)  # type: ignore[arg-type]
+
+
+def test_a_blink_step_naming_an_unknown_action_is_refused() -> None:
+    raw = json.dumps(
+        {"d": "", "n": "x", "i": T0, "e": None, "k": "blink", "s": [["smile", 2.0, 4.5]], "t": True},
+        separators=(",", ":"),
+    ).encode()
+    with pytest.raises(ChallengeError) as err:
+        Challenge.from_token(_sign_raw(raw), KEY)
+    assert err.value.code == "CHALLENGE_INVALID"
+    with pytest.raises(ChallengeError, match="one timed step per action"):
+        Challenge("", "x", T0, math.inf, (PromptStep("7", 2.0, 4.5),), ScheduleKind.BLINK)
+    with pytest.raises(ChallengeError, match="one PromptAction per prompt time"):
+        Challenge.for_known_blink_prompts((1.0, 5.0), actions=(PromptAction.BLINK,))
 
 
 def test_known_digits_token_round_trip() -> None:

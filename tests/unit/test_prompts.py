@@ -14,6 +14,7 @@ from livecert.io.audio import AudioTrack
 from livecert.liveness import digits as digits_module
 from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptStep, ScheduleKind, new_challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
+from livecert.liveness.mouth import answered_mouth_prompts
 from livecert.liveness.prompts import answer_prompts, judge_timing, prompt_times, voice_answers
 from livecert.results import Content, DigitsEvidence, PromptAnswer, ReasonCode
 from livecert.schemas import SchemaName, load_schema
@@ -274,3 +275,27 @@ def test_a_misheard_digit_is_allowed_only_with_three_heard_right(shown: str, hea
     mouth = np.full_like(t, np.nan)
     _, reasons = check_digits(challenge, t, mouth, _silence(), DigitsConfig(), _Fixed(heard), mouth_height=mouth)
     assert (ReasonCode.DIGITS_MISMATCH in [r.code for r in reasons]) is not passes
+
+
+def test_a_mouth_prompt_is_answered_by_an_opening_inside_its_window() -> None:
+    """``answered_mouth_prompts``: the mouth must open (its widest point) 0.15 s or more after the
+    prompt and before it is hidden; a mouth held open without moving does not answer, one that
+    rests a little open and opens wider does."""
+    t = np.arange(0, 10, 0.04)
+    closed = np.full(t.shape, 0.01)
+    opened_at_5 = np.where((t >= 5.0) & (t < 5.6), 0.06, closed)
+    windows = ((1.0, 3.5), (4.5, 7.0))
+    assert answered_mouth_prompts(t + 20.0, opened_at_5, windows, 20.0, 0.15) == (False, True)
+    assert answered_mouth_prompts(t, opened_at_5, ((4.9, 7.4),), 0.0, 0.15) == (False,)  # 0.1 s: too soon
+    held_open = np.where((t >= 4.0) & (t < 6.0), 0.06, closed)
+    assert answered_mouth_prompts(t, held_open, windows, 0.0, 0.15) == (False, False)
+    small = np.where((t >= 5.0) & (t < 5.6), 0.025, closed)  # under open_delta (0.02) above closed
+    assert answered_mouth_prompts(t, small, windows, 0.0, 0.15) == (False, False)
+    gap = opened_at_5.copy()
+    gap[(t >= 4.0) & (t < 5.2)] = np.nan  # the face lost, found again with the mouth open: an opening
+    assert answered_mouth_prompts(t, gap, windows, 0.0, 0.15) == (False, True)
+    assert answered_mouth_prompts(t, np.full(t.shape, np.nan), windows, 0.0, 0.15) == (False, False)
+    assert answered_mouth_prompts(t, opened_at_5, (), 0.0, 0.15) == ()
+    resting_open = np.where(t >= 2.0, 0.035, closed)  # closed at first, then resting a little open
+    resting_open[(t >= 5.0) & (t < 5.6)] = 0.09
+    assert answered_mouth_prompts(t, resting_open, windows, 0.0, 0.15) == (False, True)

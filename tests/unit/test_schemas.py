@@ -83,13 +83,20 @@ def test_app_message_for_blink_and_misuse() -> None:
 
 def test_cli_blink_challenge_gives_the_prompt_windows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key_file = tmp_path / "key"
-    assert main(["challenge", "--key-file", str(key_file), "--mode", "blink", "--prompts", "3", "--json"]) == 0
+    args = ["challenge", "--key-file", str(key_file), "--mode", "blink", "--prompts", "3", "--mouth-prompts", "2"]
+    assert main([*args, "--json"]) == 0
     message = json.loads(capsys.readouterr().out)
     _validate(SchemaName.APP_CHALLENGE, message)
     assert message["mode"] == "blink" and message["schedule_kind"] == "blink" and "digits" not in message
-    windows = [(s["show_at_s"], s["hide_at_s"]) for s in message["schedule"]]
     challenge = Challenge.from_token(message["token"], livecert.load_key(key_file))
-    assert challenge.blink_windows == tuple(windows) and len(windows) == 3
+    for action, n in (("blink", 3), ("open_mouth", 2)):
+        windows = [(s["show_at_s"], s["hide_at_s"]) for s in message["schedule"] if s["action"] == action]
+        assert challenge.windows(livecert.PromptAction(action)) == tuple(windows) and len(windows) == n
+    assert challenge.windows() == tuple((s["show_at_s"], s["hide_at_s"]) for s in message["schedule"])
+    assert all(s["digits"] == "" for s in message["schedule"])
+    assert main(args) == 0  # by hand: when to blink and when to open the mouth
+    text = capsys.readouterr().out
+    assert "blink when asked" in text and "open your mouth when asked" in text
 
 
 def test_results_and_errors_follow_their_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -275,7 +275,7 @@ def test_blink_challenge_prompts_and_their_windows() -> None:
     from livecert.results import BlinkEvent
     from livecert.session.steps import Guidance, StepMachine
 
-    challenge = new_blink_challenge(3, window_s=2.5)
+    challenge = new_blink_challenge(3, mouth_prompts=0, window_s=2.5)
     windows = challenge.blink_windows
     assert challenge.schedule_kind is ScheduleKind.BLINK and challenge.digits == "" and len(windows) == 3
     assert 1.5 <= windows[0][0] <= 3.0 and all(b[0] - a[1] >= 1.0 for a, b in zip(windows, windows[1:]))
@@ -316,7 +316,30 @@ def test_a_challenge_must_fit_the_mode() -> None:
     with LivenessSession(mode="blink", live=False, challenge=ChallengeOptions(new_blink_challenge(), key=key)) as s:
         for i in range(30):
             s.push(BLANK, i / 10)
-        assert "BLINK_NOT_ON_CUE" in s.result().reason_codes
+        result = s.result()
+        assert {"BLINK_NOT_ON_CUE", "MOUTH_NOT_ON_CUE"} <= set(result.reason_codes)
+        details = {r.code.value: r.detail for r in result.reasons}
+        assert details["MOUTH_NOT_ON_CUE"] == "the mouth opened after 0 of 1 prompts"
+
+
+def test_a_live_session_says_which_action_each_prompt_asks_for() -> None:
+    """While a prompt is up the person is told what it asks for; in between, to watch for the next."""
+    from livecert.liveness.challenge import PromptAction
+    from livecert.session.steps import Guidance
+
+    actions = (PromptAction.OPEN_MOUTH, PromptAction.BLINK)
+    options = ChallengeOptions(Challenge.for_known_blink_prompts((2.0, 6.0), 2.5, actions))
+    with LivenessSession(mode="blink", live=True, challenge=options) as s:
+        said = {t: s._instruction(t) for t in (1.0, 2.5, 4.6, 6.1, 8.4, 9.0)}
+    assert said == {
+        1.0: Guidance.WATCH_FOR_PROMPT,
+        2.5: Guidance.OPEN_MOUTH_NOW,
+        4.6: Guidance.WATCH_FOR_PROMPT,
+        6.1: Guidance.BLINK_NOW,
+        8.4: Guidance.BLINK_NOW,
+        9.0: Guidance.WATCH_FOR_PROMPT,
+    }
+    assert s._prompt(2.5) == ""  # an action is said in words, never drawn as digits
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "challenge_step": ("{digit} at {show:.2f} s", "{show:.2f} 秒 {digit}"),
     "challenge_sep": (", ", "，"),
     "challenge_blink": ("blink when asked: {windows}", "提示时请眨眼：{windows}"),
+    "challenge_mouth": ("open your mouth when asked: {windows}", "提示时请张嘴：{windows}"),
     "interrupted": ("interrupted", "已中断"),
     "error": ("error", "错误"),
 }
@@ -148,7 +149,10 @@ def _parser() -> _Parser:
     c.add_argument(
         "--digits", type=int, default=None, help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)"
     )
-    c.add_argument("--prompts", type=int, default=3, help="blink mode: how many 'blink now' prompts (1-5, default 3)")
+    c.add_argument("--prompts", type=int, default=2, help="blink mode: how many 'blink now' prompts (1-5, default 2)")
+    c.add_argument(
+        "--mouth-prompts", type=int, default=1, help="blink mode: how many 'open your mouth' prompts (0-3, default 1)"
+    )
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
     c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
@@ -172,7 +176,8 @@ def _parser() -> _Parser:
         "--blink-prompts",
         type=int,
         metavar="N",
-        help="blink mode: 'blink now' prompts at random moments (0-5; default 3 from a camera, 0 with --video)",
+        help="blink mode: 'blink now' prompts at random moments, with one 'open your mouth' among them "
+        "(0-5; default 2 from a camera, 0 with --video)",
     )
     d.add_argument(
         "--speech-model",
@@ -332,7 +337,7 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
         save_key(args.key_file, generate_key())
         log.warning("created a new key in %s", args.key_file)
     if args.mode == "blink":
-        challenge = new_blink_challenge(args.prompts, ttl_s=args.ttl)
+        challenge = new_blink_challenge(args.prompts, mouth_prompts=args.mouth_prompts, ttl_s=args.ttl)
     else:
         challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
     token = challenge.to_token(load_key(args.key_file))
@@ -347,14 +352,20 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
 def _challenge_text(challenge: Challenge, lang: str) -> str:
     """What to read or when to blink, in ``lang``, for a person trying a challenge by hand."""
     if challenge.schedule_kind is ScheduleKind.BLINK:
-        windows = " ".join(f"{show:.2f}-{hide:.2f}s" for show, hide in challenge.blink_windows)
-        return _t("challenge_blink", lang, windows=windows)
+        lines = [_t("challenge_blink", lang, windows=_windows_text(challenge.blink_windows))]
+        if challenge.mouth_windows:
+            lines.append(_t("challenge_mouth", lang, windows=_windows_text(challenge.mouth_windows)))
+        return "\n".join(lines)
     if challenge.schedule_kind is ScheduleKind.ONE_BY_ONE:
         steps = _t("challenge_sep", lang).join(
             _t("challenge_step", lang, digit=s.text, show=s.show_at_s) for s in challenge.schedule
         )
         return _t("challenge_one_by_one", lang, steps=steps)
     return _t("challenge", lang, digits=challenge.digits)
+
+
+def _windows_text(windows: tuple[tuple[float, float], ...]) -> str:
+    return " ".join(f"{show:.2f}-{hide:.2f}s" for show, hide in windows)
 
 
 def _challenge_options(args: argparse.Namespace) -> ChallengeOptions | None:

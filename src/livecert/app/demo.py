@@ -27,8 +27,8 @@ from livecert.speech.languages import content_check
 
 log = logging.getLogger(__name__)
 
-#: "Blink now" prompts the camera demo asks for in blink mode.
-DEFAULT_BLINK_PROMPTS = 3
+#: "Blink now" prompts the camera demo asks for in blink mode (with one "open your mouth" prompt among them).
+DEFAULT_BLINK_PROMPTS = 2
 
 
 _WINDOW = "livecert"

@@ -72,9 +72,32 @@ class ScheduleKind(StrEnum):
     #: One digit per step, each replaced by the next after a random
     #: :data:`ONE_BY_ONE_STEP_S` interval.
     ONE_BY_ONE = "one_by_one"
-    #: Blink mode: no digits; each step asks for one blink, shown from
-    #: ``show_at_s`` to ``hide_at_s`` (the reaction window).
+    #: Blink mode: no digits; each step asks for one action
+    #: (:class:`PromptAction`), shown from ``show_at_s`` to ``hide_at_s``
+    #: (the reaction window).
     BLINK = "blink"
+
+
+class PromptAction(StrEnum):
+    """What one step of a blink challenge asks for (:attr:`Challenge.actions`).
+
+    A step's ``text`` carries it: ``""`` asks for a blink (as every blink
+    challenge's steps did before mouth prompts existed), ``"open_mouth"``
+    for the mouth to open.
+    """
+
+    #: "Blink now": a blink must start in the window.
+    BLINK = "blink"
+    #: "Open your mouth now": the mouth must open in the window.  Blinks are
+    #: involuntary and come every few seconds, so a recording answers a blink
+    #: prompt by chance often; the mouth of a person sitting for the check
+    #: opens only when asked.
+    OPEN_MOUTH = "open_mouth"
+
+
+#: The step text of each action in a blink challenge.
+ACTION_TEXT: dict[PromptAction, str] = {PromptAction.BLINK: "", PromptAction.OPEN_MOUTH: "open_mouth"}
+_TEXT_ACTION = {text: action for action, text in ACTION_TEXT.items()}
 
 
 #: Digits drawn by :func:`new_challenge` when ``n_digits`` is not given: six
@@ -142,8 +165,14 @@ class Challenge:
     ) -> None:
         kind = _schedule_kind(schedule_kind)  # the enum member is stored, whichever was given
         if kind is ScheduleKind.BLINK:
-            if digits != "" or not schedule or any(step.text or step.hide_at_s is None for step in schedule):
-                raise ChallengeError("a blink challenge has no digits and one timed step per blink asked for")
+            if (
+                digits != ""
+                or not schedule
+                or any(step.text not in _TEXT_ACTION or step.hide_at_s is None for step in schedule)
+            ):
+                raise ChallengeError(
+                    "a blink challenge has no digits and one timed step per action asked for (a blink or the mouth)"
+                )
         else:
             _check_digits(digits)
         object.__setattr__(self, "digits", digits)
@@ -155,7 +184,7 @@ class Challenge:
         object.__setattr__(self, "testing_only", testing_only)
         if math.isnan(self.issued_at) or math.isnan(self.expires_at):
             raise ChallengeError("issued_at and expires_at must be numbers, not NaN")
-        if "".join(step.text for step in self.schedule) != self.digits:
+        if kind is not ScheduleKind.BLINK and "".join(step.text for step in self.schedule) != self.digits:
             raise ChallengeError("the schedule must show exactly the challenge digits")
 
     @classmethod
@@ -179,25 +208,54 @@ class Challenge:
         )
 
     @classmethod
-    def for_known_blink_prompts(cls, show_at_s: tuple[float, ...], window_s: float = 2.5) -> Challenge:
+    def for_known_blink_prompts(
+        cls,
+        show_at_s: tuple[float, ...],
+        window_s: float = 2.5,
+        actions: tuple[PromptAction, ...] | None = None,
+    ) -> Challenge:
         """A never-expiring blink challenge with given prompt times, for recorded test clips.
 
         Parameters
         ----------
         show_at_s : tuple of float
-            When each "blink now" prompt appeared, seconds after the recording started.
+            When each prompt appeared, seconds after the recording started.
         window_s : float
             How long each prompt stays up (the reaction window).
+        actions : tuple of PromptAction, optional
+            What each prompt asks for (default: a blink each).
         """
-        steps = tuple(PromptStep("", float(t), float(t) + window_s) for t in show_at_s)
+        acts = actions if actions is not None else (PromptAction.BLINK,) * len(show_at_s)
+        if len(acts) != len(show_at_s) or not all(isinstance(a, PromptAction) for a in acts):
+            raise ChallengeError("give one PromptAction per prompt time")
+        steps = tuple(PromptStep(ACTION_TEXT[a], float(t), float(t) + window_s) for a, t in zip(acts, show_at_s))
         return cls("", secrets.token_urlsafe(16), time.time(), math.inf, steps, ScheduleKind.BLINK, testing_only=True)
 
     @property
-    def blink_windows(self) -> tuple[tuple[float, float], ...]:
-        """Blink challenges: each prompt's (show, hide) seconds after the action started; else ``()``."""
+    def actions(self) -> tuple[PromptAction, ...]:
+        """Blink challenges: what each step asks for; else ``()``."""
         if self.schedule_kind is not ScheduleKind.BLINK:
             return ()
-        return tuple((s.show_at_s, s.hide_at_s if s.hide_at_s is not None else math.inf) for s in self.schedule)
+        return tuple(_TEXT_ACTION[s.text] for s in self.schedule)
+
+    def windows(self, action: PromptAction | None = None) -> tuple[tuple[float, float], ...]:
+        """Blink challenges: the (show, hide) seconds after the action started of each prompt
+        asking for ``action`` (every prompt when None); else ``()``."""
+        return tuple(
+            (s.show_at_s, s.hide_at_s if s.hide_at_s is not None else math.inf)
+            for s, a in zip(self.schedule, self.actions)
+            if action is None or a is action
+        )
+
+    @property
+    def blink_windows(self) -> tuple[tuple[float, float], ...]:
+        """Blink challenges: each "blink now" prompt's (show, hide) seconds after the action started; else ``()``."""
+        return self.windows(PromptAction.BLINK)
+
+    @property
+    def mouth_windows(self) -> tuple[tuple[float, float], ...]:
+        """Blink challenges: each "open your mouth" prompt's (show, hide) seconds; else ``()``."""
+        return self.windows(PromptAction.OPEN_MOUTH)
 
     def to_token(self, key: bytes) -> str:
         """Sign the challenge with ``key``; returns a compact URL-safe token."""
@@ -315,29 +373,38 @@ def new_challenge(
 
 
 def new_blink_challenge(
-    n_prompts: int = 3,
+    n_prompts: int = 2,
     *,
+    mouth_prompts: int = 1,
     ttl_s: float = 300.0,
     window_s: float = 2.5,
     now: float | None = None,
 ) -> Challenge:
-    """Draw a blink challenge: "blink now" prompts at random moments (:mod:`secrets`).
+    """Draw a blink challenge: "blink now" and "open your mouth" prompts at random moments (:mod:`secrets`).
 
     A recording made earlier, or a video rendered in advance, cannot know
-    when the prompts come; a live person blinks after each one.  The first
-    prompt comes 1.5-3.0 s after the action starts (time to read the
-    instruction), each next one 1.0-2.5 s after the previous window closed
-    (10 ms steps); each stays up ``window_s`` seconds, the reaction window.
+    when the prompts come nor which action each asks for; a live person
+    does what each one asks.  The first prompt comes 1.5-3.0 s after the
+    action starts (time to read the instruction), each next one 1.0-2.5 s
+    after the previous window closed (10 ms steps); each stays up
+    ``window_s`` seconds, the reaction window.  The mouth prompts take
+    random places among the blink prompts.
 
     Parameters
     ----------
     n_prompts : int
-        Blinks asked for, 1 to 5.  A replayed recording answers a prompt by
-        chance when one of its own blinks falls in the window: for 15 blinks
-        a minute about half the time (0.44 if blinks came at random, 0.59 if
-        evenly spaced), so 3 prompts (default) let roughly 1 in 5 to 1 in 11
-        such recordings through; ZJU's frequent blinkers (about 40 a minute)
-        answer one prompt 9 times in 10 (``tests/realdata/test_blink_prompts_real.py``).
+        Blinks asked for, 1 to 5.  A replayed recording answers a blink
+        prompt by chance when one of its own blinks falls in the window: for
+        15 blinks a minute about half the time (0.44 if blinks came at
+        random, 0.59 if evenly spaced); ZJU's frequent blinkers (about 40 a
+        minute) answer one 9 times in 10, and a video rendered to blink
+        every 2 s answers every one
+        (``tests/realdata/test_blink_prompts_real.py``).
+    mouth_prompts : int
+        "Open your mouth" prompts, 0 to 3 (default 1).  The mouth of a
+        person sitting still opens rarely, so a recording answers one only
+        when it happens to open its mouth in the window: the figures are in
+        the README ("Blink prompts at random moments").
     ttl_s : float
         Seconds the challenge stays valid, at most :data:`MAX_TTL_S`.
     window_s : float
@@ -354,14 +421,20 @@ def new_blink_challenge(
     """
     if isinstance(n_prompts, bool) or not isinstance(n_prompts, int) or not 1 <= n_prompts <= 5:
         raise ChallengeError(f"n_prompts must be an int from 1 to 5, not {n_prompts!r}")
+    if isinstance(mouth_prompts, bool) or not isinstance(mouth_prompts, int) or not 0 <= mouth_prompts <= 3:
+        raise ChallengeError(f"mouth_prompts must be an int from 0 to 3, not {mouth_prompts!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
         raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
     if isinstance(window_s, bool) or not isinstance(window_s, (int, float)) or not 0.5 <= window_s <= 10.0:
         raise ChallengeError(f"window_s must be a number of seconds from 0.5 to 10, not {window_s!r}")
+    actions = [PromptAction.BLINK] * n_prompts + [PromptAction.OPEN_MOUTH] * mouth_prompts
+    for i in range(len(actions) - 1, 0, -1):  # Fisher-Yates with secrets
+        j = secrets.randbelow(i + 1)
+        actions[i], actions[j] = actions[j], actions[i]
     steps = []
     show = 1.5 + secrets.randbelow(151) / 100
-    for _ in range(n_prompts):
-        steps.append(PromptStep("", round(show, 2), round(show + window_s, 2)))
+    for action in actions:
+        steps.append(PromptStep(ACTION_TEXT[action], round(show, 2), round(show + window_s, 2)))
         show += window_s + 1.0 + secrets.randbelow(151) / 100
     issued = _now(now)
     return Challenge("", secrets.token_urlsafe(16), issued, issued + float(ttl_s), tuple(steps), ScheduleKind.BLINK)

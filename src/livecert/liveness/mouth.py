@@ -72,6 +72,68 @@ def mouth_events(t: FloatArray, mouth: FloatArray, config: DigitsConfig | None =
     return MouthAnalysis(tuple(e[2] for e in events), tuple(segments), closed)
 
 
+def opening_onsets(t: FloatArray, mouth: FloatArray, open_level: float) -> FloatArray:
+    """When the mouth opens: each usable frame above ``open_level`` whose usable frame before was not.
+
+    Parameters
+    ----------
+    t, mouth : ndarray of float, shape (N,)
+        Frame times and inner-lip gap / face width (nan where unusable).
+    open_level : float
+        The gap above which the mouth counts as open.
+
+    Returns
+    -------
+    ndarray of float, shape (K,)
+        The onset times, increasing (the first usable frame counts when it is open).
+    """
+    t = np.asarray(t, np.float64)
+    mouth = np.asarray(mouth, np.float64)
+    usable = np.flatnonzero(np.isfinite(mouth))
+    is_open = mouth[usable] > open_level
+    was_open = np.concatenate([[False], is_open[:-1]])
+    onsets: FloatArray = t[usable][is_open & ~was_open]
+    return onsets
+
+
+def answered_mouth_prompts(
+    t: FloatArray,
+    mouth: FloatArray,
+    windows: tuple[tuple[float, float], ...],
+    origin_s: float,
+    min_reaction_s: float,
+    config: DigitsConfig | None = None,
+) -> tuple[bool, ...]:
+    """Which "open your mouth" prompts of a blink challenge an opening answered.
+
+    An opening is one of :func:`mouth_events`' events: the inner-lip gap
+    peaks at least ``config.open_delta`` above the person's closed level and
+    ``config.min_prominence`` above the valleys around it, so a mouth that
+    rests a little open and opens wider counts, and a mouth held open
+    without moving does not.  Its widest point must come at least
+    ``min_reaction_s`` after the prompt appeared and before it was hidden.
+
+    Parameters
+    ----------
+    t, mouth : ndarray of float, shape (N,)
+        Frame times on the clip's timeline and inner-lip gap / face width (nan where unusable).
+    windows : tuple of (float, float)
+        Each prompt's (show, hide) seconds after ``origin_s``.
+    origin_s : float
+        When the prompts' schedule started, clip seconds.
+    min_reaction_s : float
+    config : DigitsConfig, optional
+        Default :class:`DigitsConfig`.
+
+    Returns
+    -------
+    tuple of bool
+        One per window; all False when fewer than 3 frames are usable.
+    """
+    peaks = np.asarray(mouth_events(t, mouth, config).events, np.float64) - origin_s
+    return tuple(bool(np.any((peaks >= show + min_reaction_s) & (peaks <= hide))) for show, hide in windows)
+
+
 def _prominent_peaks(x: FloatArray, min_height: float, min_prominence: float) -> list[int]:
     """Indices of local maxima at least ``min_height`` high that rise at least
     ``min_prominence`` above the deeper of the two valleys separating them from

@@ -80,16 +80,21 @@ def app_message(challenge: Challenge | None = None, token: str | None = None) ->
     expires = None if math.isinf(challenge.expires_at) else challenge.expires_at
     blink = challenge.schedule_kind is ScheduleKind.BLINK
     digits = {} if blink else {"digits": challenge.digits}
+    schedule: list[dict[str, object]] = [
+        {"digits": step.text, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s} for step in challenge.schedule
+    ]
+    if blink:  # the step's text is its action, not digits
+        schedule = [
+            {"digits": "", "action": action.value, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s}
+            for step, action in zip(challenge.schedule, challenge.actions)
+        ]
     return {
         "version": APP_MESSAGE_VERSION,
         "mode": (Mode.BLINK if blink else Mode.DIGITS).value,
         "token": token,
         **digits,
         "schedule_kind": challenge.schedule_kind.value,
-        "schedule": [
-            {"digits": step.text, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s}
-            for step in challenge.schedule
-        ],
+        "schedule": schedule,
         "issued_at": challenge.issued_at,
         "expires_at": expires,
         "expires_at_utc": None if expires is None else _utc_iso(expires),

@@ -72,7 +72,8 @@ ChallengeFactory = Callable[[Mode, int, ScheduleKind, float, int], Challenge | N
 def default_challenge(
     mode: Mode, prompts: int, schedule: ScheduleKind, ttl_s: float, n_digits: int
 ) -> Challenge | None:
-    """A fresh random challenge: digits to read, "blink now" prompts, or none (free blinking)."""
+    """A fresh random challenge: digits to read, "blink now" prompts with one "open your mouth" among
+    them, or none (free blinking)."""
     if mode is Mode.DIGITS:
         return new_challenge(n_digits, ttl_s=ttl_s, schedule=schedule)
     return new_blink_challenge(prompts, ttl_s=ttl_s) if prompts > 0 else None

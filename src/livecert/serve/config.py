@@ -34,11 +34,12 @@ class ServeConfig:
     n_digits : int
         Digits in a read-digits challenge.
     blink_prompts : int
-        "Blink now" prompts in a blink session when the request does not say.  Three by
-        default: a recording played into the camera (an old video of the person, a screen
-        replay, an animated photo rendered in advance) answers all three only by chance
-        (README, "Blink prompts at random moments").  0 lets the person blink freely, which
-        such a recording passes.
+        "Blink now" prompts in a blink session when the request does not say.  Two by
+        default, with one "open your mouth" prompt among them
+        (:func:`~livecert.liveness.challenge.new_blink_challenge`): a recording played into
+        the camera (an old video of the person, a screen replay, an animated photo rendered
+        in advance) answers them all only by chance (README, "Blink prompts at random
+        moments").  0 lets the person blink freely, which such a recording passes.
     rate_per_minute : float
         Requests a client (one IP address) may make per minute to the session and upload
         endpoints; more are refused with ``RATE_LIMITED`` (HTTP 429).
@@ -70,7 +71,7 @@ class ServeConfig:
     session_ttl_s: float = 600.0
     default_mode: Mode = Mode.BLINK
     n_digits: int = 4
-    blink_prompts: int = 3
+    blink_prompts: int = 2
     rate_per_minute: float = 30.0
     rate_burst: int = 10
     max_check_s: float = 120.0

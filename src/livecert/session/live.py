@@ -36,9 +36,9 @@ from livecert.io.audio import AudioTrack
 from livecert.io.files import check_file
 from livecert.io.frames import check_frame
 from livecert.liveness.blink import BlinkAnalysis, answered_prompts, detect_blinks
-from livecert.liveness.challenge import Challenge, ScheduleKind, check_challenge
+from livecert.liveness.challenge import Challenge, PromptAction, ScheduleKind, check_challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
-from livecert.liveness.mouth import fits_prompt, mouth_events
+from livecert.liveness.mouth import answered_mouth_prompts, fits_prompt, mouth_events
 from livecert.liveness.spoof import SpoofRecorder, assess
 from livecert.results import (
     DigitsEvidence,
@@ -143,7 +143,11 @@ class LivenessSession:
         if live:
             self._spend_nonce()  # a live session refuses a replayed challenge at once
         self._recorder = TraceRecorder()
-        self._windows = self._challenge.blink_windows if self._challenge is not None else ()
+        blink = self._challenge
+        self._windows = blink.windows() if blink is not None else ()  # every prompt of a blink challenge
+        self._actions = blink.actions if blink is not None else ()
+        self._blink_windows = blink.blink_windows if blink is not None else ()
+        self._mouth_windows = blink.mouth_windows if blink is not None else ()
         self._steps = StepMachine(
             self.mode,
             self.config.session,
@@ -280,8 +284,8 @@ class LivenessSession:
     def _action_limit(self) -> float:
         cfg = self.config.session
         if self.mode is Mode.BLINK:
-            if self._challenge is not None and self._challenge.blink_windows:
-                return max(hide for _, hide in self._challenge.blink_windows) + 1.0
+            if self._windows:
+                return max(hide for _, hide in self._windows) + 1.0
             return cfg.blink_step_s
         d = self.config.digits
         n = len(self._challenge.digits) if self._challenge is not None else 4
@@ -290,8 +294,8 @@ class LivenessSession:
     def _check_action(self, t: float, start: float) -> tuple[bool, float]:
         """Has the live action succeeded?  (See :data:`~livecert.session.steps.ActionCheck`.)"""
         if self.mode is Mode.BLINK and self._windows:
-            blinks = self._detect_blinks(self._recorder.since(start)).events
-            answered = answered_prompts(blinks, self._windows, start, self.config.blink.min_reaction_s)
+            blinked, opened = self._answered(self._recorder.since(start), start)
+            answered = blinked + opened
             return all(answered), sum(answered) / len(answered)
         if self.mode is Mode.BLINK:
             # The last few seconds are enough to see a new blink (bounded cost per frame).
@@ -312,13 +316,26 @@ class LivenessSession:
             trace.t_s, trace.where_usable("left_eye"), trace.where_usable("right_eye"), self.config.blink
         )
 
+    def _answered(self, trace: FrameTrace, origin_s: float) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+        """A blink challenge's prompts answered: (each "blink now" by a blink, each "open your mouth" by the mouth)."""
+        react = self.config.blink.min_reaction_s
+        blinks = self._detect_blinks(trace).events
+        blinked = answered_prompts(blinks, self._blink_windows, origin_s, react)
+        opened: tuple[bool, ...] = ()
+        if self._mouth_windows:
+            gap = trace.where_usable("inner_lip_gap")
+            opened = answered_mouth_prompts(trace.t_s, gap, self._mouth_windows, origin_s, react, self.config.digits)
+        return blinked, opened
+
     def _instruction(self, elapsed: float) -> Guidance:
-        """Blink challenges: "blink now" while a prompt is up, else "watch for the prompt"."""
-        up = any(show <= elapsed < hide for show, hide in self._windows)
-        return Guidance.BLINK_NOW if up else Guidance.WATCH_FOR_PROMPT
+        """Blink challenges: "blink now" or "open your mouth" while a prompt is up, else "watch for the prompt"."""
+        for (show, hide), action in zip(self._windows, self._actions):
+            if show <= elapsed < hide:
+                return Guidance.OPEN_MOUTH_NOW if action is PromptAction.OPEN_MOUTH else Guidance.BLINK_NOW
+        return Guidance.WATCH_FOR_PROMPT
 
     def _prompt(self, elapsed: float) -> str:
-        if self._challenge is None:
+        if self._challenge is None or self._challenge.schedule_kind is ScheduleKind.BLINK:
             return ""
         shown = [
             s.text
@@ -374,10 +391,13 @@ class LivenessSession:
         prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
         action_reasons: list[Reason] = []
         if self._windows:
-            answered = answered_prompts(blinks.events, self._windows, prompt_at, self.config.blink.min_reaction_s)
-            if not all(answered):
-                detail = f"a blink after {sum(answered)} of {len(answered)} prompts"
+            blinked, opened = self._answered(trace, prompt_at)
+            if not all(blinked):
+                detail = f"a blink after {sum(blinked)} of {len(blinked)} prompts"
                 action_reasons.append(Reason(ReasonCode.BLINK_NOT_ON_CUE, detail))
+            if not all(opened):
+                detail = f"the mouth opened after {sum(opened)} of {len(opened)} prompts"
+                action_reasons.append(Reason(ReasonCode.MOUTH_NOT_ON_CUE, detail))
 
         digits: DigitsEvidence | None = None
         digits_ms = None

@@ -31,6 +31,7 @@ class Guidance(StrEnum):
     HOLD_STILL = "HOLD_STILL"
     PLEASE_BLINK = "PLEASE_BLINK"
     BLINK_NOW = "BLINK_NOW"
+    OPEN_MOUTH_NOW = "OPEN_MOUTH_NOW"
     WATCH_FOR_PROMPT = "WATCH_FOR_PROMPT"
     READ_DIGITS = "READ_DIGITS"
     TRY_AGAIN = "TRY_AGAIN"
@@ -50,12 +51,16 @@ _GUIDANCE_TEXT: dict[Guidance, tuple[str, str]] = {
     Guidance.HOLD_STILL: ("Good. Hold still and look at the camera.", "很好。请保持不动，看着镜头。"),
     Guidance.PLEASE_BLINK: ("Please blink your eyes slowly.", "请慢慢眨眨眼。"),
     Guidance.BLINK_NOW: ("Blink now.", "现在请眨眼。"),
-    Guidance.WATCH_FOR_PROMPT: ("Look at the camera. Blink when the screen asks.", "请看着镜头，屏幕提示时再眨眼。"),
+    Guidance.OPEN_MOUTH_NOW: ("Open your mouth now.", "现在请张嘴。"),
+    Guidance.WATCH_FOR_PROMPT: ("Look at the camera. Do what the screen asks.", "请看着镜头，按屏幕提示做。"),
     Guidance.READ_DIGITS: ("Please read the digits aloud.", "请大声读出屏幕上的数字。"),
     Guidance.TRY_AGAIN: ("Let's try once more, take your time.", "我们再试一次，不用着急。"),
     Guidance.DONE: ("Done. Thank you.", "完成，谢谢。"),
     Guidance.TIMEOUT: ("Time ran out. Please start again.", "操作超时。请重新开始。"),
 }
+
+#: What a blink challenge's prompts ask for while they are up.
+PROMPTED = frozenset({Guidance.BLINK_NOW, Guidance.OPEN_MOUTH_NOW})
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,9 @@ class StepMachine:
         action started (``""`` in blink mode).
     instruction : callable, optional
         ``instruction(elapsed_s) -> Guidance``: what to ask for that long
-        after the action started (a blink challenge says ``BLINK_NOW`` only
-        while a prompt is up); default ``PLEASE_BLINK`` or ``READ_DIGITS``.
+        after the action started (a blink challenge says ``BLINK_NOW`` or
+        ``OPEN_MOUTH_NOW`` only while a prompt is up); default
+        ``PLEASE_BLINK`` or ``READ_DIGITS``.
     """
 
     def __init__(
@@ -227,8 +233,8 @@ class StepMachine:
         prompt = self._prompt(elapsed) if elapsed is not None else ""
         left = seconds_left if self.live else math.inf
         problems = QualityFlag.split(flags)
-        # A "blink now" prompt is shown over any quality problem: it is up for a few seconds only.
-        asked = want if want is Guidance.BLINK_NOW or not problems else problems[0].reason_code
+        # A prompt ("blink now", "open your mouth") is shown over any quality problem: it is up for a few seconds.
+        asked = want if want in PROMPTED or not problems else problems[0].reason_code
         code = self._hold.show(asked, t)
         shown = self._monotonic(progress)
         return SessionUpdate(self.step, code, code.message_en, code.message_zh, shown, False, prompt, left, repeat)
@@ -255,8 +261,8 @@ class _GuidanceHold:
     """Hysteresis for what a person is told: a new code is shown only once it
     has been what the frames say for ``hold_s`` without a break, so every code
     stays on screen at least that long (a flag that comes and goes between
-    face counts no longer flickers).  ``BLINK_NOW`` comes and goes at once:
-    its timing is the blink challenge itself."""
+    face counts no longer flickers).  ``BLINK_NOW`` and ``OPEN_MOUTH_NOW``
+    come and go at once: their timing is the blink challenge itself."""
 
     def __init__(self, hold_s: float) -> None:
         self.hold_s = hold_s
@@ -270,7 +276,7 @@ class _GuidanceHold:
 
     def show(self, code: Guidance | ReasonCode, t: float) -> Guidance | ReasonCode:
         """The code to show at time ``t`` when the frames say ``code``."""
-        if self._shown is None or code == self._shown or Guidance.BLINK_NOW in (code, self._shown):
+        if self._shown is None or code == self._shown or code in PROMPTED or self._shown in PROMPTED:
             self._shown, self._candidate = code, None
             return code
         if code != self._candidate:

@@ -17,8 +17,9 @@ const TEXT = {
     position: "请把脸放在椭圆框里，看着屏幕。",
     get_ready: "准备好了吗？马上开始。",
     blink: "请慢慢眨眨眼。",
-    blink_wait: "请看着屏幕，提示时再眨眼。",
+    blink_wait: "请看着屏幕，按屏幕提示做。",
     blink_now: "现在请眨眼。",
+    mouth_now: "现在请张嘴。",
     digits: "请大声读出屏幕上的数字。",
     seconds_left: "还剩 {n} 秒",
     uploading: "正在上传，请稍候……",
@@ -56,8 +57,9 @@ const TEXT = {
     position: "Put your face inside the oval and look at the screen.",
     get_ready: "Get ready. Starting soon.",
     blink: "Please blink your eyes slowly.",
-    blink_wait: "Look at the screen. Blink when it asks.",
+    blink_wait: "Look at the screen. Do what it asks.",
     blink_now: "Blink now.",
+    mouth_now: "Open your mouth now.",
     digits: "Please read the digits aloud.",
     seconds_left: "{n} s left",
     uploading: "Uploading, please wait...",
@@ -191,7 +193,7 @@ function plan() {
   let end = 6.0;
   if (c.schedule && c.schedule.length) {
     for (const s of c.schedule) {
-      const text = c.schedule_kind === "blink" ? t("blink_now") : s.digits;
+      const text = c.schedule_kind !== "blink" ? s.digits : t(s.action === "open_mouth" ? "mouth_now" : "blink_now");
       steps.push({ text, show: s.show_at_s, hide: s.hide_at_s === null ? Infinity : s.hide_at_s });
     }
     const last = c.schedule[c.schedule.length - 1];
