@@ -342,7 +342,10 @@ class DigitsConfig:
     onset_lead_s, onset_lag_s : float
         An answer's mouth opening may start up to ``onset_lead_s`` before
         its voice onset (lips part before the sound) and up to
-        ``onset_lag_s`` after it.
+        ``onset_lag_s`` after its voicing starts
+        (:func:`livecert.liveness.prompts.voiced_onsets`: over an unvoiced
+        "th", "s" or "f", or Mandarin s-, q-, the lips stay nearly closed
+        and part for the vowel).
     prompt_sync_threshold : float
         :func:`livecert.liveness.sync.av_sync` score over the answers only
         (the pauses between them left out) below which a ``one_by_one``

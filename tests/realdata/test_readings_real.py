@@ -183,15 +183,16 @@ def _summary(held: dict[str, list[Scored]]) -> str:
 def test_timing_only_held_out(held_out: dict[str, list[Scored]]) -> None:
     """The decision without a recogniser (``"content": "not_checked"``), held out.
 
-    Measured: genuine 10/12 pass (BPCER 2/12: two answers whose mouth
-    opened 0.21-0.23 s after the voice or not past the open level); dubbed,
-    prompts from another challenge, 2 s late and 2 s early: 0/12 pass
-    (APCER 0 each).
+    Measured: genuine 11/12 pass (BPCER 1/12: one answer whose mouth
+    opened too late or not past the open level; 10/12 when the lag was
+    counted from the voice onset rather than from voicing, the other miss
+    a GRID "three" whose lips part 0.21 s after its "th"); dubbed, prompts
+    from another challenge, 2 s late and 2 s early: 0/12 pass (APCER 0 each).
     """
     log.info("held-out readings:\n%s", _summary(held_out))
     genuine = held_out["genuine"]
     assert all(s.timing_only[0].content is Content.NOT_CHECKED for s in genuine)
-    assert sum(s.passed_timing_only for s in genuine) >= 10
+    assert sum(s.passed_timing_only for s in genuine) >= 11
     for attack in ("dubbed", "other_prompts", "late", "early"):
         assert not [s.timing_only[1] for s in held_out[attack] if s.passed_timing_only], attack
 
@@ -201,7 +202,7 @@ def test_timing_only_with_telephone_band_or_noisy_sound(kind: str, held_out: dic
     """The same held-out readings with degraded sound, no recogniser: at most one more genuine
     reading lost than with clean sound, and still no dubbed one passing.
 
-    Measured: telephone band, genuine 10/12 pass and dubbed 0/12; 20 dB SNR, 10/12 and 0/12.
+    Measured: telephone band, genuine 11/12 pass and dubbed 0/12; 20 dB SNR, 11/12 and 0/12.
     """
     genuine = held_out[f"genuine_{kind}"]
     assert sum(s.passed_timing_only for s in genuine) >= sum(s.passed_timing_only for s in held_out["genuine"]) - 1
@@ -242,12 +243,12 @@ def test_with_recogniser_one_misheard_digit_is_allowed(held_out: dict[str, list[
     digits at the same prompt times (every digit differs: a live speaker saying other words) all fail.
 
     Measured (rule set from the recogniser's error rate and chance, not on these readings):
-    genuine readings passing 4 of 12 when heard exactly, 8 of 12 with one misheard digit allowed;
-    the 4 left: 2 out of sync, 2 with two digits misheard.  Other digits: 0 of 12 either way.
+    genuine readings passing 4 of 12 when heard exactly, 9 of 12 with one misheard digit allowed;
+    the 3 left: 1 out of sync, 2 with two digits misheard.  Other digits: 0 of 12 either way.
     """
     genuine = [s for s in held_out["genuine"] if s.recognised]
     assert len(genuine) == N_READINGS
-    assert sum(s.passed_recognised for s in genuine) >= 8
+    assert sum(s.passed_recognised for s in genuine) >= 9
     assert all(
         s.recognised is not None and (s.recognised[0].misheard or 0) <= 1 for s in genuine if s.passed_recognised
     )
@@ -257,9 +258,9 @@ def test_with_recogniser_one_misheard_digit_is_allowed(held_out: dict[str, list[
 
 
 @pytest.mark.xfail(
-    reason="issue #17 target not met: held out, 8 of 12 genuine readings pass with the recogniser (4 when every "
+    reason="issue #17 target not met: held out, 9 of 12 genuine readings pass with the recogniser (4 when every "
     "digit must be heard exactly). PocketSphinx hears 5 of 12 exactly (51/60 answers: one GRID 'zero' as 'two', "
-    "'one' as 'four', 'eight' as 'five'); 2 of 12 have two digits misheard and 2 fail lip-voice sync with or "
+    "'one' as 'four', 'eight' as 'five'); 2 of 12 have two digits misheard and 1 fails lip-voice sync with or "
     "without a recogniser",
     strict=True,
 )

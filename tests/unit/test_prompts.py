@@ -15,7 +15,7 @@ from livecert.liveness import digits as digits_module
 from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptStep, ScheduleKind, new_challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import answered_mouth_prompts
-from livecert.liveness.prompts import answer_prompts, judge_timing, prompt_times, voice_answers
+from livecert.liveness.prompts import answer_prompts, judge_timing, prompt_times, voice_answers, voiced_onsets
 from livecert.results import Content, DigitsEvidence, PromptAnswer, ReasonCode
 from livecert.schemas import SchemaName, load_schema
 
@@ -299,3 +299,39 @@ def test_a_mouth_prompt_is_answered_by_an_opening_inside_its_window() -> None:
     resting_open = np.where(t >= 2.0, 0.035, closed)  # closed at first, then resting a little open
     resting_open[(t >= 5.0) & (t < 5.6)] = 0.09
     assert answered_mouth_prompts(t, resting_open, windows, 0.0, 0.15) == (False, True)
+
+
+def _fricative_then_vowel(onsets: list[float], fricative_s: float, seconds: float = 12.0) -> AudioTrack:
+    """Each word: ``fricative_s`` of noise above 3 kHz (an unvoiced "th" or "s"), then a 120 Hz vowel."""
+    ts = np.arange(int(seconds * RATE)) / RATE
+    rng = np.random.default_rng(1)
+    hiss = np.fft.irfft(np.where(np.fft.rfftfreq(ts.size, 1 / RATE) > 3000, np.fft.rfft(rng.normal(size=ts.size)), 0))
+    vowel = sum(np.sin(2 * np.pi * 120 * k * ts) / k for k in range(1, 8))
+    samples = 0.01 * rng.normal(size=ts.size)
+    for a in onsets:
+        f = (ts >= a) & (ts < a + fricative_s)
+        v = (ts >= a + fricative_s) & (ts < a + fricative_s + WORD_S)
+        samples[f] += 0.1 * hiss[f] / np.std(hiss)
+        samples[v] += 0.3 * vowel[v]
+    return AudioTrack(samples.astype(np.float32), RATE, 0.0)
+
+
+def test_voicing_starts_after_an_unvoiced_consonant() -> None:
+    track = _fricative_then_vowel([1.0, 4.0], 0.2)
+    onsets = voiced_onsets(track, [(1.0, 1.6), (4.0, 4.6)])
+    assert onsets == pytest.approx([1.2, 4.2], abs=0.03)
+    vowel_only = _fricative_then_vowel([1.0], 0.0)
+    assert voiced_onsets(vowel_only, [(1.0, 1.4)]) == pytest.approx([1.0], abs=0.03)
+    assert voiced_onsets(track, []) == []
+
+
+@pytest.mark.parametrize(("fricative_s", "in_sync"), [(0.25, True), (0.0, False)])
+def test_the_mouth_may_open_at_the_vowel_of_a_word_that_starts_unvoiced(fricative_s: float, in_sync: bool) -> None:
+    """The lips part 0.3 s after the sound starts: in step when a 0.25 s "th" came first, out of
+    step when the word started with its vowel (the lag allowed is 0.2 s after voicing starts)."""
+    t, inner, outer, _, _ = _reading([a + 0.3 for a in ANSWERS], [])
+    track = _fricative_then_vowel(ANSWERS, fricative_s)
+    speech = tuple((a, a + fricative_s + WORD_S) for a in ANSWERS)
+    timing = answer_prompts(_challenge(), t, inner, outer, track, speech, DigitsConfig())
+    opened_in_step = not any("opened with the voice" in r.detail for r in timing.reasons)
+    assert opened_in_step is in_sync, timing.reasons

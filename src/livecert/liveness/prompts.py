@@ -24,12 +24,20 @@ from livecert.config import DigitsConfig
 from livecert.io.audio import AudioTrack
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.mouth import opening_onsets
-from livecert.liveness.sync import av_sync
+from livecert.liveness.sync import av_sync, band_envelopes
 from livecert.results import PromptAnswer, Reason, ReasonCode
 
 #: Mouth frames this long before an answer's voice onset and after its end
 #: enter the answers-only lip-voice sync score.
 SYNC_MARGIN_S = 0.3
+
+#: Where a voiced sound has its energy and an unvoiced consonant ("th", "s",
+#: "f"; Mandarin s-, q-, x-) has little: 100-900 Hz, the voice's pitch and
+#: first formant.
+VOICED_BAND_HZ: tuple[float, float] = (100.0, 900.0)
+#: An answer's voicing starts where that band first comes within this many
+#: decibels of its loudest in the answer.
+VOICED_WITHIN_DB = 10.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,40 @@ def mouth_onset(
     return float(hits[0]) if hits.size else None
 
 
+def voiced_onsets(track: AudioTrack, answers: list[tuple[float, float]]) -> list[float]:
+    """When each answer's voicing starts: the first 10 ms step whose
+    :data:`VOICED_BAND_HZ` energy comes within :data:`VOICED_WITHIN_DB` of its
+    loudest in the answer.
+
+    A digit that starts with an unvoiced consonant is heard before the mouth
+    opens: the lips stay nearly closed over "th", "s" or "f" and part for
+    the vowel (English "three", "six", "four"; Mandarin 三, 四, 七).  Where the
+    answer starts voiced, this is its voice onset.
+
+    Parameters
+    ----------
+    track : AudioTrack
+    answers : list of (float, float)
+        Each answer's voice onset and end, clip seconds.
+
+    Returns
+    -------
+    list of float
+        One time per answer, between its onset and end.
+    """
+    steps = [np.arange(a, max(b, a + 0.01), 0.01) for a, b in answers]
+    if not steps:
+        return []
+    level = band_envelopes(track, np.concatenate(steps), (VOICED_BAND_HZ,), window_s=0.03)[:, 0]
+    within = VOICED_WITHIN_DB / 20.0 * math.log(10.0)  # band_envelopes is the log of an amplitude
+    out: list[float] = []
+    for times in steps:
+        env, level = level[: times.size], level[times.size :]
+        loud = np.flatnonzero(env >= np.nanmax(env) - within) if np.isfinite(env).any() else np.array([0])
+        out.append(float(times[loud[0]]))
+    return out
+
+
 def answer_prompts(
     challenge: Challenge,
     t: FloatArray,
@@ -195,8 +237,10 @@ def answer_prompts(
     ``max_unprompted`` stretches of voice may answer none, the reaction
     times may spread by at most ``max_reaction_spread_s``, and each answer's
     mouth opening must start within ``onset_lead_s`` before to
-    ``onset_lag_s`` after its voice onset (``DIGITS_NOT_ON_CUE`` for the
-    timing, ``AV_OUT_OF_SYNC`` for the mouth); the lip-voice sync score
+    ``onset_lag_s`` after its voicing starts (:func:`voiced_onsets`: an answer
+    that starts with an unvoiced consonant opens the mouth at its vowel)
+    (``DIGITS_NOT_ON_CUE`` for the timing, ``AV_OUT_OF_SYNC`` for the
+    mouth); the lip-voice sync score
     over the answers alone must reach ``prompt_sync_threshold``
     (``AV_OUT_OF_SYNC``).  Without sound, every prompt must be followed by
     a mouth opening within the reaction window (``NO_SPEECH_MOVEMENT``),
@@ -251,13 +295,15 @@ def answer_prompts(
         reasons.append(timing)
     out: list[PromptAnswer] = []
     in_step = 0
+    voiced = iter(voiced_onsets(track, [v for v in voice if v is not None]))
     for s, v in zip(shown, voice):
         if v is None:
             out.append(PromptAnswer(float(s), None, None, None))
             continue
+        last = next(voiced) + config.onset_lag_s
         onset = None
         if finite.size:
-            onset = mouth_onset(t, mouth, v[0] - config.onset_lead_s, v[0] + config.onset_lag_s, config, closed)
+            onset = mouth_onset(t, mouth, v[0] - config.onset_lead_s, last, config, closed)
         in_step += onset is not None
         out.append(PromptAnswer(float(s), v[0], v[1], onset))
     answered = [a for a in out if a.voice_onset_s is not None]
