@@ -126,21 +126,22 @@ class PromptStep:
 
 @dataclass(frozen=True, init=False)
 class Challenge:
-    """A read-digits challenge; build it with :func:`new_challenge`.
+    """A read-digits or blink challenge; build it with :func:`new_challenge` or :func:`new_blink_challenge`.
 
     Attributes
     ----------
     digits : str
-        1 to 8 ASCII digits, e.g. ``"0427"``.
+        1 to 8 ASCII digits, e.g. ``"0427"``; ``""`` in a blink challenge.
     nonce : str
         Random single-use id (``secrets.token_urlsafe(16)``).
     issued_at, expires_at : float
         Unix seconds; ``expires_at`` is ``inf`` for :meth:`for_known_digits`.
     schedule : tuple of PromptStep
-        What to show when (step texts joined equal ``digits``).
+        What to show when (step texts joined equal ``digits``; in a blink
+        challenge each text names its step's :class:`PromptAction`).
     schedule_kind : ScheduleKind
-        ``"all"`` or ``"one_by_one"`` (the constructor also takes the
-        plain string).
+        ``"all"``, ``"one_by_one"`` or ``"blink"`` (the constructor also
+        takes the plain string).
     testing_only : bool
         True for :meth:`for_known_digits` challenges.
     """
