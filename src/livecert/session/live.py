@@ -72,7 +72,8 @@ class LivenessSession:
         Digits mode (required there): the read-digits challenge, its key,
         the single-use store and the recogniser.  Blink mode (optional): a
         blink challenge (:func:`~livecert.liveness.challenge.new_blink_challenge`),
-        whose every prompt a blink must answer.  Signature and expiry are
+        whose every "blink now" prompt a blink must answer, and every "open
+        your mouth" prompt a mouth opening.  Signature and expiry are
         checked when the session starts.  The nonce is spent once the
         inputs are known to be usable: a live session spends it when it
         starts, after the enrollment has loaded; a recording (``live=False``,
@@ -387,7 +388,7 @@ class LivenessSession:
         blink_ms = (time.perf_counter() - t0) * 1e3
 
         start = self._steps.action_start
-        # When the prompts (digits, or "blink now") started: a live session's action step, a recording's first frame.
+        # When the prompts (digits, or a blink challenge's) started: a live session's action step, a recording's start.
         prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
         action_reasons: list[Reason] = []
         if self._windows:
