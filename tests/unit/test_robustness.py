@@ -301,6 +301,32 @@ def test_native_stderr_is_restored_when_threads_overlap() -> None:
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
 
 
+def test_lines_written_while_native_logs_are_held_back_are_not_lost(capfd: pytest.CaptureFixture[str]) -> None:
+    """While fd 2 is held back, MediaPipe's start-up noise is dropped; every other line, from this
+    thread or another (a Python warning, a native error), is written afterwards."""
+    noise = (
+        b"I0000 00:00:1796416515.189045   15272 gl_context.cc:369] GL version: 3.2\n",
+        b"W0000 00:00:1796416515.218518   15270 landmark_projection_calculator.cc:186] Using NORM_RECT\n",
+        b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n",
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+    )
+    kept = (
+        b"livecert: WARNING: the enrollment photo is small\n",
+        b"E0000 00:00:1796416515.3   15270 calculator_graph.cc:887] a native error\n",
+    )
+    capfd.readouterr()
+    with landmarks._quiet_native_stderr():
+        for line in noise:
+            os.write(2, line)
+        os.write(2, kept[0])
+        other = threading.Thread(target=os.write, args=(2, kept[1]))
+        other.start()
+        other.join(5)
+        assert capfd.readouterr().err == ""  # held back meanwhile
+    err = capfd.readouterr().err
+    assert err == (kept[0] + kept[1]).decode()
+
+
 # ---------------------------------------------------------------- single-use store and keys
 
 

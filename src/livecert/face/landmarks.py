@@ -29,12 +29,14 @@ import enum
 import importlib
 import math
 import os
+import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -84,47 +86,91 @@ class FaceObservation:
 _quiet_lock = threading.Lock()
 _quiet_users = 0
 _saved_stderr: int | None = None
+_held_stderr: BinaryIO | None = None
+
+#: What MediaPipe's native code writes to fd 2 on start-up, dropped by
+#: :func:`_quiet_native_stderr`: glog / absl lines below error
+#: (``I0000 00:00:1733.1 123 file.cc:114] ...``), TFLite's ``INFO:`` lines and
+#: absl's note about its own initialisation.
+NATIVE_NOISE = re.compile(
+    rb"^(?:[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.+-]+:\d+\] "
+    rb"|INFO: |WARNING: All log messages before absl::InitializeLog\(\) is called)"
+)
 
 
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
-    """Silence C++ log lines (TFLite / absl / glog) written straight to fd 2.
+    """Hold back C++ log lines (TFLite / absl / glog) written straight to fd 2.
 
     File descriptor 2 belongs to the whole process, so threads share one
-    redirection: the first to enter points it at /dev/null, the last to
-    leave puts the original back (two threads each saving and restoring
-    it could leave it pointing at /dev/null for good).  Other threads'
-    native stderr output is silenced meanwhile.
+    redirection: the first to enter points it at a temporary file, the last
+    to leave puts the original back (two threads each saving and restoring
+    it could leave it redirected for good) and writes back every line held
+    that is not :data:`NATIVE_NOISE`, so that another thread's log line,
+    or a native error, is delayed, never lost.
     """
-    global _quiet_users, _saved_stderr
+    global _quiet_users, _saved_stderr, _held_stderr
     with _quiet_lock:
         if _quiet_users == 0:
-            _saved_stderr = _redirect_stderr_to_devnull()
+            _saved_stderr, _held_stderr = _redirect_stderr()
         _quiet_users += 1
     try:
         yield
     finally:
+        held = None
         with _quiet_lock:
             _quiet_users -= 1
             if _quiet_users == 0 and _saved_stderr is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    sys.stderr.flush()  # Python's own buffered lines belong to the window too
                 os.dup2(_saved_stderr, 2)
                 os.close(_saved_stderr)
                 _saved_stderr = None
+                held, _held_stderr = _held_stderr, None
+        if held is not None:  # outside the lock: a slow stderr must not stall other threads
+            _write_back(held)
 
 
-def _redirect_stderr_to_devnull() -> int | None:
-    """Point fd 2 at /dev/null; return a copy of the old fd 2 (None without a usable stderr)."""
+def _redirect_stderr() -> tuple[int | None, BinaryIO | None]:
+    """Point fd 2 at a temporary file (at /dev/null if none can be made).
+
+    Returns a copy of the old fd 2 (None without a usable stderr) and the
+    file now behind fd 2 (None for /dev/null).
+    """
     try:
         saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to silence
-        return None
+    except OSError:  # no usable stderr: nothing to hold back
+        return None, None
+    with contextlib.suppress(ValueError, OSError):
+        sys.stderr.flush()
     try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
+        held: BinaryIO | None = tempfile.TemporaryFile()
+    except OSError:
+        held = None
+    try:
+        if held is not None:
+            os.dup2(held.fileno(), 2)
+        else:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
     except OSError:
         os.close(saved)
-        return None
-    return saved
+        if held is not None:
+            held.close()
+        return None, None
+    return saved, held
+
+
+def _write_back(held: BinaryIO) -> None:
+    """Write the lines ``held`` caught that are not native noise to fd 2, then close it."""
+    with held:
+        held.seek(0)
+        kept = b"".join(line for line in held if not NATIVE_NOISE.match(line))
+    while kept:
+        try:
+            kept = kept[os.write(2, kept) :]
+        except OSError:
+            return
 
 
 class _Deferred(ModuleType):
