@@ -131,6 +131,12 @@ def test_digits_session_carries_a_signed_challenge(client: TestClient, service: 
 def test_blink_prompts_session(client: TestClient) -> None:
     c = client.post("/api/sessions", json={"mode": "blink", "prompts": 3}).json()["challenge"]
     assert c["schedule_kind"] == "blink" and [s["action"] for s in c["schedule"]].count("blink") == 3
+    c = client.post("/api/sessions", json={"prompts": 1, "mouth_prompts": 0}).json()["challenge"]
+    assert [s["action"] for s in c["schedule"]] == ["blink"]  # for people who cannot open the mouth on request
+    c = client.post("/api/sessions", json={"prompts": 1, "mouth_prompts": 2}).json()["challenge"]
+    assert sorted(s["action"] for s in c["schedule"]) == ["blink", "open_mouth", "open_mouth"]
+    r = client.post("/api/sessions", json={"mouth_prompts": 4})
+    assert r.status_code == 422 and error_of(r) == "BAD_REQUEST"
 
 
 def test_blink_sessions_ask_for_two_blinks_and_the_mouth_by_default(client: TestClient, service: Service) -> None:
@@ -342,6 +348,8 @@ def test_config_is_checked() -> None:
         ServeConfig(workers=0)
     with pytest.raises(InputError):
         ServeConfig(blink_prompts=9)
+    with pytest.raises(InputError):
+        ServeConfig(mouth_prompts=4)
     assert ServeConfig(max_recording_s=30).limits.max_duration_s == 30
     assert ServeConfig(default_mode="digits").default_mode is Mode.DIGITS  # type: ignore[arg-type]
 

@@ -176,8 +176,13 @@ def _parser() -> _Parser:
         "--blink-prompts",
         type=int,
         metavar="N",
-        help="blink mode: 'blink now' prompts at random moments, with one 'open your mouth' among them "
-        "(0-5; default 2 from a camera, 0 with --video)",
+        help="blink mode: 'blink now' prompts at random moments (0-5; default 2 from a camera, 0 with --video)",
+    )
+    d.add_argument(
+        "--mouth-prompts",
+        type=int,
+        metavar="N",
+        help="blink mode: 'open your mouth' prompts among the blink prompts (0-3, default 1)",
     )
     d.add_argument(
         "--speech-model",
@@ -320,6 +325,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         font=args.font,
         speech_model=args.speech_model,
         blink_prompts=args.blink_prompts,
+        mouth_prompts=args.mouth_prompts,
     )
     lang = args.lang
     if result.passed:

@@ -79,11 +79,13 @@ def run_demo(
     font: str | Path | None = None,
     speech_model: str | Path | None = None,
     blink_prompts: int | None = None,
+    mouth_prompts: int | None = None,
 ) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
     In blink mode the camera demo asks for ``blink_prompts`` blinks at random
-    moments (default 3, as ``livecert serve``): a recording played into the
+    moments (default 2, as ``livecert serve``) and ``mouth_prompts`` mouth
+    openings among them (default 1, 0-3): a recording played into the
     camera answers them only by chance.  A ``video`` was recorded without
     them, so by default it blinks freely (0 prompts).
 
@@ -106,7 +108,8 @@ def run_demo(
     InputError
         Camera missing, busy or lost, unreadable video, no display, a
         missing or unreadable font file, a speech model outside digits mode,
-        blink prompts outside blink mode or outside 0-5.
+        blink or mouth prompts outside blink mode, blink prompts outside
+        0-5, mouth prompts outside 0-3.
     ModelError
         A missing or incomplete ``speech_model`` folder.
     """
@@ -121,10 +124,13 @@ def run_demo(
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
-    if blink_prompts is not None and mode is not Mode.BLINK:
+    if (blink_prompts is not None or mouth_prompts is not None) and mode is not Mode.BLINK:
         raise InputError("blink prompts are for blink mode; digits mode shows digits", code=ErrorCode.BAD_ARGUMENT)
+    mouth_prompts = 1 if mouth_prompts is None else mouth_prompts
     if blink_prompts is not None and not 0 <= blink_prompts <= 5:
         raise InputError(f"blink prompts must be 0 to 5, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
+    if isinstance(mouth_prompts, bool) or not isinstance(mouth_prompts, int) or not 0 <= mouth_prompts <= 3:
+        raise InputError(f"mouth prompts must be 0 to 3, not {mouth_prompts!r}", code=ErrorCode.BAD_ARGUMENT)
     if speech_model is not None and mode is not Mode.DIGITS:
         raise InputError(
             "a speech model recognises digits read aloud: it needs digits mode", code=ErrorCode.BAD_ARGUMENT
@@ -133,7 +139,8 @@ def run_demo(
     prompts = (0 if video is not None else DEFAULT_BLINK_PROMPTS) if blink_prompts is None else blink_prompts
     if mode is Mode.BLINK and prompts:
         key = generate_key()
-        options = ChallengeOptions(new_blink_challenge(prompts).to_token(key), key=key, nonce_store=MemoryNonceStore())
+        challenge = new_blink_challenge(prompts, mouth_prompts=mouth_prompts)
+        options = ChallengeOptions(challenge.to_token(key), key=key, nonce_store=MemoryNonceStore())
     if mode is Mode.DIGITS:
         recogniser, check_content = content_check(lang, speech_model)
         if expect_digits is not None:

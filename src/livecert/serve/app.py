@@ -65,18 +65,19 @@ access_log = logging.getLogger("livecert.serve.access")
 
 VERSION = "1"
 
-#: Draws a session's challenge: (mode, blink prompts, digits schedule, ttl seconds) -> challenge or None.
-ChallengeFactory = Callable[[Mode, int, ScheduleKind, float, int], Challenge | None]
+#: Draws a session's challenge: (mode, blink prompts, digits schedule, ttl seconds, digits,
+#: mouth prompts) -> challenge or None.
+ChallengeFactory = Callable[[Mode, int, ScheduleKind, float, int, int], Challenge | None]
 
 
 def default_challenge(
-    mode: Mode, prompts: int, schedule: ScheduleKind, ttl_s: float, n_digits: int
+    mode: Mode, prompts: int, schedule: ScheduleKind, ttl_s: float, n_digits: int, mouth_prompts: int
 ) -> Challenge | None:
-    """A fresh random challenge: digits to read, "blink now" prompts with one "open your mouth" among
-    them, or none (free blinking)."""
+    """A fresh random challenge: digits to read, "blink now" prompts with ``mouth_prompts`` "open
+    your mouth" prompts among them, or none (free blinking)."""
     if mode is Mode.DIGITS:
         return new_challenge(n_digits, ttl_s=ttl_s, schedule=schedule)
-    return new_blink_challenge(prompts, ttl_s=ttl_s) if prompts > 0 else None
+    return new_blink_challenge(prompts, mouth_prompts=mouth_prompts, ttl_s=ttl_s) if prompts > 0 else None
 
 
 @dataclass
@@ -141,6 +142,9 @@ class SessionRequest(BaseModel):
     )
     prompts: int | None = Field(
         default=None, ge=0, le=5, description="blink mode: 'blink now' prompts, 0 to blink freely"
+    )
+    mouth_prompts: int | None = Field(
+        default=None, ge=0, le=3, description="blink mode: 'open your mouth' prompts among them (0-3)"
     )
     schedule: ScheduleKind = Field(default=ScheduleKind.ONE_BY_ONE, description="digits mode: one_by_one or all")
 
@@ -404,8 +408,9 @@ def _routes(app: FastAPI, service: Service) -> None:
             raise ApiError(ApiErrorCode.OPEN_SESSIONS_OFF, "this server only takes sessions bound to a person")
         mode = body.mode or cfg.default_mode
         prompts = cfg.blink_prompts if body.prompts is None else body.prompts
+        mouth = cfg.mouth_prompts if body.mouth_prompts is None else body.mouth_prompts
         now = service.clock()
-        challenge = service.challenge_factory(mode, prompts, body.schedule, cfg.session_ttl_s, cfg.n_digits)
+        challenge = service.challenge_factory(mode, prompts, body.schedule, cfg.session_ttl_s, cfg.n_digits, mouth)
         grant = SessionGrant(
             session_id=secrets.token_urlsafe(16) if challenge is None else challenge.nonce,
             mode=mode,

@@ -54,8 +54,13 @@ def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
         "--blink-prompts",
         type=int,
         default=ServeConfig.blink_prompts,
-        help=f"'blink now' prompts in a blink session, with one 'open your mouth' among them "
-        f"(0-5, default {ServeConfig.blink_prompts}; 0: blink freely)",
+        help=f"'blink now' prompts in a blink session (0-5, default {ServeConfig.blink_prompts}; 0: blink freely)",
+    )
+    s.add_argument(
+        "--mouth-prompts",
+        type=int,
+        default=ServeConfig.mouth_prompts,
+        help=f"'open your mouth' prompts among them (0-3, default {ServeConfig.mouth_prompts})",
     )
     s.add_argument("--max-upload-mb", type=float, default=40.0, help="largest recording taken, MB (default 40)")
     s.add_argument(

@@ -40,6 +40,10 @@ class ServeConfig:
         the camera (an old video of the person, a screen replay, an animated photo rendered
         in advance) answers them all only by chance (README, "Blink prompts at random
         moments").  0 lets the person blink freely, which such a recording passes.
+    mouth_prompts : int
+        "Open your mouth" prompts among the blink prompts (0-3) when the request does not
+        say; 0 for people who cannot open the mouth on request (after a stroke, say), at the
+        cost of a weaker check against recordings.
     rate_per_minute : float
         Requests a client (one IP address) may make per minute to the session and upload
         endpoints; more are refused with ``RATE_LIMITED`` (HTTP 429).
@@ -72,6 +76,7 @@ class ServeConfig:
     default_mode: Mode = Mode.BLINK
     n_digits: int = 4
     blink_prompts: int = 2
+    mouth_prompts: int = 1
     rate_per_minute: float = 30.0
     rate_burst: int = 10
     max_check_s: float = 120.0
@@ -91,6 +96,7 @@ class ServeConfig:
             ("session_ttl_s", self.session_ttl_s, 10.0, 86_400.0),
             ("n_digits", self.n_digits, 1, 8),
             ("blink_prompts", self.blink_prompts, 0, 5),
+            ("mouth_prompts", self.mouth_prompts, 0, 3),
             ("rate_per_minute", self.rate_per_minute, 0.1, 1e6),
             ("rate_burst", self.rate_burst, 1, 1e6),
             ("max_check_s", self.max_check_s, 1.0, 3600.0),
