@@ -72,30 +72,6 @@ def mouth_events(t: FloatArray, mouth: FloatArray, config: DigitsConfig | None =
     return MouthAnalysis(tuple(e[2] for e in events), tuple(segments), closed)
 
 
-def opening_onsets(t: FloatArray, mouth: FloatArray, open_level: float) -> FloatArray:
-    """When the mouth opens: each usable frame above ``open_level`` whose usable frame before was not.
-
-    Parameters
-    ----------
-    t, mouth : ndarray of float, shape (N,)
-        Frame times and inner-lip gap / face width (nan where unusable).
-    open_level : float
-        The gap above which the mouth counts as open.
-
-    Returns
-    -------
-    ndarray of float, shape (K,)
-        The onset times, increasing (the first usable frame counts when it is open).
-    """
-    t = np.asarray(t, np.float64)
-    mouth = np.asarray(mouth, np.float64)
-    usable = np.flatnonzero(np.isfinite(mouth))
-    is_open = mouth[usable] > open_level
-    was_open = np.concatenate([[False], is_open[:-1]])
-    onsets: FloatArray = t[usable][is_open & ~was_open]
-    return onsets
-
-
 def answered_mouth_prompts(
     t: FloatArray,
     mouth: FloatArray,

@@ -23,7 +23,6 @@ from livecert.arrays import FloatArray
 from livecert.config import DigitsConfig
 from livecert.io.audio import AudioTrack
 from livecert.liveness.challenge import Challenge
-from livecert.liveness.mouth import opening_onsets
 from livecert.liveness.sync import av_sync, band_envelopes
 from livecert.results import PromptAnswer, Reason, ReasonCode
 
@@ -180,9 +179,12 @@ def mouth_onset(
         The time of the first frame in the range that is open while the
         usable frame before it was not; None when there is none.
     """
-    onsets = opening_onsets(t, mouth, closed + config.open_delta)
-    hits = onsets[(onsets >= start_s) & (onsets <= end_s)]
-    return float(hits[0]) if hits.size else None
+    usable = np.flatnonzero(np.isfinite(mouth))
+    times = t[usable]
+    is_open = mouth[usable] > closed + config.open_delta
+    was_open = np.concatenate([[False], is_open[:-1]])
+    hits = np.flatnonzero(is_open & ~was_open & (times >= start_s) & (times <= end_s))
+    return float(times[hits[0]]) if hits.size else None
 
 
 def voiced_onsets(track: AudioTrack, answers: list[tuple[float, float]]) -> list[float]:

@@ -80,13 +80,16 @@ def app_message(challenge: Challenge | None = None, token: str | None = None) ->
     expires = None if math.isinf(challenge.expires_at) else challenge.expires_at
     blink = challenge.schedule_kind is ScheduleKind.BLINK
     digits = {} if blink else {"digits": challenge.digits}
-    schedule: list[dict[str, object]] = [
-        {"digits": step.text, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s} for step in challenge.schedule
-    ]
-    if blink:  # the step's text is its action, not digits
+    schedule: list[dict[str, object]]
+    if blink:  # a step's text is its action, not digits
         schedule = [
             {"digits": "", "action": action.value, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s}
             for step, action in zip(challenge.schedule, challenge.actions)
+        ]
+    else:
+        schedule = [
+            {"digits": step.text, "show_at_s": step.show_at_s, "hide_at_s": step.hide_at_s}
+            for step in challenge.schedule
         ]
     return {
         "version": APP_MESSAGE_VERSION,

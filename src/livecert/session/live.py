@@ -41,6 +41,7 @@ from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import answered_mouth_prompts, fits_prompt, mouth_events
 from livecert.liveness.spoof import SpoofRecorder, assess
 from livecert.results import (
+    BlinkEvent,
     DigitsEvidence,
     FrameTrace,
     MatchResult,
@@ -144,11 +145,11 @@ class LivenessSession:
         if live:
             self._spend_nonce()  # a live session refuses a replayed challenge at once
         self._recorder = TraceRecorder()
-        blink = self._challenge
-        self._windows = blink.windows() if blink is not None else ()  # every prompt of a blink challenge
-        self._actions = blink.actions if blink is not None else ()
-        self._blink_windows = blink.blink_windows if blink is not None else ()
-        self._mouth_windows = blink.mouth_windows if blink is not None else ()
+        checked = self._challenge  # a blink challenge's prompts; () for none or a digits challenge
+        self._windows = checked.windows() if checked is not None else ()
+        self._actions = checked.actions if checked is not None else ()
+        self._blink_windows = checked.blink_windows if checked is not None else ()
+        self._mouth_windows = checked.mouth_windows if checked is not None else ()
         self._steps = StepMachine(
             self.mode,
             self.config.session,
@@ -295,7 +296,8 @@ class LivenessSession:
     def _check_action(self, t: float, start: float) -> tuple[bool, float]:
         """Has the live action succeeded?  (See :data:`~livecert.session.steps.ActionCheck`.)"""
         if self.mode is Mode.BLINK and self._windows:
-            blinked, opened = self._answered(self._recorder.since(start), start)
+            trace = self._recorder.since(start)
+            blinked, opened = self._answered(self._detect_blinks(trace).events, trace, start)
             answered = blinked + opened
             return all(answered), sum(answered) / len(answered)
         if self.mode is Mode.BLINK:
@@ -317,10 +319,12 @@ class LivenessSession:
             trace.t_s, trace.where_usable("left_eye"), trace.where_usable("right_eye"), self.config.blink
         )
 
-    def _answered(self, trace: FrameTrace, origin_s: float) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
-        """A blink challenge's prompts answered: (each "blink now" by a blink, each "open your mouth" by the mouth)."""
+    def _answered(
+        self, blinks: tuple[BlinkEvent, ...], trace: FrameTrace, origin_s: float
+    ) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+        """A blink challenge's prompts answered: (each "blink now" by one of ``blinks``, found in
+        ``trace``; each "open your mouth" by the mouth)."""
         react = self.config.blink.min_reaction_s
-        blinks = self._detect_blinks(trace).events
         blinked = answered_prompts(blinks, self._blink_windows, origin_s, react)
         opened: tuple[bool, ...] = ()
         if self._mouth_windows:
@@ -392,7 +396,7 @@ class LivenessSession:
         prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
         action_reasons: list[Reason] = []
         if self._windows:
-            blinked, opened = self._answered(trace, prompt_at)
+            blinked, opened = self._answered(blinks.events, trace, prompt_at)
             if not all(blinked):
                 detail = f"a blink after {sum(blinked)} of {len(blinked)} prompts"
                 action_reasons.append(Reason(ReasonCode.BLINK_NOT_ON_CUE, detail))
