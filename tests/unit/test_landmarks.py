@@ -53,25 +53,40 @@ import numpy as np
 with FaceLandmarker(mode=RunningMode.IMAGE) as lm:
     lm.process(np.zeros((64, 64, 3), np.uint8))
 print("pyplot loaded:", "matplotlib.pyplot" in sys.modules)
+print("sounddevice loaded:", "sounddevice" in sys.modules or "_sounddevice" in sys.modules)
 from mediapipe.python.solutions import drawing_utils
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 assert drawing_utils.plt.figure is plt.figure and type(plt).__name__ == "module"
 print("pyplot after use:", type(drawing_utils.plt.gcf()).__name__)
+from mediapipe.tasks.python.audio.core import audio_record
+def outcome(get):  # the stream class, or the error's type where PortAudio is missing
+    try:
+        return get()
+    except OSError as exc:
+        return type(exc)
+def real():
+    import sounddevice
+    return sounddevice.InputStream
+print("sounddevice as if imported:", outcome(lambda: audio_record.sd.InputStream) == outcome(real))
 """
 
 
 @pytest.mark.parametrize("before", ["", "import matplotlib"])
-def test_mediapipe_loads_without_pyplot_and_its_drawing_still_works(before: str) -> None:
-    """A fresh process: the landmarker does not import matplotlib's pyplot (half a
-    second of a cold start); mediapipe's own drawing helpers still reach it later."""
+def test_mediapipe_loads_without_pyplot_or_sounddevice_and_they_still_work(before: str) -> None:
+    """A fresh process: the landmarker imports neither matplotlib's pyplot nor sounddevice
+    (0.5 s and 0.07 s of a cold start; livecert uses neither); mediapipe's own drawing helpers
+    and microphone recorder still reach them later (or the error of importing sounddevice
+    where PortAudio is missing, as here)."""
     out = subprocess.run(
         [sys.executable, "-c", _IMPORT_CHECK.format(before=before)], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "pyplot loaded: False" in out.stdout
+    assert "sounddevice loaded: False" in out.stdout
     assert "pyplot after use: Figure" in out.stdout
+    assert "sounddevice as if imported: True" in out.stdout
 
 
 def _pasted(image: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np.ndarray:

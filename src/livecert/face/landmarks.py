@@ -182,25 +182,30 @@ class _Deferred(ModuleType):
         return getattr(importlib.import_module(self.__name__), attr)
 
 
-@contextlib.contextmanager
-def _without_pyplot() -> Iterator[None]:
-    """Let ``import mediapipe`` skip importing matplotlib's pyplot.
+#: Modules ``import mediapipe`` imports that livecert never uses: matplotlib's pyplot (for
+#: mediapipe's drawing helpers, about 0.5 s) and sounddevice (for its audio tasks' microphone,
+#: which loads PortAudio: about 0.07 s of a cold ``livecert verify``).
+_UNUSED_BY_LIVECERT = ("matplotlib.pyplot", "sounddevice")
 
-    mediapipe's package imports its drawing helpers, which import
-    ``matplotlib.pyplot`` (about 0.5 s, a third of a cold ``livecert verify``);
-    livecert draws nothing with them.  While mediapipe loads, stand-ins take
-    the place of ``matplotlib`` and ``matplotlib.pyplot``; afterwards they
-    leave ``sys.modules``, so any later import gets the real modules, and
-    mediapipe's drawing helpers import pyplot the first time they use it.
-    Nothing is stood in for once mediapipe is loaded, nor for a module
-    already imported.
+
+@contextlib.contextmanager
+def _without_unused_modules() -> Iterator[None]:
+    """Let ``import mediapipe`` skip importing modules livecert does not use.
+
+    While mediapipe loads, stand-ins take the place of ``_UNUSED_BY_LIVECERT``
+    (and of ``matplotlib`` for pyplot); afterwards they leave ``sys.modules``,
+    so any later import gets the real modules, and mediapipe's code reaches
+    them through the stand-in the first time it uses them.  Nothing is stood
+    in for once mediapipe is loaded, nor for a module already imported.
     """
     stand_ins: dict[str, ModuleType] = {}
-    if "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
-        stand_ins["matplotlib.pyplot"] = pyplot = _Deferred("matplotlib.pyplot")
-        if "matplotlib" not in sys.modules:
+    if "mediapipe" not in sys.modules:
+        for name in _UNUSED_BY_LIVECERT:
+            if name not in sys.modules:
+                stand_ins[name] = _Deferred(name)
+        if "matplotlib.pyplot" in stand_ins and "matplotlib" not in sys.modules:
             stand_ins["matplotlib"] = package = _Deferred("matplotlib")
-            package.pyplot = pyplot  # type: ignore[attr-defined]
+            package.pyplot = stand_ins["matplotlib.pyplot"]  # type: ignore[attr-defined]
     sys.modules.update(stand_ins)
     try:
         yield
@@ -214,7 +219,7 @@ def _import_mediapipe() -> ModuleType:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        with _quiet_native_stderr(), _without_pyplot():
+        with _quiet_native_stderr(), _without_unused_modules():
             import mediapipe
     except ImportError as exc:
         raise ModelError(
