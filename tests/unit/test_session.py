@@ -11,7 +11,8 @@ import pytest
 
 import livecert
 from livecert.config import SessionConfig, VerifyConfig
-from livecert.errors import InputError, SessionStateError
+from livecert.errors import ErrorCode, InputError, SessionStateError
+from livecert.io.frames import Frame
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import LivenessSession
@@ -363,3 +364,85 @@ def test_a_poor_picture_delays_the_action_but_an_absent_face_stops_it(problem: s
         if started is None:
             assert update.guidance.value == problem
     assert started == (None if starts_at_s is None else pytest.approx(starts_at_s, abs=0.05))
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+
+
+def _frames_of(path: Path) -> list[Frame]:
+    with livecert.open_source(path) as src:
+        return list(src)
+
+
+def test_a_recording_pushed_with_its_meshes_ahead_equals_pushing_frame_by_frame() -> None:
+    """push_recording meshes each next frame on a worker thread; the result is the same,
+    with the face matched against an enrolled photo of the same frames too."""
+    frames = _frames_of(SAMPLE)
+    enrolled = livecert.enroll(frames[0].rgb)
+    results = []
+    for ahead in (False, True):
+        with LivenessSession(live=False, enrolled=enrolled) as s:
+            if ahead:
+                s.push_recording(iter(frames))
+            else:
+                for f in frames:
+                    s.push(f.rgb, f.t_s, decode_ms=f.decode_ms)
+            assert s.frames_pushed == len(frames)
+            results.append(s.result())
+    by_frame, meshed_ahead = (r.to_dict() for r in results)
+    for d in (by_frame, meshed_ahead):  # times: of the run, and of the check in the audit record
+        assert d.pop("timings_ms") and d["meta"].pop("checked_at")
+    assert meshed_ahead == by_frame
+    assert results[0].passed and len(results[0].blinks) == 3 and results[0].match is not None
+
+
+def _broken_at(frames: list[Frame], k: int, error: Exception) -> Iterator[Frame]:
+    for i, frame in enumerate(frames):
+        if i == k:
+            raise error
+        yield frame
+
+
+def test_an_error_while_meshing_ahead_is_raised_at_its_frame() -> None:
+    """A bad timestamp, a bad frame or a decoding error on the worker thread reaches the
+    caller after the frames before it were analysed, and the session closes without a hang."""
+    frames = _frames_of(SAMPLE)[:12]
+    bad_time = [*frames[:5], replace(frames[5], t_s=frames[4].t_s), *frames[6:]]
+    bad_frame = [*frames[:7], replace(frames[7], rgb=np.zeros((4, 4), np.uint8)), *frames[8:]]
+    truncated = InputError("clip.mp4: truncated", code=ErrorCode.TRUNCATED_FILE)
+    cases: list[tuple[Iterator[Frame], int, ErrorCode, str]] = [
+        (iter(bad_time), 5, ErrorCode.TIMESTAMP_NOT_INCREASING, "timestamps must increase"),
+        (iter(bad_frame), 7, ErrorCode.BAD_FRAME, "frame 7"),
+        (_broken_at(frames, 9, truncated), 9, ErrorCode.TRUNCATED_FILE, "truncated"),
+    ]
+    for source, k, code, words in cases:
+        with LivenessSession(live=False) as s:
+            with pytest.raises((InputError, SessionStateError)) as err:
+                s.push_recording(source)
+            assert s.frames_pushed == k
+        assert err.value.code == code and words in str(err.value)
+
+
+def _failing_analysis(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("analysis failed")
+
+
+def test_meshing_ahead_stops_at_the_limit_and_after_a_failed_analysis() -> None:
+    """A camera's frames stop at ``limit_s``; an error in the session's own analysis stops
+    the worker before the landmarker is closed (no frame is meshed after the session closed)."""
+    frames = _frames_of(SAMPLE)[:60]
+    with LivenessSession(live=False) as s:
+        s.push_recording(iter(frames), limit_s=0.5)
+        assert s.frames_pushed == 16  # 0 to 0.5 s at 30 frames a second
+    pulled = []
+
+    def counted() -> Iterator[Frame]:
+        for f in frames:
+            pulled.append(f.t_s)
+            yield f
+
+    with LivenessSession(live=False) as s:
+        s._analyse = _failing_analysis  # type: ignore[method-assign,assignment]
+        with pytest.raises(RuntimeError, match="analysis failed"):
+            s.push_recording(counted())
+    assert len(pulled) <= 1 + 2 + 1  # the failed frame, at most AHEAD queued, one being meshed

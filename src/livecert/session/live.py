@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -27,14 +28,14 @@ from livecert.arrays import FloatArray, Image
 from livecert.config import Mode, VerifyConfig
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face import geometry, quality
-from livecert.face.landmarks import FaceLandmarker, RunningMode
+from livecert.face.landmarks import FaceLandmarker, FaceObservation, RunningMode
 from livecert.identity.embedding import Embedder
 from livecert.identity.enrollment import Enrollment, enroll
 from livecert.identity.matching import FramePool, match_faces
 from livecert.identity.onnx_embedder import default_embedder
 from livecert.io.audio import AudioTrack
 from livecert.io.files import check_file
-from livecert.io.frames import check_frame
+from livecert.io.frames import Frame
 from livecert.liveness.blink import BlinkAnalysis, answered_prompts, detect_blinks
 from livecert.liveness.challenge import Challenge, PromptAction, ScheduleKind, check_challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
@@ -51,6 +52,7 @@ from livecert.results import (
     Timings,
     VerificationResult,
 )
+from livecert.session.ahead import MeshAhead, checked_frame
 from livecert.session.audit import result_meta, utc_now_iso
 from livecert.session.decide import Evidence, decide, duration_s
 from livecert.session.steps import Guidance, SessionUpdate, StepMachine
@@ -209,6 +211,42 @@ class LivenessSession:
             A frame of the wrong type, dtype or shape; or (``live=False``) the
             enrolled photo or file, once its thread found it unusable.
         """
+        self._check_open()
+        rgb, t = checked_frame(frame_rgb, timestamp_s, self._last_t, len(self._recorder))
+        t0 = time.perf_counter()
+        obs = self._landmarker.process(rgb, t)
+        return self._analyse(rgb, t, obs, decode_ms=decode_ms, mesh_ms=(time.perf_counter() - t0) * 1e3)
+
+    def push_recording(self, frames: Iterable[Frame], *, limit_s: float = math.inf) -> None:
+        """Push a recording's frames, in order, as :func:`livecert.verify` does.
+
+        The same as :meth:`push` on every frame, but each next frame is meshed
+        on a worker thread while this one is analysed (by this session's own
+        landmarker, in order, so every observation is the same).
+
+        Parameters
+        ----------
+        frames : iterable of Frame
+            Read on the worker thread.
+        limit_s : float
+            Stop after the first frame at least this long after the first
+            one (a camera never ends on its own).
+
+        Raises
+        ------
+        SessionStateError, InputError
+            As :meth:`push`, at the frame concerned; errors of ``frames``
+            itself (decoding) at the frame they happened at.
+        """
+        self._check_open()
+        first = len(self._recorder)
+        with MeshAhead(self._landmarker, frames, first_index=first, last_t=self._last_t, limit_s=limit_s) as ahead:
+            for item in ahead:
+                self._check_open()
+                self._analyse(item.rgb, item.t_s, item.observation, decode_ms=item.decode_ms, mesh_ms=item.mesh_ms)
+
+    def _check_open(self) -> None:
+        """Refuse frames after the end; raise an unusable enrollment once its thread found it."""
         if self._closed or self.finished:
             raise SessionStateError(
                 "push() after the session finished; call result(), or start a new LivenessSession",
@@ -216,22 +254,14 @@ class LivenessSession:
             )
         if self._enrolling is not None and self._enrolling.done():
             self._take_enrollment(self._enrolling.result())  # an unusable enrollment raises here
-        rgb = check_frame(frame_rgb, f"frame {len(self._recorder)}")
-        try:
-            t = float(timestamp_s)
-        except (TypeError, ValueError):
-            raise SessionStateError(
-                f"timestamp {timestamp_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP
-            ) from None
-        if not math.isfinite(t) or t <= self._last_t:
-            raise SessionStateError(
-                f"timestamps must increase: got {timestamp_s} s after {self._last_t} s",
-                code=ErrorCode.TIMESTAMP_NOT_INCREASING,
-            )
+
+    def _analyse(
+        self, rgb: Image, t: float, obs: FaceObservation, *, decode_ms: float, mesh_ms: float
+    ) -> SessionUpdate:
+        """Everything :meth:`push` does with a checked frame and its mesh."""
         self._last_t = t
         self._decode_ms += decode_ms
         t0 = time.perf_counter()
-        obs = self._landmarker.process(rgb, t)
         if obs.n_faces >= 0:
             self._faces_counted = obs.n_faces
         # Faces are counted every face_count_interval_s; the frames between carry the last count.
@@ -261,7 +291,7 @@ class LivenessSession:
         )
         update = self._steps.advance(t, int(q.flags), self._check_action)
         t1 = time.perf_counter()
-        self._landmarks_ms += (t1 - t0) * 1e3
+        self._landmarks_ms += mesh_ms + (t1 - t0) * 1e3
         if self._spoof is not None:
             self._spoof.observe(rgb, obs.points, t)
             self._spoof_ms += (time.perf_counter() - t1) * 1e3

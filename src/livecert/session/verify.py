@@ -77,12 +77,7 @@ def verify(
     ):
         is_camera = frames.info.kind is SourceKind.CAMERA
         limit_s = session.config.session.camera_limit_s if is_camera else math.inf
-        t_first: float | None = None
-        for frame in frames:
-            session.push(frame.rgb, frame.t_s, decode_ms=frame.decode_ms)
-            t_first = frame.t_s if t_first is None else t_first
-            if frame.t_s - t_first >= limit_s:
-                break  # a camera never ends on its own
+        session.push_recording(frames, limit_s=limit_s)  # a camera never ends on its own
         track = None
         audio_ms = 0.0
         if mode is Mode.DIGITS:
