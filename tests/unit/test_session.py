@@ -405,7 +405,8 @@ def _broken_at(frames: list[Frame], k: int, error: Exception) -> Iterator[Frame]
 
 def test_an_error_while_meshing_ahead_is_raised_at_its_frame() -> None:
     """A bad timestamp, a bad frame or a decoding error on the worker thread reaches the
-    caller after the frames before it were analysed, and the session closes without a hang."""
+    caller after the frames before it were analysed, and the session closes without a hang;
+    something other than frames is refused by name."""
     frames = _frames_of(SAMPLE)[:12]
     bad_time = [*frames[:5], replace(frames[5], t_s=frames[4].t_s), *frames[6:]]
     bad_frame = [*frames[:7], replace(frames[7], rgb=np.zeros((4, 4), np.uint8)), *frames[8:]]
@@ -415,6 +416,12 @@ def test_an_error_while_meshing_ahead_is_raised_at_its_frame() -> None:
         (iter(bad_frame), 7, ErrorCode.BAD_FRAME, "frame 7"),
         (_broken_at(frames, 9, truncated), 9, ErrorCode.TRUNCATED_FILE, "truncated"),
     ]
+    with LivenessSession(live=False) as s:
+        for wrong in (5, [(frames[0].rgb, 0.0)]):
+            with pytest.raises(InputError) as bad:
+                s.push_recording(wrong)  # type: ignore[arg-type]
+            assert bad.value.code == ErrorCode.BAD_ARGUMENT and "Frame" in str(bad.value)
+        assert s.frames_pushed == 0
     for source, k, code, words in cases:
         with LivenessSession(live=False) as s:
             with pytest.raises((InputError, SessionStateError)) as err:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from livecert.arrays import Image
-from livecert.errors import ErrorCode, SessionStateError
+from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face.landmarks import FaceLandmarker, FaceObservation
 from livecert.io.frames import Frame, check_frame
 
@@ -146,6 +146,12 @@ class MeshAhead:
             first_t: float | None = None
             last_t = self._last_t
             for i, frame in enumerate(self._frames, start=self._first_index):
+                if not isinstance(frame, Frame):
+                    raise InputError(
+                        f"frame {i}: push_recording() takes livecert Frame objects (from livecert.open_source), "
+                        f"not {type(frame).__name__}; push (rgb, t) pairs one by one with push()",
+                        code=ErrorCode.BAD_ARGUMENT,
+                    )
                 rgb, t = checked_frame(frame.rgb, frame.t_s, last_t, i)
                 last_t = t
                 with self._meshing:

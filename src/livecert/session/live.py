@@ -239,6 +239,11 @@ class LivenessSession:
             itself (decoding) at the frame they happened at.
         """
         self._check_open()
+        if not isinstance(frames, Iterable):
+            raise InputError(
+                f"push_recording() takes an iterable of Frame objects, not {type(frames).__name__}",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
         first = len(self._recorder)
         with MeshAhead(self._landmarker, frames, first_index=first, last_t=self._last_t, limit_s=limit_s) as ahead:
             for item in ahead:
