@@ -8,7 +8,6 @@ import heapq
 import io
 import logging
 import math
-import queue
 import threading
 import time
 from collections import deque
@@ -25,6 +24,7 @@ from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.io.audio import AudioDecoder, AudioTrack, read_audio
 from livecert.io.files import container_kind, head_kind
 from livecert.io.frames import MIN_SIDE, DecodeReport, Frame, FrameSource, SourceInfo, SourceKind
+from livecert.io.handoff import Handoff
 from livecert.io.mpegps import cut_short
 from livecert.io.uploads import upload_name
 
@@ -38,13 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _S = TypeVar("_S", bound="Stream")
-
-
-class _End:
-    """Type of the marker the decode thread queues after the last frame."""
-
-
-_END = _End()
 
 
 #: Codecs whose streams have one frame rate by definition.
@@ -217,8 +210,7 @@ class VideoFileSource(FrameSource):
         self._track: AudioTrack | None = None
         if audio and streams.audio:
             self._audio = AudioDecoder(self._container, name)
-        self._queue: queue.Queue[Frame | BaseException | _End] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
+        self._handoff: Handoff[Frame] = Handoff(queue_size)
         self._thread: threading.Thread | None = None
         self._report = DecodeReport()
         # An MPEG program stream whose packet headers do not chain up lost bytes in the
@@ -246,7 +238,7 @@ class VideoFileSource(FrameSource):
             with av.logging.Capture(local=True) as logs:
                 seen = 0
                 for packet in demuxed:
-                    if self._stop.is_set():
+                    if self._handoff.stopped:
                         return
                     if _has_error(logs, seen):  # the demuxer skipped damaged bytes (a packet may be lost)
                         counts.damaged += 1
@@ -287,13 +279,13 @@ class VideoFileSource(FrameSource):
             counts.reordered = order.reordered
             self._finish(counts)
             self._audio_done = True
-            self._put(_END)
+            self._handoff.end()
         except InputError as exc:
-            self._put(exc)
+            self._handoff.fail(exc)
         except av.error.FFmpegError as exc:
-            self._put(_decode_error(path, exc, counts.delivered, counts.last_t))
+            self._handoff.fail(_decode_error(path, exc, counts.delivered, counts.last_t))
         except Exception as exc:  # forwarded to the consumer thread, which re-raises it
-            self._put(exc)
+            self._handoff.fail(exc)
 
     def _deliver(self, vf: VideoFrame, t: float, counts: _Counts, t0: float) -> bool:
         """Convert one frame, check it against the limits and queue it; False when stopped."""
@@ -317,7 +309,7 @@ class VideoFileSource(FrameSource):
             counts.missing += round((t - counts.last_t) / self._cfr_period) - 1
         counts.delivered += 1
         counts.last_t = t
-        return self._put(frame)
+        return self._handoff.put(frame)
 
     def _refuse_backward(self, demuxed: Iterator[Packet[Stream]], counts: _Counts, t: float, last: float) -> None:
         """Timestamps that go back beyond any B-frame reordering: refuse, saying how much of the file follows."""
@@ -451,25 +443,11 @@ class VideoFileSource(FrameSource):
             code=ErrorCode.NO_TIMESTAMPS,
         )
 
-    def _put(self, item: Frame | BaseException | _End) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def _frames(self) -> Iterator[Frame]:
         self._thread = threading.Thread(target=self._decode_loop, name="livecert-decode", daemon=True)
         self._thread.start()
         count = 0
-        while True:
-            item = self._queue.get()
-            if isinstance(item, _End):
-                break
-            if isinstance(item, BaseException):
-                raise item
+        for item in self._handoff:
             count += 1
             yield item
         if count == 0:
@@ -478,7 +456,7 @@ class VideoFileSource(FrameSource):
             )
 
     def close(self) -> None:
-        self._stop.set()
+        self._handoff.stop()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None

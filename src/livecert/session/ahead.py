@@ -12,7 +12,6 @@ a live session needs the answer for the frame it shows.
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ from livecert.arrays import Image
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face.landmarks import FaceLandmarker, FaceObservation
 from livecert.io.frames import Frame, check_frame
+from livecert.io.handoff import Handoff
 
 #: Frames meshed and not yet analysed, at most (each is one decoded picture).
 AHEAD = 2
@@ -73,10 +73,6 @@ def checked_frame(frame_rgb: object, timestamp_s: object, last_t: float, index: 
     return rgb, t
 
 
-class _End:
-    """The worker's last item: no more frames."""
-
-
 class MeshAhead:
     """Iterate over a recording's frames as :class:`Meshed`, meshed on a worker thread.
 
@@ -113,8 +109,7 @@ class MeshAhead:
         self._first_index = first_index
         self._last_t = last_t
         self._limit_s = limit_s
-        self._queue: queue.Queue[Meshed | BaseException | _End] = queue.Queue(maxsize=AHEAD)
-        self._stop = threading.Event()
+        self._handoff: Handoff[Meshed] = Handoff(AHEAD)
         self._meshing = threading.Lock()  # held while the worker uses the landmarker
         self._thread = threading.Thread(target=self._work, name="livecert-mesh", daemon=True)
 
@@ -126,17 +121,11 @@ class MeshAhead:
         self.close()
 
     def __iter__(self) -> Iterator[Meshed]:
-        while True:
-            item = self._queue.get()
-            if isinstance(item, _End):
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        return iter(self._handoff)
 
     def close(self) -> None:
         """Stop the worker; on return it no longer uses the landmarker."""
-        self._stop.set()
+        self._handoff.stop()
         with self._meshing:
             pass  # a mesh under way has finished; the worker checks the flag before the next one
         self._thread.join(timeout=1.0)  # it may still wait for the decoder, without the landmarker
@@ -155,27 +144,17 @@ class MeshAhead:
                 rgb, t = checked_frame(frame.rgb, frame.t_s, last_t, i)
                 last_t = t
                 with self._meshing:
-                    if self._stop.is_set():
+                    if self._handoff.stopped:
                         return
                     t0 = time.perf_counter()
                     observation = self._landmarker.process(rgb, t)
                     mesh_ms = (time.perf_counter() - t0) * 1e3
-                if not self._put(Meshed(rgb, t, frame.decode_ms, observation, mesh_ms)):
+                if not self._handoff.put(Meshed(rgb, t, frame.decode_ms, observation, mesh_ms)):
                     return
                 first_t = t if first_t is None else first_t
                 if t - first_t >= self._limit_s:
                     break
         except BaseException as exc:  # handed to the reader, raised at its frame
-            self._put(exc)
+            self._handoff.fail(exc)
             return
-        self._put(_End())
-
-    def _put(self, item: Meshed | BaseException | _End) -> bool:
-        """Queue ``item`` unless the reader stopped; False when it did."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        self._handoff.end()
