@@ -16,12 +16,7 @@ from livecert.io.images import read_image_rgb
 from livecert.io.mpegps import cut_short
 from livecert.io.sources import open_source
 
-from .videos import write_av_clip, write_video
-
-
-def frames_of(source) -> list:
-    with open_source(source) as src:
-        return list(src)
+from .videos import frames_of, write_av_clip, write_video
 
 
 def test_variable_frame_rate_keeps_container_timestamps(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import LivenessSession
 
+from .videos import frames_of
+
 BLANK = np.full((120, 160, 3), 80, np.uint8)
 
 
@@ -369,15 +371,10 @@ def test_a_poor_picture_delays_the_action_but_an_absent_face_stops_it(problem: s
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
 
 
-def _frames_of(path: Path) -> list[Frame]:
-    with livecert.open_source(path) as src:
-        return list(src)
-
-
 def test_a_recording_pushed_with_its_meshes_ahead_equals_pushing_frame_by_frame() -> None:
     """push_recording meshes each next frame on a worker thread; the result is the same,
     with the face matched against an enrolled photo of the same frames too."""
-    frames = _frames_of(SAMPLE)
+    frames = frames_of(SAMPLE)
     enrolled = livecert.enroll(frames[0].rgb)
     results = []
     for ahead in (False, True):
@@ -407,7 +404,7 @@ def test_an_error_while_meshing_ahead_is_raised_at_its_frame() -> None:
     """A bad timestamp, a bad frame or a decoding error on the worker thread reaches the
     caller after the frames before it were analysed, and the session closes without a hang;
     something other than frames is refused by name."""
-    frames = _frames_of(SAMPLE)[:12]
+    frames = frames_of(SAMPLE)[:12]
     bad_time = [*frames[:5], replace(frames[5], t_s=frames[4].t_s), *frames[6:]]
     bad_frame = [*frames[:7], replace(frames[7], rgb=np.zeros((4, 4), np.uint8)), *frames[8:]]
     truncated = InputError("clip.mp4: truncated", code=ErrorCode.TRUNCATED_FILE)
@@ -437,7 +434,7 @@ def _failing_analysis(*args: object, **kwargs: object) -> None:
 def test_meshing_ahead_stops_at_the_limit_and_after_a_failed_analysis() -> None:
     """A camera's frames stop at ``limit_s``; an error in the session's own analysis stops
     the worker before the landmarker is closed (no frame is meshed after the session closed)."""
-    frames = _frames_of(SAMPLE)[:60]
+    frames = frames_of(SAMPLE)[:60]
     with LivenessSession(live=False) as s:
         s.push_recording(iter(frames), limit_s=0.5)
         assert s.frames_pushed == 16  # 0 to 0.5 s at 30 frames a second

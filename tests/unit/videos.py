@@ -9,6 +9,15 @@ from pathlib import Path
 import av
 import numpy as np
 
+from livecert.io.frames import Frame
+from livecert.io.sources import Source, open_source
+
+
+def frames_of(source: Source) -> list[Frame]:
+    """Every frame of ``source`` (a file, bytes, a folder of images, ...), read through :func:`open_source`."""
+    with open_source(source) as src:
+        return list(src)
+
 
 def pattern(i: int, h: int = 96, w: int = 128) -> np.ndarray:
     """An RGB frame whose top-left quadrant is red and whose brightness encodes ``i``."""
