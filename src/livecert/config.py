@@ -239,6 +239,16 @@ class BlinkConfig:
         and before the prompt's window closes.  Faster than any human
         reaction to a visual cue (older adults take about 0.4-1 s), so an
         earlier blink is a coincidence, not an answer.
+    min_head_turn_deg : float
+        With a "turn your head" prompt (``new_blink_challenge(turn_prompts=...)``),
+        the face mesh's yaw must move at least this far, on two frames in a
+        row within the prompt's window, from its median over the 2 s before
+        the prompt appeared.  A physical prior: a deliberate turn to one side
+        is 20-45 degrees.  On the tuning split, photos turned in 3-D by up to
+        50 degrees moved the mesh's yaw by at most 10.7 degrees (a flat
+        picture is foreshortened, not turned in depth; turned by 65 degrees,
+        up to 25), the ZJU people sitting for the check by at most 2.8, and
+        the turning head of LivePortrait d3 by 30.
     """
 
     baseline_window_s: float = 3.0
@@ -253,6 +263,7 @@ class BlinkConfig:
     noise_factor: float = 12.0
     depth_fraction: float = 0.4
     min_reaction_s: float = 0.15
+    min_head_turn_deg: float = 15.0
 
     def __post_init__(self) -> None:
         _check_range("baseline_window_s", self.baseline_window_s, 0.2, 600.0)
@@ -264,6 +275,7 @@ class BlinkConfig:
         _check_range("max_gap_s", self.max_gap_s, 0.0, 10.0)
         _check_range("min_blinks", self.min_blinks, 0, 100, integer=True)
         _check_range("min_reaction_s", self.min_reaction_s, 0.0, 2.0)
+        _check_range("min_head_turn_deg", self.min_head_turn_deg, 1.0, 60.0)
         _check_range("min_close_depth", self.min_close_depth, 0.0, 0.95)
         _check_range("noise_factor", self.noise_factor, 0.0, 100.0)
         _check_range("depth_fraction", self.depth_fraction, 0.0, 1.0)

@@ -45,6 +45,7 @@ class ReasonCode(StrEnum):
     SPOOF_SUSPECTED = "SPOOF_SUSPECTED"
     BLINK_NOT_ON_CUE = "BLINK_NOT_ON_CUE"
     MOUTH_NOT_ON_CUE = "MOUTH_NOT_ON_CUE"
+    TURN_NOT_ON_CUE = "TURN_NOT_ON_CUE"
     DIGITS_NOT_ON_CUE = "DIGITS_NOT_ON_CUE"
     EYES_CLOSED = "EYES_CLOSED"
     GLASSES_GLARE = "GLASSES_GLARE"
@@ -134,6 +135,11 @@ _MESSAGES: dict[ReasonCode, tuple[str, str]] = {
         'The mouth did not open when the screen asked. Open your mouth each time the screen says "Open your '
         'mouth now", then close it.',
         "屏幕提示时没有看到张嘴。请在屏幕显示\u201c现在请张嘴\u201d时张一下嘴，然后闭上。",
+    ),
+    ReasonCode.TURN_NOT_ON_CUE: (
+        'The head did not turn when the screen asked. Each time the screen says "Turn your head slowly to one side '
+        'now", turn it to either side, then look back at the camera.',
+        "屏幕提示时没有看到转头。请在屏幕显示\u201c现在请慢慢向一侧转头\u201d时把头转向任意一侧，再转回来看着镜头。",
     ),
     ReasonCode.DIGITS_NOT_ON_CUE: (
         "The digits were not read as they appeared. Read each digit aloud as soon as it appears on the screen, "
@@ -265,6 +271,10 @@ class FrameTrace:
         Faces counted in the frame (-1 where not counted this frame).
     left_eye, right_eye : ndarray of float64, shape (N,)
         Eyelid aperture (lid gap / eye width) of the subject's left and right eye.
+    eye_width_ratio : ndarray of float64, shape (N,)
+        Mean eye width over the nose's length
+        (:func:`~livecert.face.geometry.eye_width_ratio`): it narrows when the
+        face, or a picture of it, turns to the side, and not in a blink.
     inner_lip_gap : ndarray of float64, shape (N,)
         Inner-lip gap over face width: the mouth openings of read-digits.
     outer_lip_height : ndarray of float64, shape (N,)
@@ -281,6 +291,7 @@ class FrameTrace:
     n_faces: IntArray
     left_eye: FloatArray
     right_eye: FloatArray
+    eye_width_ratio: FloatArray
     inner_lip_gap: FloatArray
     outer_lip_height: FloatArray
     yaw_deg: FloatArray
@@ -316,7 +327,7 @@ class FrameTrace:
     def empty(cls) -> FrameTrace:
         """A trace of no frames."""
         f, i = np.zeros(0), np.zeros(0, dtype=np.int64)
-        return cls(f, i, f, f, f, f, f, f, f, f, f, i)
+        return cls(f, i, f, f, f, f, f, f, f, f, f, f, i)
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])

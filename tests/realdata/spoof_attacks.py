@@ -22,6 +22,9 @@ bent_print
 puppet_photo
     Piecewise-affine warp of a photo's face mesh driven by another person's
     real landmark track (shares no helper with the generators above).
+turned_photo
+    A photo turned in 3-D about its vertical axis and back, as an attacker
+    answers a "turn your head" prompt.
 """
 
 from __future__ import annotations
@@ -824,3 +827,60 @@ def puppet_photo(
         mapx = (xx + np.ma.filled(mx, 0.0)).astype(np.float32)
         mapy = (yy + np.ma.filled(my, 0.0)).astype(np.float32)
         yield cv2.remap(photo, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), float(tt[i])
+
+
+# --------------------------------------------------------------------------- a photo turned when asked
+
+
+def turned_photo(
+    photo: np.ndarray,
+    seed: int,
+    turn_deg: float,
+    turn_at_s: float,
+    seconds: float = 6.0,
+    turn_s: float = 2.0,
+    out_size: tuple[int, int] = (640, 480),
+) -> Frames:
+    """A flat photo filling most of the view, turned in 3-D about its vertical axis and back.
+
+    What an attacker holding a print or a phone does when asked to turn the head: from
+    ``turn_at_s`` the picture turns out to ``turn_deg`` degrees and back over ``turn_s``
+    (raised cosine), about its own centre, at the distance where it fills 90 % of the view's
+    height (f = 1.1 x the view's width).  Unlike :func:`handheld_homographies` (a camera
+    turning about its own centre) the picture itself turns, so it is foreshortened.  Sensor
+    noise (sigma 2) and H.264 (crf 24), as the other generators.
+
+    Parameters
+    ----------
+    photo : ndarray of uint8, shape (H, W, 3)
+    seed : int
+    turn_deg : float
+        How far the picture turns; negative turns it the other way.
+    turn_at_s : float
+        When the turn starts, seconds.
+
+    Returns
+    -------
+    list of (ndarray of uint8, shape (out_h, out_w, 3), float)
+    """
+    rng = np.random.default_rng(seed)
+    ow, oh = out_size
+    picture = crop_face(fit(photo, 800))
+    scale = 0.9 * oh / picture.shape[0]
+    picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ph, pw = picture.shape[:2]
+    f = 1.1 * ow
+    k = np.array([[f, 0, ow / 2], [0, f, oh / 2], [0, 0, 1.0]])
+    centre = np.array([0.0, 0.0, f])
+    fps = 30.0
+    frames = []
+    for i in range(int(seconds * fps)):
+        phase = np.clip((i / fps - turn_at_s) / turn_s, 0.0, 1.0)
+        a = np.radians(turn_deg) * np.sin(np.pi * phase) ** 2
+        r = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        # picture pixel (u, v) lies at (u - pw/2, v - ph/2, f); turned about the picture's centre
+        to_view = np.column_stack([r[:, 0], r[:, 1], centre - r @ np.array([pw / 2, ph / 2, 0.0])])
+        image = cv2.warpPerspective(picture, k @ to_view, (ow, oh), borderValue=(90, 90, 95))
+        frames.append(add_noise(image, rng, 2.0))
+    encoded = h264_roundtrip(frames, fps, crf=24)
+    return [(frame, i / fps) for i, frame in enumerate(encoded)]

@@ -119,3 +119,33 @@ def test_running_percentile_matches_numpy() -> None:
     i = 100
     window = x[np.abs(t - t[i]) <= 1.0]
     assert got[i] == pytest.approx(np.percentile(window, 80))
+
+
+def _turning(t: np.ndarray, narrowest: float) -> np.ndarray:
+    """How wide the eyes look while the face turns to the side from 2 s to 4 s and back."""
+    phase = np.clip((t - 2.0) / 2.0, 0.0, 1.0)
+    return 1.0 - (1.0 - narrowest) * np.sin(np.pi * phase) ** 2
+
+
+def test_a_turn_that_narrows_the_eyes_is_not_a_blink() -> None:
+    """The lid gap stays, the eye narrows in the image (a photo turned 50-65 degrees): the aperture
+    rises with the turn and, against the raised baseline, the frames after it looked like a
+    closing.  With the eyes' width over the nose's length, the foreshortening is undone."""
+    t, x = signal([], seconds=7.0, level=0.28)
+    width = _turning(t, 0.55)
+    apertures = x / width
+    assert len(detect_blinks(t, apertures, apertures).events) >= 1  # what a turned photo did
+    assert detect_blinks(t, apertures, apertures, eye_width_ratio=0.4 * width).events == ()
+
+
+def test_a_blink_while_turning_is_still_found() -> None:
+    t, x = signal([(3.0, 3.2)], seconds=7.0, level=0.28, depth=0.05)
+    width = _turning(t, 0.7)
+    apertures = x / width
+    events = detect_blinks(t, apertures, apertures, eye_width_ratio=0.4 * width).events
+    assert len(events) == 1 and 2.9 < events[0].start_s < 3.1
+
+
+def test_frames_without_the_eye_width_ratio_are_left_as_they_are() -> None:
+    t, x = signal([(1.0, 1.2), (3.0, 3.3)])
+    assert detect_blinks(t, x, x, eye_width_ratio=np.full_like(t, np.nan)).events == detect_blinks(t, x, x).events

@@ -264,10 +264,27 @@ def test_blink_challenges_mix_mouth_prompts_in_at_random_places() -> None:
     assert new_challenge(4).actions == () and new_challenge(4).windows() == ()
 
 
+def test_head_turn_prompts_take_random_places_and_travel_in_the_token() -> None:
+    """None unless asked for; asked for, each is drawn among the other prompts and its action
+    survives the token."""
+    assert new_blink_challenge(now=T0).turn_windows == ()
+    places = Counter()
+    for _ in range(200):
+        c = new_blink_challenge(2, mouth_prompts=1, turn_prompts=1, now=T0)
+        assert sorted(c.actions) == sorted([PromptAction.BLINK] * 2 + [PromptAction.OPEN_MOUTH, PromptAction.TURN_HEAD])
+        assert len(c.turn_windows) == 1 and set(c.windows()) == set(c.blink_windows + c.mouth_windows + c.turn_windows)
+        places[c.actions.index(PromptAction.TURN_HEAD)] += 1
+        back = Challenge.from_token(c.to_token(KEY), KEY)
+        assert back == c and back.actions == c.actions
+    assert set(places) == {0, 1, 2, 3}
+
+
 @pytest.mark.parametrize("n", [-1, 4, 1.0, True, None, "1"])
 def test_bad_mouth_prompt_counts_are_refused(n: object) -> None:
     with pytest.raises(ChallengeError, match="mouth_prompts must be an int from 0 to 3"):
         new_blink_challenge(mouth_prompts=n)  # type: ignore[arg-type]
+    with pytest.raises(ChallengeError, match="turn_prompts must be an int from 0 to 3"):
+        new_blink_challenge(turn_prompts=n)  # type: ignore[arg-type]
 
 
 def test_a_blink_step_naming_an_unknown_action_is_refused() -> None:

@@ -25,6 +25,7 @@ def _trace(n: int, *, flags: int = 0, face: bool = True) -> FrameTrace:
             n_faces=1,
             left_eye=v,
             right_eye=v,
+            eye_width_ratio=v,
             inner_lip_gap=v,
             outer_lip_height=v,
             yaw_deg=0.0,
@@ -61,8 +62,8 @@ def test_recorder_cuts_by_time() -> None:
     rec = TraceRecorder()
     for i in range(5):
         rec.append(
-            t_s=float(i), n_faces=1, left_eye=1, right_eye=1, inner_lip_gap=0, outer_lip_height=0, yaw_deg=0,
-            pitch_deg=0, face_width_px=1, brightness=1, sharpness=1, flags=0,
+            t_s=float(i), n_faces=1, left_eye=1, right_eye=1, eye_width_ratio=0.5, inner_lip_gap=0,
+            outer_lip_height=0, yaw_deg=0, pitch_deg=0, face_width_px=1, brightness=1, sharpness=1, flags=0,
         )  # fmt: skip
     assert rec.since(2.5).t_s.tolist() == [3.0, 4.0] and len(rec.since()) == 5 == len(rec)
 

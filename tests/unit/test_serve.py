@@ -135,8 +135,12 @@ def test_blink_prompts_session(client: TestClient) -> None:
     assert [s["action"] for s in c["schedule"]] == ["blink"]  # for people who cannot open the mouth on request
     c = client.post("/api/sessions", json={"prompts": 1, "mouth_prompts": 2}).json()["challenge"]
     assert sorted(s["action"] for s in c["schedule"]) == ["blink", "open_mouth", "open_mouth"]
-    r = client.post("/api/sessions", json={"mouth_prompts": 4})
-    assert r.status_code == 422 and error_of(r) == "BAD_REQUEST"
+    c = client.post("/api/sessions", json={"prompts": 1, "mouth_prompts": 0, "turn_prompts": 1}).json()["challenge"]
+    validate(c, load_schema("app_challenge"))
+    assert sorted(s["action"] for s in c["schedule"]) == ["blink", "turn_head"]
+    for bad in ({"mouth_prompts": 4}, {"turn_prompts": 4}):
+        r = client.post("/api/sessions", json=bad)
+        assert r.status_code == 422 and error_of(r) == "BAD_REQUEST"
 
 
 def test_blink_sessions_ask_for_two_blinks_and_the_mouth_by_default(client: TestClient, service: Service) -> None:
@@ -350,6 +354,8 @@ def test_config_is_checked() -> None:
         ServeConfig(blink_prompts=9)
     with pytest.raises(InputError):
         ServeConfig(mouth_prompts=4)
+    with pytest.raises(InputError):
+        ServeConfig(turn_prompts=-1)
     assert ServeConfig(max_recording_s=30).limits.max_duration_s == 30
     assert ServeConfig(default_mode="digits").default_mode is Mode.DIGITS  # type: ignore[arg-type]
 

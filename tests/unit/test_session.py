@@ -323,6 +323,12 @@ def test_a_challenge_must_fit_the_mode() -> None:
         assert {"BLINK_NOT_ON_CUE", "MOUTH_NOT_ON_CUE"} <= set(result.reason_codes)
         details = {r.code.value: r.detail for r in result.reasons}
         assert details["MOUTH_NOT_ON_CUE"] == "the mouth opened after 0 of 1 prompts"
+    turn = ChallengeOptions(new_blink_challenge(1, mouth_prompts=0, turn_prompts=2), key=key)
+    with LivenessSession(mode="blink", live=False, challenge=turn) as s:
+        for i in range(30):
+            s.push(BLANK, i / 10)
+        details = {r.code.value: r.detail for r in s.result().reasons}
+        assert details["TURN_NOT_ON_CUE"] == "the head turned after 0 of 2 prompts"
 
 
 def test_a_live_session_says_which_action_each_prompt_asks_for() -> None:
@@ -330,10 +336,10 @@ def test_a_live_session_says_which_action_each_prompt_asks_for() -> None:
     from livecert.liveness.challenge import PromptAction
     from livecert.session.steps import Guidance
 
-    actions = (PromptAction.OPEN_MOUTH, PromptAction.BLINK)
-    options = ChallengeOptions(Challenge.for_known_blink_prompts((2.0, 6.0), 2.5, actions))
+    actions = (PromptAction.OPEN_MOUTH, PromptAction.BLINK, PromptAction.TURN_HEAD)
+    options = ChallengeOptions(Challenge.for_known_blink_prompts((2.0, 6.0, 10.0), 2.5, actions))
     with LivenessSession(mode="blink", live=True, challenge=options) as s:
-        said = {t: s._instruction(t) for t in (1.0, 2.5, 4.6, 6.1, 8.4, 9.0)}
+        said = {t: s._instruction(t) for t in (1.0, 2.5, 4.6, 6.1, 8.4, 9.0, 10.5, 12.6)}
     assert said == {
         1.0: Guidance.WATCH_FOR_PROMPT,
         2.5: Guidance.OPEN_MOUTH_NOW,
@@ -341,6 +347,8 @@ def test_a_live_session_says_which_action_each_prompt_asks_for() -> None:
         6.1: Guidance.BLINK_NOW,
         8.4: Guidance.BLINK_NOW,
         9.0: Guidance.WATCH_FOR_PROMPT,
+        10.5: Guidance.TURN_HEAD_NOW,
+        12.6: Guidance.WATCH_FOR_PROMPT,
     }
     assert s._prompt(2.5) == ""  # an action is said in words, never drawn as digits
 

@@ -80,6 +80,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "challenge_sep": (", ", "，"),
     "challenge_blink": ("blink when asked: {windows}", "提示时请眨眼：{windows}"),
     "challenge_mouth": ("open your mouth when asked: {windows}", "提示时请张嘴：{windows}"),
+    "challenge_turn": ("turn your head to one side when asked: {windows}", "提示时请向一侧转头：{windows}"),
     "interrupted": ("interrupted", "已中断"),
     "error": ("error", "错误"),
 }
@@ -152,6 +153,9 @@ def _parser() -> _Parser:
     c.add_argument("--prompts", type=int, default=2, help="blink mode: how many 'blink now' prompts (1-5, default 2)")
     c.add_argument(
         "--mouth-prompts", type=int, default=1, help="blink mode: how many 'open your mouth' prompts (0-3, default 1)"
+    )
+    c.add_argument(
+        "--turn-prompts", type=int, default=0, help="blink mode: how many 'turn your head' prompts (0-3, default 0)"
     )
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
@@ -343,7 +347,9 @@ def _cmd_challenge(args: argparse.Namespace) -> int:
         save_key(args.key_file, generate_key())
         log.warning("created a new key in %s", args.key_file)
     if args.mode == "blink":
-        challenge = new_blink_challenge(args.prompts, mouth_prompts=args.mouth_prompts, ttl_s=args.ttl)
+        challenge = new_blink_challenge(
+            args.prompts, mouth_prompts=args.mouth_prompts, turn_prompts=args.turn_prompts, ttl_s=args.ttl
+        )
     else:
         challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
     token = challenge.to_token(load_key(args.key_file))
@@ -361,6 +367,8 @@ def _challenge_text(challenge: Challenge, lang: str) -> str:
         lines = [_t("challenge_blink", lang, windows=_windows_text(challenge.blink_windows))]
         if challenge.mouth_windows:
             lines.append(_t("challenge_mouth", lang, windows=_windows_text(challenge.mouth_windows)))
+        if challenge.turn_windows:
+            lines.append(_t("challenge_turn", lang, windows=_windows_text(challenge.turn_windows)))
         return "\n".join(lines)
     if challenge.schedule_kind is ScheduleKind.ONE_BY_ONE:
         steps = _t("challenge_sep", lang).join(

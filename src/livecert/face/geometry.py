@@ -33,6 +33,10 @@ FOREHEAD, CHIN = 10, 152
 
 NOSE_TIP = 1
 
+# The nose bridge between the eyes and the point under the nose: a vertical length of the
+# rigid face, which a turn to the side does not shorten.
+NOSE_BRIDGE, SUBNASALE = 168, 2
+
 
 def _dist2d(points: FloatArray, a: IntArray | int, b: IntArray | int) -> FloatArray:
     d: FloatArray = np.linalg.norm(points[a, :2] - points[b, :2], axis=-1)
@@ -64,6 +68,21 @@ def eye_apertures(points: FloatArray) -> tuple[float, float]:
         eye_aperture(points, LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
         eye_aperture(points, RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS),
     )
+
+
+def eye_width_ratio(points: FloatArray) -> float:
+    """Mean width of the two eyes (corner to corner) over the nose's length (bridge to base).
+
+    A face turning to the side, or a picture of one turned, narrows the eyes in the image
+    but not the nose's vertical length; a blink changes neither.  :func:`eye_apertures`
+    divide the lid gap by the eye's width, so this ratio is what undoes that
+    foreshortening (:func:`livecert.liveness.blink.detect_blinks`).
+    """
+    length = float(_dist2d(points, NOSE_BRIDGE, SUBNASALE))
+    if length <= 1e-6:
+        return math.nan
+    corners = np.array([LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS])
+    return float(np.mean(_dist2d(points, corners[:, 0], corners[:, 1]))) / length
 
 
 def face_width(points: FloatArray) -> float:

@@ -83,7 +83,7 @@ class PromptAction(StrEnum):
 
     A step's ``text`` carries it: ``""`` asks for a blink (as every blink
     challenge's steps did before mouth prompts existed), ``"open_mouth"``
-    for the mouth to open.
+    for the mouth to open, ``"turn_head"`` for the head to turn.
     """
 
     #: "Blink now": a blink must start in the window.
@@ -93,10 +93,19 @@ class PromptAction(StrEnum):
     #: prompt by chance often; the mouth of a person sitting for the check
     #: opens only when asked.
     OPEN_MOUTH = "open_mouth"
+    #: "Turn your head to one side": the head must turn in the window.  A
+    #: flat picture turned in the hand is foreshortened, not turned in
+    #: depth, and the face mesh reads little of it as a turn; a head that
+    #: turns shows the depth parallax the planar-motion cue looks for.
+    TURN_HEAD = "turn_head"
 
 
 #: The step text of each action in a blink challenge.
-ACTION_TEXT: dict[PromptAction, str] = {PromptAction.BLINK: "", PromptAction.OPEN_MOUTH: "open_mouth"}
+ACTION_TEXT: dict[PromptAction, str] = {
+    PromptAction.BLINK: "",
+    PromptAction.OPEN_MOUTH: "open_mouth",
+    PromptAction.TURN_HEAD: "turn_head",
+}
 _TEXT_ACTION = {text: action for action, text in ACTION_TEXT.items()}
 
 
@@ -258,6 +267,11 @@ class Challenge:
         """Blink challenges: each "open your mouth" prompt's (show, hide) seconds; else ``()``."""
         return self.windows(PromptAction.OPEN_MOUTH)
 
+    @property
+    def turn_windows(self) -> tuple[tuple[float, float], ...]:
+        """Blink challenges: each "turn your head" prompt's (show, hide) seconds; else ``()``."""
+        return self.windows(PromptAction.TURN_HEAD)
+
     def to_token(self, key: bytes) -> str:
         """Sign the challenge with ``key``; returns a compact URL-safe token."""
         _check_key(key)
@@ -377,19 +391,21 @@ def new_blink_challenge(
     n_prompts: int = 2,
     *,
     mouth_prompts: int = 1,
+    turn_prompts: int = 0,
     ttl_s: float = 300.0,
     window_s: float = 2.5,
     now: float | None = None,
 ) -> Challenge:
-    """Draw a blink challenge: "blink now" and "open your mouth" prompts at random moments (:mod:`secrets`).
+    """Draw a blink challenge: "blink now", "open your mouth" and "turn your head" prompts at random moments.
 
     A recording made earlier, or a video rendered in advance, cannot know
     when the prompts come nor which action each asks for; a live person
     does what each one asks.  The first prompt comes 1.5-3.0 s after the
     action starts (time to read the instruction), each next one 1.0-2.5 s
     after the previous window closed (10 ms steps); each stays up
-    ``window_s`` seconds, the reaction window.  The mouth prompts take
-    random places among the blink prompts.
+    ``window_s`` seconds, the reaction window.  The mouth and head-turn
+    prompts take random places among the blink prompts (drawn with
+    :mod:`secrets`).
 
     Parameters
     ----------
@@ -406,6 +422,12 @@ def new_blink_challenge(
         person sitting still opens rarely, so a recording answers one only
         when it happens to open its mouth in the window: the figures are in
         the README ("Blink prompts at random moments").
+    turn_prompts : int
+        "Turn your head" prompts, 0 to 3 (default 0).  A head answers by
+        turning at least :attr:`~livecert.config.BlinkConfig.min_head_turn_deg`
+        from where it rested before the prompt; a photo or a print turned in
+        the hand, or a recording of a person sitting still, does not (README,
+        "Head-turn prompts").
     ttl_s : float
         Seconds the challenge stays valid, at most :data:`MAX_TTL_S`.
     window_s : float
@@ -424,11 +446,17 @@ def new_blink_challenge(
         raise ChallengeError(f"n_prompts must be an int from 1 to 5, not {n_prompts!r}")
     if isinstance(mouth_prompts, bool) or not isinstance(mouth_prompts, int) or not 0 <= mouth_prompts <= 3:
         raise ChallengeError(f"mouth_prompts must be an int from 0 to 3, not {mouth_prompts!r}")
+    if isinstance(turn_prompts, bool) or not isinstance(turn_prompts, int) or not 0 <= turn_prompts <= 3:
+        raise ChallengeError(f"turn_prompts must be an int from 0 to 3, not {turn_prompts!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
         raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
     if isinstance(window_s, bool) or not isinstance(window_s, (int, float)) or not 0.5 <= window_s <= 10.0:
         raise ChallengeError(f"window_s must be a number of seconds from 0.5 to 10, not {window_s!r}")
-    actions = [PromptAction.BLINK] * n_prompts + [PromptAction.OPEN_MOUTH] * mouth_prompts
+    actions = (
+        [PromptAction.BLINK] * n_prompts
+        + [PromptAction.OPEN_MOUTH] * mouth_prompts
+        + [PromptAction.TURN_HEAD] * turn_prompts
+    )
     for i in range(len(actions) - 1, 0, -1):  # Fisher-Yates with secrets
         j = secrets.randbelow(i + 1)
         actions[i], actions[j] = actions[j], actions[i]

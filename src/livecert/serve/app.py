@@ -65,19 +65,39 @@ access_log = logging.getLogger("livecert.serve.access")
 
 VERSION = "1"
 
+
 #: Draws a session's challenge: (mode, blink prompts, digits schedule, ttl seconds, digits,
 #: mouth prompts) -> challenge or None.
-ChallengeFactory = Callable[[Mode, int, ScheduleKind, float, int, int], Challenge | None]
+@dataclass(frozen=True)
+class ChallengeRequest:
+    """What a new session's challenge is to ask (the request's fields, or the server's defaults).
+
+    ``prompts`` "blink now" prompts (0: blink freely) with ``mouth_prompts`` "open your
+    mouth" and ``turn_prompts`` "turn your head" prompts among them in blink mode;
+    ``n_digits`` digits shown as ``schedule`` says in digits mode.
+    """
+
+    mode: Mode
+    prompts: int
+    schedule: ScheduleKind
+    ttl_s: float
+    n_digits: int
+    mouth_prompts: int
+    turn_prompts: int = 0
 
 
-def default_challenge(
-    mode: Mode, prompts: int, schedule: ScheduleKind, ttl_s: float, n_digits: int, mouth_prompts: int
-) -> Challenge | None:
-    """A fresh random challenge: digits to read, "blink now" prompts with ``mouth_prompts`` "open
-    your mouth" prompts among them, or none (free blinking)."""
-    if mode is Mode.DIGITS:
-        return new_challenge(n_digits, ttl_s=ttl_s, schedule=schedule)
-    return new_blink_challenge(prompts, mouth_prompts=mouth_prompts, ttl_s=ttl_s) if prompts > 0 else None
+ChallengeFactory = Callable[[ChallengeRequest], Challenge | None]
+
+
+def default_challenge(request: ChallengeRequest) -> Challenge | None:
+    """A fresh random challenge: digits to read, blink-challenge prompts, or none (free blinking)."""
+    if request.mode is Mode.DIGITS:
+        return new_challenge(request.n_digits, ttl_s=request.ttl_s, schedule=request.schedule)
+    if request.prompts == 0:
+        return None
+    return new_blink_challenge(
+        request.prompts, mouth_prompts=request.mouth_prompts, turn_prompts=request.turn_prompts, ttl_s=request.ttl_s
+    )
 
 
 @dataclass
@@ -145,6 +165,9 @@ class SessionRequest(BaseModel):
     )
     mouth_prompts: int | None = Field(
         default=None, ge=0, le=3, description="blink mode: 'open your mouth' prompts among them (0-3)"
+    )
+    turn_prompts: int | None = Field(
+        default=None, ge=0, le=3, description="blink mode: 'turn your head' prompts among them (0-3)"
     )
     schedule: ScheduleKind = Field(default=ScheduleKind.ONE_BY_ONE, description="digits mode: one_by_one or all")
 
@@ -407,10 +430,17 @@ def _routes(app: FastAPI, service: Service) -> None:
         elif not cfg.open_sessions:
             raise ApiError(ApiErrorCode.OPEN_SESSIONS_OFF, "this server only takes sessions bound to a person")
         mode = body.mode or cfg.default_mode
-        prompts = cfg.blink_prompts if body.prompts is None else body.prompts
-        mouth = cfg.mouth_prompts if body.mouth_prompts is None else body.mouth_prompts
+        wanted = ChallengeRequest(
+            mode,
+            cfg.blink_prompts if body.prompts is None else body.prompts,
+            body.schedule,
+            cfg.session_ttl_s,
+            cfg.n_digits,
+            cfg.mouth_prompts if body.mouth_prompts is None else body.mouth_prompts,
+            cfg.turn_prompts if body.turn_prompts is None else body.turn_prompts,
+        )
         now = service.clock()
-        challenge = service.challenge_factory(mode, prompts, body.schedule, cfg.session_ttl_s, cfg.n_digits, mouth)
+        challenge = service.challenge_factory(wanted)
         grant = SessionGrant(
             session_id=secrets.token_urlsafe(16) if challenge is None else challenge.nonce,
             mode=mode,

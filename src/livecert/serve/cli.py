@@ -62,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction[_P]) -> None:
         default=ServeConfig.mouth_prompts,
         help=f"'open your mouth' prompts among them (0-3, default {ServeConfig.mouth_prompts})",
     )
+    s.add_argument(
+        "--turn-prompts",
+        type=int,
+        default=ServeConfig.turn_prompts,
+        help=f"'turn your head' prompts among them (0-3, default {ServeConfig.turn_prompts})",
+    )
     s.add_argument("--max-upload-mb", type=float, default=40.0, help="largest recording taken, MB (default 40)")
     s.add_argument(
         "--rate-per-minute", type=float, default=30.0, help="requests per minute per client address (default 30)"

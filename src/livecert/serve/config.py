@@ -44,6 +44,11 @@ class ServeConfig:
         "Open your mouth" prompts among the blink prompts (0-3) when the request does not
         say; 0 for people who cannot open the mouth on request (after a stroke, say), at the
         cost of a weaker check against recordings.
+    turn_prompts : int
+        "Turn your head" prompts among them (0-3) when the request does not say.  A
+        photo or print turned in the hand, or a recording of a person sitting still, does
+        not answer one (README, "Head-turn prompts"); 0 by default, since no recording of
+        old people asked to turn their head was available to check it on.
     rate_per_minute : float
         Requests a client (one IP address) may make per minute to the session and upload
         endpoints; more are refused with ``RATE_LIMITED`` (HTTP 429).
@@ -77,6 +82,7 @@ class ServeConfig:
     n_digits: int = 4
     blink_prompts: int = 2
     mouth_prompts: int = 1
+    turn_prompts: int = 0
     rate_per_minute: float = 30.0
     rate_burst: int = 10
     max_check_s: float = 120.0
@@ -97,6 +103,7 @@ class ServeConfig:
             ("n_digits", self.n_digits, 1, 8),
             ("blink_prompts", self.blink_prompts, 0, 5),
             ("mouth_prompts", self.mouth_prompts, 0, 3),
+            ("turn_prompts", self.turn_prompts, 0, 3),
             ("rate_per_minute", self.rate_per_minute, 0.1, 1e6),
             ("rate_burst", self.rate_burst, 1, 1e6),
             ("max_check_s", self.max_check_s, 1.0, 3600.0),

@@ -74,6 +74,7 @@ def build_service(args: argparse.Namespace) -> Service:
         default_mode=Mode(args.mode),
         blink_prompts=args.blink_prompts,
         mouth_prompts=args.mouth_prompts,
+        turn_prompts=args.turn_prompts,
         open_sessions=not args.no_open_sessions,
         rate_per_minute=args.rate_per_minute,
         max_check_s=args.max_check_s,

@@ -27,7 +27,7 @@ class Evidence:
         Reasons the action's own check raised: the read-digits check (for
         digits shown one by one, ``DIGITS_NOT_ON_CUE`` when the prompts were
         not answered in time), or the blink challenge's prompts
-        (``BLINK_NOT_ON_CUE``, ``MOUTH_NOT_ON_CUE``).
+        (``BLINK_NOT_ON_CUE``, ``MOUTH_NOT_ON_CUE``, ``TURN_NOT_ON_CUE``).
     match : MatchResult or None
         Face matching, when an enrollment was given.
     challenge_reason : ReasonCode or None

@@ -41,6 +41,7 @@ from livecert.liveness.challenge import Challenge, PromptAction, ScheduleKind, c
 from livecert.liveness.digits import ChallengeOptions, check_digits
 from livecert.liveness.mouth import answered_mouth_prompts, fits_prompt, mouth_events
 from livecert.liveness.spoof import SpoofRecorder, assess
+from livecert.liveness.turn import answered_turn_prompts
 from livecert.results import (
     BlinkEvent,
     DigitsEvidence,
@@ -62,6 +63,14 @@ from livecert.speech.recogniser import DigitRecogniser
 
 #: What ``enrolled=`` accepts: an Enrollment, its saved ``.npz`` file, or a photo to enroll.
 Enrolled = Enrollment | str | os.PathLike[str]
+
+
+#: What a live session says while a blink challenge's prompt asking for each action is up.
+_PROMPT_GUIDANCE: dict[PromptAction, Guidance] = {
+    PromptAction.BLINK: Guidance.BLINK_NOW,
+    PromptAction.OPEN_MOUTH: Guidance.OPEN_MOUTH_NOW,
+    PromptAction.TURN_HEAD: Guidance.TURN_HEAD_NOW,
+}
 
 
 class LivenessSession:
@@ -152,6 +161,7 @@ class LivenessSession:
         self._actions = checked.actions if checked is not None else ()
         self._blink_windows = checked.blink_windows if checked is not None else ()
         self._mouth_windows = checked.mouth_windows if checked is not None else ()
+        self._turn_windows = checked.turn_windows if checked is not None else ()
         self._steps = StepMachine(
             self.mode,
             self.config.session,
@@ -274,17 +284,19 @@ class LivenessSession:
         q = quality.measure(rgb, obs.points, faces, self.config.quality, self._light_and_sharpness(rgb, obs.points, t))
         if obs.points is not None:
             left, right = geometry.eye_apertures(obs.points)
+            widths = geometry.eye_width_ratio(obs.points)
             inner = geometry.mouth_aperture(obs.points)
             outer = geometry.mouth_height(obs.points)
             if self._pool is not None:
                 self._pool.offer_frame(rgb, obs.points, t, q, (left + right) / 2)
         else:
-            left = right = inner = outer = math.nan
+            left = right = widths = inner = outer = math.nan
         self._recorder.append(
             t_s=t,
             n_faces=obs.n_faces,
             left_eye=left,
             right_eye=right,
+            eye_width_ratio=widths,
             inner_lip_gap=inner,
             outer_lip_height=outer,
             yaw_deg=q.yaw_deg,
@@ -332,8 +344,7 @@ class LivenessSession:
         """Has the live action succeeded?  (See :data:`~livecert.session.steps.ActionCheck`.)"""
         if self.mode is Mode.BLINK and self._windows:
             trace = self._recorder.since(start)
-            blinked, opened = self._answered(self._detect_blinks(trace).events, trace, start)
-            answered = blinked + opened
+            answered = sum(self._answered(self._detect_blinks(trace).events, trace, start), ())
             return all(answered), sum(answered) / len(answered)
         if self.mode is Mode.BLINK:
             # The last few seconds are enough to see a new blink (bounded cost per frame).
@@ -351,27 +362,35 @@ class LivenessSession:
     def _detect_blinks(self, trace: FrameTrace) -> BlinkAnalysis:
         """Blinks in the frames whose face is good enough to judge the eyes."""
         return detect_blinks(
-            trace.t_s, trace.where_usable("left_eye"), trace.where_usable("right_eye"), self.config.blink
+            trace.t_s,
+            trace.where_usable("left_eye"),
+            trace.where_usable("right_eye"),
+            self.config.blink,
+            eye_width_ratio=trace.where_usable("eye_width_ratio"),
         )
 
     def _answered(
         self, blinks: tuple[BlinkEvent, ...], trace: FrameTrace, origin_s: float
-    ) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    ) -> tuple[tuple[bool, ...], tuple[bool, ...], tuple[bool, ...]]:
         """A blink challenge's prompts answered: (each "blink now" by one of ``blinks``, found in
-        ``trace``; each "open your mouth" by the mouth)."""
+        ``trace``; each "open your mouth" by the mouth; each "turn your head" by the head)."""
         react = self.config.blink.min_reaction_s
         blinked = answered_prompts(blinks, self._blink_windows, origin_s, react)
         opened: tuple[bool, ...] = ()
         if self._mouth_windows:
             gap = trace.where_usable("inner_lip_gap")
             opened = answered_mouth_prompts(trace.t_s, gap, self._mouth_windows, origin_s, react, self.config.digits)
-        return blinked, opened
+        turned: tuple[bool, ...] = ()
+        if self._turn_windows:
+            min_turn = self.config.blink.min_head_turn_deg
+            turned = answered_turn_prompts(trace.t_s, trace.yaw_deg, self._turn_windows, origin_s, react, min_turn)
+        return blinked, opened, turned
 
     def _instruction(self, elapsed: float) -> Guidance:
-        """Blink challenges: "blink now" or "open your mouth" while a prompt is up, else "watch for the prompt"."""
+        """Blink challenges: what the prompt up asks for, else "watch for the prompt"."""
         for (show, hide), action in zip(self._windows, self._actions):
             if show <= elapsed < hide:
-                return Guidance.OPEN_MOUTH_NOW if action is PromptAction.OPEN_MOUTH else Guidance.BLINK_NOW
+                return _PROMPT_GUIDANCE[action]
         return Guidance.WATCH_FOR_PROMPT
 
     def _prompt(self, elapsed: float) -> str:
@@ -431,13 +450,16 @@ class LivenessSession:
         prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
         action_reasons: list[Reason] = []
         if self._windows:
-            blinked, opened = self._answered(blinks.events, trace, prompt_at)
+            blinked, opened, turned = self._answered(blinks.events, trace, prompt_at)
             if not all(blinked):
                 detail = f"a blink after {sum(blinked)} of {len(blinked)} prompts"
                 action_reasons.append(Reason(ReasonCode.BLINK_NOT_ON_CUE, detail))
             if not all(opened):
                 detail = f"the mouth opened after {sum(opened)} of {len(opened)} prompts"
                 action_reasons.append(Reason(ReasonCode.MOUTH_NOT_ON_CUE, detail))
+            if not all(turned):
+                detail = f"the head turned after {sum(turned)} of {len(turned)} prompts"
+                action_reasons.append(Reason(ReasonCode.TURN_NOT_ON_CUE, detail))
 
         digits: DigitsEvidence | None = None
         digits_ms = None

@@ -32,6 +32,7 @@ class Guidance(StrEnum):
     PLEASE_BLINK = "PLEASE_BLINK"
     BLINK_NOW = "BLINK_NOW"
     OPEN_MOUTH_NOW = "OPEN_MOUTH_NOW"
+    TURN_HEAD_NOW = "TURN_HEAD_NOW"
     WATCH_FOR_PROMPT = "WATCH_FOR_PROMPT"
     READ_DIGITS = "READ_DIGITS"
     TRY_AGAIN = "TRY_AGAIN"
@@ -52,6 +53,7 @@ _GUIDANCE_TEXT: dict[Guidance, tuple[str, str]] = {
     Guidance.PLEASE_BLINK: ("Please blink your eyes slowly.", "请慢慢眨眨眼。"),
     Guidance.BLINK_NOW: ("Blink now.", "现在请眨眼。"),
     Guidance.OPEN_MOUTH_NOW: ("Open your mouth now.", "现在请张嘴。"),
+    Guidance.TURN_HEAD_NOW: ("Turn your head slowly to one side now.", "现在请慢慢向一侧转头。"),
     Guidance.WATCH_FOR_PROMPT: ("Look at the camera. Do what the screen asks.", "请看着镜头，按屏幕提示做。"),
     Guidance.READ_DIGITS: ("Please read the digits aloud.", "请大声读出屏幕上的数字。"),
     Guidance.TRY_AGAIN: ("Let's try once more, take your time.", "我们再试一次，不用着急。"),
@@ -60,7 +62,7 @@ _GUIDANCE_TEXT: dict[Guidance, tuple[str, str]] = {
 }
 
 #: What a blink challenge's prompts ask for while they are up.
-PROMPTED = frozenset({Guidance.BLINK_NOW, Guidance.OPEN_MOUTH_NOW})
+PROMPTED = frozenset({Guidance.BLINK_NOW, Guidance.OPEN_MOUTH_NOW, Guidance.TURN_HEAD_NOW})
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,8 @@ class StepMachine:
         action started (``""`` in blink mode).
     instruction : callable, optional
         ``instruction(elapsed_s) -> Guidance``: what to ask for that long
-        after the action started (a blink challenge says ``BLINK_NOW`` or
-        ``OPEN_MOUTH_NOW`` only while a prompt is up); default
+        after the action started (a blink challenge says ``BLINK_NOW``,
+        ``OPEN_MOUTH_NOW`` or ``TURN_HEAD_NOW`` only while a prompt is up); default
         ``PLEASE_BLINK`` or ``READ_DIGITS``.
     """
 
@@ -261,8 +263,8 @@ class _GuidanceHold:
     """Hysteresis for what a person is told: a new code is shown only once it
     has been what the frames say for ``hold_s`` without a break, so every code
     stays on screen at least that long (a flag that comes and goes between
-    face counts no longer flickers).  ``BLINK_NOW`` and ``OPEN_MOUTH_NOW``
-    come and go at once: their timing is the blink challenge itself."""
+    face counts no longer flickers).  ``BLINK_NOW``, ``OPEN_MOUTH_NOW`` and
+    ``TURN_HEAD_NOW`` come and go at once: their timing is the blink challenge itself."""
 
     def __init__(self, hold_s: float) -> None:
         self.hold_s = hold_s

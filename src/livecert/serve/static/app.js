@@ -20,6 +20,7 @@ const TEXT = {
     blink_wait: "请看着屏幕，按屏幕提示做。",
     blink_now: "现在请眨眼。",
     mouth_now: "现在请张嘴。",
+    turn_now: "现在请慢慢向一侧转头。",
     digits: "请大声读出屏幕上的数字。",
     seconds_left: "还剩 {n} 秒",
     uploading: "正在上传，请稍候……",
@@ -60,6 +61,7 @@ const TEXT = {
     blink_wait: "Look at the screen. Do what it asks.",
     blink_now: "Blink now.",
     mouth_now: "Open your mouth now.",
+    turn_now: "Turn your head slowly to one side now.",
     digits: "Please read the digits aloud.",
     seconds_left: "{n} s left",
     uploading: "Uploading, please wait...",
@@ -85,6 +87,8 @@ const TEXT = {
   },
 };
 
+// The TEXT key shown while a blink challenge's prompt asking for each action is up.
+const PROMPT_TEXT = { blink: "blink_now", open_mouth: "mouth_now", turn_head: "turn_now" };
 const $ = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
 const state = {
@@ -193,7 +197,7 @@ function plan() {
   let end = 6.0;
   if (c.schedule && c.schedule.length) {
     for (const s of c.schedule) {
-      const text = c.schedule_kind !== "blink" ? s.digits : t(s.action === "open_mouth" ? "mouth_now" : "blink_now");
+      const text = c.schedule_kind !== "blink" ? s.digits : t(PROMPT_TEXT[s.action] || "blink_now");
       steps.push({ text, show: s.show_at_s, hide: s.hide_at_s === null ? Infinity : s.hide_at_s });
     }
     const last = c.schedule[c.schedule.length - 1];
