@@ -23,6 +23,8 @@ Classes (:data:`PHOTO_CLASSES`, and ``screen_replay``):
   ``tests/realdata/independent_attacks.py``, written without reading the
   spoof check or the other generators (a print on a stand or in a hand whose
   eyes are cross-faded shut; a curved, turning print);
+* ``turned_photo``: a still photo turned 50 or 65 degrees about its vertical axis
+  and back (no eyelid warp: what blinks is the eyes' foreshortening);
 * ``screen_replay``: a genuine held-out clip replayed on a simulated screen.
 
 Held out: the photos of :data:`HELD_OUT_PHOTOS` (held-out ZJU subjects, Obama,
@@ -91,6 +93,14 @@ def _curved(photo: np.ndarray, seed: int) -> Frames:
     return independent_attacks.curved_print(photo, seed, blink=True)
 
 
+#: How far ``turned_photo`` turns the n-th photo (seeds ``FIRST_SEED + 10 n``), degrees.
+TURNS_DEG = (50.0, -50.0, 65.0, -65.0)
+
+
+def _turned(photo: np.ndarray, seed: int) -> Frames:
+    return spoof_attacks.turned_photo(photo, seed, TURNS_DEG[(seed // 10) % len(TURNS_DEG)], turn_at_s=2.0)
+
+
 #: Attack classes made from one photo: name -> generator(photo fitted to 640 px, seed).
 PHOTO_CLASSES: dict[str, Callable[[np.ndarray, int], Frames]] = {
     **{f"eyelid_{shape}": _eyelid(shape, False) for shape in ("squash", "slide", "band")},
@@ -99,6 +109,7 @@ PHOTO_CLASSES: dict[str, Callable[[np.ndarray, int], Frames]] = {
     "independent_tripod": independent_attacks.tripod_blinking_photo,
     "independent_handheld": independent_attacks.handheld_blinking_photo,
     "independent_curved_print": _curved,
+    "turned_photo": _turned,
 }
 PUPPET = "puppet_photo"
 REPLAY = "screen_replay"
