@@ -241,6 +241,11 @@ def test_demo_blink_prompts_are_checked_before_the_camera_opens(capsys: pytest.C
     assert "mouth prompts must be 0 to 3, not 4" in err and "camera 97" not in err and "Traceback" not in err
     assert main(["demo", "--camera", "97", "--headless", "--mode", "digits", "--mouth-prompts", "1"]) == 2
     assert "blink prompts are for blink mode" in capsys.readouterr().err
+    assert main(["demo", "--camera", "97", "--headless", "--turn-prompts", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "turn prompts must be 0 to 3, not -1" in err and "camera 97" not in err and "Traceback" not in err
+    assert main(["demo", "--camera", "97", "--headless", "--mode", "digits", "--turn-prompts", "1"]) == 2
+    assert "blink prompts are for blink mode" in capsys.readouterr().err
 
 
 def test_import_extra_names_the_missing_package_and_the_extra() -> None:

@@ -189,6 +189,12 @@ def _parser() -> _Parser:
         help="blink mode: 'open your mouth' prompts among the blink prompts (0-3, default 1)",
     )
     d.add_argument(
+        "--turn-prompts",
+        type=int,
+        metavar="N",
+        help="blink mode: 'turn your head' prompts among the blink prompts (0-3, default 0)",
+    )
+    d.add_argument(
         "--speech-model",
         type=Path,
         metavar="DIR",
@@ -330,6 +336,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         speech_model=args.speech_model,
         blink_prompts=args.blink_prompts,
         mouth_prompts=args.mouth_prompts,
+        turn_prompts=args.turn_prompts,
     )
     lang = args.lang
     if result.passed:

@@ -80,13 +80,15 @@ def run_demo(
     speech_model: str | Path | None = None,
     blink_prompts: int | None = None,
     mouth_prompts: int | None = None,
+    turn_prompts: int | None = None,
 ) -> VerificationResult:
     """Run the demo; returns the session's :class:`VerificationResult`.
 
     In blink mode the camera demo asks for ``blink_prompts`` blinks at random
-    moments (default 2, as ``livecert serve``) and ``mouth_prompts`` mouth
-    openings among them (default 1, 0-3): a recording played into the
-    camera answers them only by chance.  A ``video`` was recorded without
+    moments (default 2, as ``livecert serve``), ``mouth_prompts`` mouth
+    openings (default 1, 0-3) and ``turn_prompts`` head turns (default 0,
+    0-3) among them: a recording played into the camera answers them only
+    by chance.  A ``video`` was recorded without
     them, so by default it blinks freely (0 prompts).
 
     In digits mode a video's own sound is recognised and checked against the
@@ -108,8 +110,8 @@ def run_demo(
     InputError
         Camera missing, busy or lost, unreadable video, no display, a
         missing or unreadable font file, a speech model outside digits mode,
-        blink or mouth prompts outside blink mode, blink prompts outside
-        0-5, mouth prompts outside 0-3.
+        blink, mouth or turn prompts outside blink mode, blink prompts
+        outside 0-5, mouth or turn prompts outside 0-3.
     ModelError
         A missing or incomplete ``speech_model`` folder.
     """
@@ -124,13 +126,15 @@ def run_demo(
     ):
         raise InputError("no display to open a window on; use --headless --record OUT.mp4", code=ErrorCode.NO_DISPLAY)
     mode = Mode.parse(mode)
-    if (blink_prompts is not None or mouth_prompts is not None) and mode is not Mode.BLINK:
+    if any(n is not None for n in (blink_prompts, mouth_prompts, turn_prompts)) and mode is not Mode.BLINK:
         raise InputError("blink prompts are for blink mode; digits mode shows digits", code=ErrorCode.BAD_ARGUMENT)
     mouth_prompts = 1 if mouth_prompts is None else mouth_prompts
+    turn_prompts = 0 if turn_prompts is None else turn_prompts
     if blink_prompts is not None and not 0 <= blink_prompts <= 5:
         raise InputError(f"blink prompts must be 0 to 5, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
-    if isinstance(mouth_prompts, bool) or not isinstance(mouth_prompts, int) or not 0 <= mouth_prompts <= 3:
-        raise InputError(f"mouth prompts must be 0 to 3, not {mouth_prompts!r}", code=ErrorCode.BAD_ARGUMENT)
+    for what, n in (("mouth", mouth_prompts), ("turn", turn_prompts)):
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 3:
+            raise InputError(f"{what} prompts must be 0 to 3, not {n!r}", code=ErrorCode.BAD_ARGUMENT)
     if speech_model is not None and mode is not Mode.DIGITS:
         raise InputError(
             "a speech model recognises digits read aloud: it needs digits mode", code=ErrorCode.BAD_ARGUMENT
@@ -139,7 +143,7 @@ def run_demo(
     prompts = (0 if video is not None else DEFAULT_BLINK_PROMPTS) if blink_prompts is None else blink_prompts
     if mode is Mode.BLINK and prompts:
         key = generate_key()
-        challenge = new_blink_challenge(prompts, mouth_prompts=mouth_prompts)
+        challenge = new_blink_challenge(prompts, mouth_prompts=mouth_prompts, turn_prompts=turn_prompts)
         options = ChallengeOptions(challenge.to_token(key), key=key, nonce_store=MemoryNonceStore())
     if mode is Mode.DIGITS:
         recogniser, check_content = content_check(lang, speech_model)
