@@ -442,12 +442,13 @@ def new_blink_challenge(
     ChallengeError
         If an argument is out of range.
     """
-    if isinstance(n_prompts, bool) or not isinstance(n_prompts, int) or not 1 <= n_prompts <= 5:
-        raise ChallengeError(f"n_prompts must be an int from 1 to 5, not {n_prompts!r}")
-    if isinstance(mouth_prompts, bool) or not isinstance(mouth_prompts, int) or not 0 <= mouth_prompts <= 3:
-        raise ChallengeError(f"mouth_prompts must be an int from 0 to 3, not {mouth_prompts!r}")
-    if isinstance(turn_prompts, bool) or not isinstance(turn_prompts, int) or not 0 <= turn_prompts <= 3:
-        raise ChallengeError(f"turn_prompts must be an int from 0 to 3, not {turn_prompts!r}")
+    for name, count, low, high in (
+        ("n_prompts", n_prompts, 1, 5),
+        ("mouth_prompts", mouth_prompts, 0, 3),
+        ("turn_prompts", turn_prompts, 0, 3),
+    ):
+        if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+            raise ChallengeError(f"{name} must be an int from {low} to {high}, not {count!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
         raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
     if isinstance(window_s, bool) or not isinstance(window_s, (int, float)) or not 0.5 <= window_s <= 10.0:

@@ -66,8 +66,6 @@ access_log = logging.getLogger("livecert.serve.access")
 VERSION = "1"
 
 
-#: Draws a session's challenge: (mode, blink prompts, digits schedule, ttl seconds, digits,
-#: mouth prompts) -> challenge or None.
 @dataclass(frozen=True)
 class ChallengeRequest:
     """What a new session's challenge is to ask (the request's fields, or the server's defaults).
@@ -86,6 +84,7 @@ class ChallengeRequest:
     turn_prompts: int = 0
 
 
+#: Draws a session's challenge from what the request asks: a challenge, or None to blink freely.
 ChallengeFactory = Callable[[ChallengeRequest], Challenge | None]
 
 

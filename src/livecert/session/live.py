@@ -72,6 +72,14 @@ _PROMPT_GUIDANCE: dict[PromptAction, Guidance] = {
     PromptAction.TURN_HEAD: Guidance.TURN_HEAD_NOW,
 }
 
+#: The reason a blink challenge gives when prompts asking for an action went unanswered, and
+#: what its detail says was seen ("... after k of n prompts").
+_NOT_ON_CUE: dict[PromptAction, tuple[ReasonCode, str]] = {
+    PromptAction.BLINK: (ReasonCode.BLINK_NOT_ON_CUE, "a blink"),
+    PromptAction.OPEN_MOUTH: (ReasonCode.MOUTH_NOT_ON_CUE, "the mouth opened"),
+    PromptAction.TURN_HEAD: (ReasonCode.TURN_NOT_ON_CUE, "the head turned"),
+}
+
 
 class LivenessSession:
     """Streaming liveness (and identity) check.
@@ -159,9 +167,10 @@ class LivenessSession:
         checked = self._challenge  # a blink challenge's prompts; () for none or a digits challenge
         self._windows = checked.windows() if checked is not None else ()
         self._actions = checked.actions if checked is not None else ()
-        self._blink_windows = checked.blink_windows if checked is not None else ()
-        self._mouth_windows = checked.mouth_windows if checked is not None else ()
-        self._turn_windows = checked.turn_windows if checked is not None else ()
+        # Each action the challenge asks for, with its prompts' windows (read every live frame).
+        self._action_windows = (
+            {a: checked.windows(a) for a in PromptAction if checked.windows(a)} if checked is not None else {}
+        )
         self._steps = StepMachine(
             self.mode,
             self.config.session,
@@ -344,7 +353,7 @@ class LivenessSession:
         """Has the live action succeeded?  (See :data:`~livecert.session.steps.ActionCheck`.)"""
         if self.mode is Mode.BLINK and self._windows:
             trace = self._recorder.since(start)
-            answered = sum(self._answered(self._detect_blinks(trace).events, trace, start), ())
+            answered = sum(self._answered(self._detect_blinks(trace).events, trace, start).values(), ())
             return all(answered), sum(answered) / len(answered)
         if self.mode is Mode.BLINK:
             # The last few seconds are enough to see a new blink (bounded cost per frame).
@@ -371,20 +380,22 @@ class LivenessSession:
 
     def _answered(
         self, blinks: tuple[BlinkEvent, ...], trace: FrameTrace, origin_s: float
-    ) -> tuple[tuple[bool, ...], tuple[bool, ...], tuple[bool, ...]]:
-        """A blink challenge's prompts answered: (each "blink now" by one of ``blinks``, found in
-        ``trace``; each "open your mouth" by the mouth; each "turn your head" by the head)."""
+    ) -> dict[PromptAction, tuple[bool, ...]]:
+        """A blink challenge's prompts answered, per action asked for: each "blink now" by one of
+        ``blinks`` (found in ``trace``), each "open your mouth" by the mouth, each "turn your head"
+        by the head."""
         react = self.config.blink.min_reaction_s
-        blinked = answered_prompts(blinks, self._blink_windows, origin_s, react)
-        opened: tuple[bool, ...] = ()
-        if self._mouth_windows:
-            gap = trace.where_usable("inner_lip_gap")
-            opened = answered_mouth_prompts(trace.t_s, gap, self._mouth_windows, origin_s, react, self.config.digits)
-        turned: tuple[bool, ...] = ()
-        if self._turn_windows:
-            min_turn = self.config.blink.min_head_turn_deg
-            turned = answered_turn_prompts(trace.t_s, trace.yaw_deg, self._turn_windows, origin_s, react, min_turn)
-        return blinked, opened, turned
+        answered: dict[PromptAction, tuple[bool, ...]] = {}
+        for action, windows in self._action_windows.items():
+            if action is PromptAction.BLINK:
+                answered[action] = answered_prompts(blinks, windows, origin_s, react)
+            elif action is PromptAction.OPEN_MOUTH:
+                gap = trace.where_usable("inner_lip_gap")
+                answered[action] = answered_mouth_prompts(trace.t_s, gap, windows, origin_s, react, self.config.digits)
+            else:
+                min_turn = self.config.blink.min_head_turn_deg
+                answered[action] = answered_turn_prompts(trace.t_s, trace.yaw_deg, windows, origin_s, react, min_turn)
+        return answered
 
     def _instruction(self, elapsed: float) -> Guidance:
         """Blink challenges: what the prompt up asks for, else "watch for the prompt"."""
@@ -450,16 +461,10 @@ class LivenessSession:
         prompt_at = start if (self.live and start is not None) else (float(trace.t_s[0]) if len(trace) else 0.0)
         action_reasons: list[Reason] = []
         if self._windows:
-            blinked, opened, turned = self._answered(blinks.events, trace, prompt_at)
-            if not all(blinked):
-                detail = f"a blink after {sum(blinked)} of {len(blinked)} prompts"
-                action_reasons.append(Reason(ReasonCode.BLINK_NOT_ON_CUE, detail))
-            if not all(opened):
-                detail = f"the mouth opened after {sum(opened)} of {len(opened)} prompts"
-                action_reasons.append(Reason(ReasonCode.MOUTH_NOT_ON_CUE, detail))
-            if not all(turned):
-                detail = f"the head turned after {sum(turned)} of {len(turned)} prompts"
-                action_reasons.append(Reason(ReasonCode.TURN_NOT_ON_CUE, detail))
+            for action, answered in self._answered(blinks.events, trace, prompt_at).items():
+                if not all(answered):
+                    code, seen = _NOT_ON_CUE[action]
+                    action_reasons.append(Reason(code, f"{seen} after {sum(answered)} of {len(answered)} prompts"))
 
         digits: DigitsEvidence | None = None
         digits_ms = None
