@@ -118,6 +118,26 @@ def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "调用参数有误" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--turn-prompts", "7", "--turn-prompts"),
+        ("--mouth-prompts", "7", "--mouth-prompts"),
+        ("--prompts", "0", "--prompts"),
+        ("--ttl", "0", "ttl"),
+    ],
+)
+def test_cli_challenge_bad_option_writes_no_key_file(
+    option: str, value: str, named: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A bad count used to be found after a new key file was written, leaving it behind."""
+    key_file = tmp_path / "new.key"
+    assert main(["challenge", "--mode", "blink", option, value, "--key-file", str(key_file)]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err, err
+    assert not key_file.exists()
+
+
 def test_cli_nonce_db_without_a_challenge_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """It used to be ignored in blink mode, even with a folder that does not exist (issue 19)."""
     sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"

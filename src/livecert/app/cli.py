@@ -12,7 +12,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, cast
 
@@ -113,6 +113,32 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: {message}", self.format_usage())
 
 
+def _int_from(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number from ``low`` to ``high``.
+
+    Parameters
+    ----------
+    low, high : int
+        The smallest and the largest value allowed.
+
+    Returns
+    -------
+    callable
+        Parses an option's text; a bad value is a usage error naming the option.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, not {text!r}")
+        return value
+
+    return parse
+
+
 def _parser() -> _Parser:
     p = _Parser(prog="livecert", description="Certify that a live, specific person is on camera.")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr (-vv for debug)")
@@ -148,14 +174,25 @@ def _parser() -> _Parser:
     c = sub.add_parser("challenge", help="print a new signed challenge token: digits to read, or blink prompts")
     c.add_argument("--mode", choices=["blink", "digits"], default="digits", help="what the person is asked to do")
     c.add_argument(
-        "--digits", type=int, default=None, help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)"
+        "--digits",
+        type=_int_from(1, 8),
+        default=None,
+        help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)",
     )
-    c.add_argument("--prompts", type=int, default=2, help="blink mode: how many 'blink now' prompts (1-5, default 2)")
     c.add_argument(
-        "--mouth-prompts", type=int, default=1, help="blink mode: how many 'open your mouth' prompts (0-3, default 1)"
+        "--prompts", type=_int_from(1, 5), default=2, help="blink mode: how many 'blink now' prompts (1-5, default 2)"
     )
     c.add_argument(
-        "--turn-prompts", type=int, default=0, help="blink mode: how many 'turn your head' prompts (0-3, default 0)"
+        "--mouth-prompts",
+        type=_int_from(0, 3),
+        default=1,
+        help="blink mode: how many 'open your mouth' prompts (0-3, default 1)",
+    )
+    c.add_argument(
+        "--turn-prompts",
+        type=_int_from(0, 3),
+        default=0,
+        help="blink mode: how many 'turn your head' prompts (0-3, default 0)",
     )
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
@@ -350,15 +387,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_challenge(args: argparse.Namespace) -> int:
-    if not args.key_file.exists():
-        save_key(args.key_file, generate_key())
-        log.warning("created a new key in %s", args.key_file)
+    # Draw first: it checks every option, so a mistake leaves no new key file behind.
     if args.mode == "blink":
         challenge = new_blink_challenge(
             args.prompts, mouth_prompts=args.mouth_prompts, turn_prompts=args.turn_prompts, ttl_s=args.ttl
         )
     else:
         challenge = new_challenge(args.digits, ttl_s=args.ttl, schedule=args.schedule)
+    if not args.key_file.exists():
+        save_key(args.key_file, generate_key())
+        log.warning("created a new key in %s", args.key_file)
     token = challenge.to_token(load_key(args.key_file))
     if args.json:
         print(json.dumps(app_message(challenge, token)))
