@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from livecert.config import BlinkConfig
+from livecert.errors import ErrorCode, InputError
 from livecert.liveness.blink import detect_blinks, running_percentile
 
 
@@ -109,6 +110,19 @@ def test_dropped_frames_use_real_times() -> None:
     keep[::3] = False  # irregular spacing, as ZJU's decoder gives
     events = detect_blinks(t[keep], x[keep], x[keep]).events
     assert len(events) == 1 and 1.9 < events[0].start_s < 2.05
+
+
+@pytest.mark.parametrize("name", ["t", "left", "right", "eye_width_ratio"])
+@pytest.mark.parametrize("bad", ["short", "2-D"])
+def test_arrays_of_other_shapes_are_refused(name: str, bad: str) -> None:
+    """A mismatched array used to give NumPy's broadcasting error (or run on, broadcast)."""
+    t, x = signal([(1.0, 1.2)])
+    arrays = {"t": t, "left": x, "right": x.copy(), "eye_width_ratio": np.full_like(t, 0.4)}
+    arrays[name] = arrays[name][:-1] if bad == "short" else arrays[name].reshape(-1, 1)
+    with pytest.raises(InputError) as info:
+        detect_blinks(arrays["t"], arrays["left"], arrays["right"], eye_width_ratio=arrays["eye_width_ratio"])
+    assert info.value.code is ErrorCode.BAD_ARGUMENT
+    assert f" {name} " in info.value.message and "per frame" in info.value.message, info.value.message
 
 
 def test_running_percentile_matches_numpy() -> None:

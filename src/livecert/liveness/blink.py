@@ -34,6 +34,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray
 from livecert.config import BlinkConfig
+from livecert.errors import ErrorCode, InputError
 from livecert.results import BlinkEvent
 
 
@@ -149,12 +150,32 @@ def detect_blinks(
     Returns
     -------
     BlinkAnalysis
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT`` when an array is not one-dimensional or its length
+        differs from that of ``t``.
     """
     config = config or BlinkConfig()
     t = np.asarray(t, dtype=np.float64)
     left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
-    if eye_width_ratio is not None:
-        scale = foreshortening(t, np.asarray(eye_width_ratio, np.float64))
+    width = None if eye_width_ratio is None else np.asarray(eye_width_ratio, np.float64)
+    for name, a in (("t", t), ("left", left), ("right", right), ("eye_width_ratio", width)):
+        if a is None:
+            continue
+        if a.ndim != 1:
+            raise InputError(
+                f"detect_blinks: {name} must be one-dimensional (one value per frame), got shape {a.shape}",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
+        if a.shape != t.shape:
+            raise InputError(
+                f"detect_blinks: {name} has {a.shape[0]} values where t has {t.shape[0]}; give one per frame",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
+    if width is not None:
+        scale = foreshortening(t, width)
         left, right = left * scale, right * scale
     ratio = eye_ratio(t, left, right, config)
     valid = np.flatnonzero(np.isfinite(ratio))
