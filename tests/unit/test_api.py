@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError, replace
@@ -217,9 +219,21 @@ def test_cli_trace_writes_csv_and_png(tmp_path: Path) -> None:
     csv_path, png_path = tmp_path / "t.csv", tmp_path / "t.png"
     assert main(["trace", str(clip), "--out", str(csv_path), "--plot", str(png_path)]) == 0
     lines = csv_path.read_text().splitlines()
-    assert lines[0].startswith("t_s,faces,left_eye,right_eye,inner_lip_gap,outer_lip_height")
+    assert lines[0].startswith("t_s,faces,left_eye,right_eye,eye_width_ratio,inner_lip_gap,outer_lip_height")
     assert len(lines) == 31 and "NO_FACE" in lines[1]
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_trace_csv_gives_the_eye_width_ratio_of_frames_with_a_face(tmp_path: Path) -> None:
+    """The CSV lacked FrameTrace's eye_width_ratio column, what undoes the eyes' foreshortening."""
+    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+    csv_path = tmp_path / "t.csv"
+    assert main(["trace", str(sample), "--out", str(csv_path)]) == 0
+    with csv_path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with_face = [row for row in rows if row["left_eye"]]
+    assert len(with_face) > len(rows) // 2
+    assert all(math.isfinite(float(row["eye_width_ratio"])) for row in with_face)
 
 
 def test_cli_trace_digits_plots_mouth_voice_and_prompts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

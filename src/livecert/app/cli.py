@@ -563,7 +563,17 @@ def _challenge_of(options: ChallengeOptions) -> Challenge | None:
         return None
 
 
-_CSV_COLUMNS = ("t_s", "faces", "left_eye", "right_eye", "inner_lip_gap", "outer_lip_height", "yaw_deg", "pitch_deg")
+_CSV_COLUMNS = (
+    "t_s",
+    "faces",
+    "left_eye",
+    "right_eye",
+    "eye_width_ratio",
+    "inner_lip_gap",
+    "outer_lip_height",
+    "yaw_deg",
+    "pitch_deg",
+)
 
 
 def _write_csv(result: VerificationResult, path: Path) -> None:
@@ -579,6 +589,7 @@ def _write_csv(result: VerificationResult, path: Path) -> None:
                     int(trace.n_faces[i]),
                     _fmt(trace.left_eye[i]),
                     _fmt(trace.right_eye[i]),
+                    _fmt(trace.eye_width_ratio[i]),
                     _fmt(trace.inner_lip_gap[i]),
                     _fmt(trace.outer_lip_height[i]),
                     _fmt(trace.yaw_deg[i], 1),
