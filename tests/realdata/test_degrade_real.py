@@ -104,16 +104,36 @@ def test_photos_still_fail_in_a_poor_picture(data_dir: Path, kind: Kind) -> None
     stills = sorted((data_dir / "photos" / "same_person" / "derived_frames").glob("zju_0000[1]*"))[::2]
     stills += sorted((data_dir / "photos" / "impostors").glob("*.jpg"))[:1]
     assert len(stills) >= 4
+    assert not _photos_accepted(stills, kind, STRENGTHS[kind], seeds=(0,))
+
+
+def test_photos_still_fail_in_a_darker_picture(data_dir: Path) -> None:
+    """The same in a darker picture (dim level 2), where noise and H.264 make the eye region
+    flicker: every held-out subject's photo and one other person's, two seeds each.  A blink
+    signal from the eye crops' pixels, measured for dim video, let 2 of these 24 through
+    (benchmarks/notes/degrade.md); the shipped detector must let none."""
+    stills = sorted((data_dir / "photos" / "same_person" / "derived_frames").glob("zju_0000[1]*"))
+    stills += sorted((data_dir / "photos" / "impostors").glob("*.jpg"))[:1]
+    assert len(stills) >= 6
+    assert not _photos_accepted(stills, Kind.DIM, 2, seeds=(0, 10))
+
+
+def _photos_accepted(
+    stills: list[Path], kind: Kind, level: int, seeds: tuple[int, ...]
+) -> list[tuple[str, bool, list[tuple[float, float]]]]:
+    """(photo, hand-held, blinks) of the photo videos ``verify()`` accepted; photo ``i`` is
+    made with each seed ``i + offset`` of ``seeds``."""
     accepted = []
-    for seed, path in enumerate(stills):
+    for i, path in enumerate(stills):
         rgb = fit(livecert.read_image_rgb(path))
         rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
-        for handheld in (False, True):
-            frames = degrade(list(photo_video(rgb, handheld=handheld, seed=seed)), kind, STRENGTHS[kind], seed)
-            result = livecert.verify(frames)
-            if result.passed:
-                accepted.append((path.name, handheld, [(b.start_s, b.end_s) for b in result.blinks]))
-    assert not accepted, accepted
+        for seed in (i + offset for offset in seeds):
+            for handheld in (False, True):
+                frames = degrade(list(photo_video(rgb, handheld=handheld, seed=seed)), kind, level, seed)
+                result = livecert.verify(frames)
+                if result.passed:
+                    accepted.append((path.name, handheld, [(b.start_s, b.end_s) for b in result.blinks]))
+    return accepted
 
 
 #: Eyelid-warped photos on a stand accepted in a poor picture (15 a kind: the held-out photos
