@@ -42,6 +42,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from livecert.config import DigitsConfig, SpoofConfig, VerifyConfig
+from livecert.face.geometry import mouth_aperture, mouth_height
+from livecert.face.landmarks import FaceLandmarker
 from livecert.io.audio import AudioTrack, resample
 from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions, check_digits
@@ -51,6 +53,7 @@ from livecert.session.live import LivenessSession
 from livecert.speech.recogniser import DigitRecogniser
 from livecert.speech.sphinx import PocketSphinxDigitRecogniser
 
+from .degrade import Frames, Kind, degrade
 from .readings import Clips, Reading, build_reading, draw_schedule, dubbed, grid_words, lip_trace, picture, sound
 
 log = logging.getLogger(__name__)
@@ -289,3 +292,52 @@ def test_a_reading_through_a_live_session_and_its_json(data_dir: Path) -> None:
     assert len(digits["prompts"]) == len(reading.challenge.digits)
     for answer, step in zip(digits["prompts"], reading.challenge.schedule):
         assert step.show_at_s < answer["voice_onset_s"] < step.show_at_s + DigitsConfig().answer_window_s
+
+
+#: Issue 20's strengths (as ``test_degrade_real.py``), and the held-out genuine readings that
+#: pass on timing and sync with the picture made that poor (measured 2026-12-05; 11 of 12 with
+#: the clean picture).  Small and compressed lips lose sync first.
+POOR_PICTURES = {(Kind.DIM, 1): 11, (Kind.SMALL, 1): 8, (Kind.DEFOCUS, 2): 10, (Kind.FPS, 2): 10}
+
+
+def _lips_of(frames: Frames) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame times, inner-lip gap and outer-lip height of a picture, meshed in order."""
+    t, inner, outer = [], [], []
+    with FaceLandmarker() as marker:
+        for rgb, t_s in frames:
+            points = marker.process(rgb, t_s).points
+            inner.append(mouth_aperture(points) if points is not None else np.nan)
+            outer.append(mouth_height(points) if points is not None else np.nan)
+            t.append(t_s)
+    return np.array(t), np.array(inner), np.array(outer)
+
+
+@pytest.fixture(scope="module")
+def poor_pictures(data_dir: Path) -> dict[tuple[Kind, int], tuple[list[Scored], list[Scored]]]:
+    """Per poor picture: the held-out readings, genuine and dubbed, scored on timing and sync
+    with their picture degraded as ``degrade.py`` degrades it (the sound as recorded)."""
+    readings = _held_out_readings(data_dir, np.random.default_rng(HELD_OUT_SEED))
+    clips = Clips()
+    out: dict[tuple[Kind, int], tuple[list[Scored], list[Scored]]] = {}
+    for kind, level in POOR_PICTURES:
+        genuine, dubs = [], []
+        for i, reading in enumerate(readings):
+            lips = _lips_of(degrade(list(picture(reading, clips)), kind, level, seed=i))
+            other = [p.word for p in readings[(i + 1) % N_READINGS].picture]
+            dub = sound(dubbed(reading, (other * 2)[: len(reading.picture)], np.random.default_rng(100 + i)), clips)
+            genuine.append(_score(reading.challenge, lips, sound(reading, clips), None))
+            dubs.append(_score(reading.challenge, lips, dub, None))
+        log.info("%s %d: genuine %d/12 pass, dubbed %d/12", kind.value, level,
+                 sum(s.passed_timing_only for s in genuine), sum(s.passed_timing_only for s in dubs))  # fmt: skip
+        out[(kind, level)] = (genuine, dubs)
+    return out
+
+
+@pytest.mark.parametrize("picture_kind", list(POOR_PICTURES), ids=[f"{k.value}{n}" for k, n in POOR_PICTURES])
+def test_readings_in_a_poor_picture(poor_pictures: dict, picture_kind: tuple[Kind, int]) -> None:
+    """Issue 20 asks for read-digits figures under each degradation (its targets are for blink
+    mode): held-out readings whose picture is dim, small, defocused or at 12 fps, no recogniser.
+    No dubbed reading may pass; genuine readings pass as measured (:data:`POOR_PICTURES`)."""
+    genuine, dubs = poor_pictures[picture_kind]
+    assert not [s.timing_only[1] for s in dubs if s.passed_timing_only]
+    assert sum(s.passed_timing_only for s in genuine) >= POOR_PICTURES[picture_kind]
