@@ -31,8 +31,9 @@ from .degrade import Frames, Kind, degrade
 
 HELD_OUT = ("000011M", "000013F", "000015F", "000017F", "000019F")
 STRENGTHS = {Kind.DIM: 1, Kind.SMALL: 1, Kind.DEFOCUS: 2, Kind.FPS: 2}
-#: Held-out F1 measured when the settings were chosen, for the expected failures.
-MEASURED_F1 = {Kind.DIM: 0.89}
+#: Held-out F1 measured when the settings were chosen, for the expected failures (dim: 0.89,
+#: 0.87 since the eyes' foreshortening is undone: 36 of 47 blinks, none false).
+MEASURED_F1 = {Kind.DIM: 0.87}
 
 
 @pytest.fixture(scope="module")
