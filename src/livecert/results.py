@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from livecert.arrays import BoolArray, FloatArray, IntArray
+from livecert.arrays import BoolArray, FloatArray, IntArray, check_per_frame
 from livecert.config import MatchPolicy, Mode
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
@@ -302,21 +302,13 @@ class FrameTrace:
     flags: IntArray
 
     def __post_init__(self) -> None:
-        n = None
-        for f in fields(self):
-            dtype = np.int64 if f.name in _INT_COLUMNS else np.float64
-            col = np.asarray(getattr(self, f.name), dtype=dtype)
-            if col.ndim != 1:
-                raise InputError(
-                    f"FrameTrace.{f.name} must be one-dimensional, got shape {col.shape}", code=ErrorCode.BAD_TRACE
-                )
-            if n is not None and col.shape[0] != n:
-                raise InputError(
-                    f"FrameTrace.{f.name} has {col.shape[0]} values where t_s has {n}; give one per frame",
-                    code=ErrorCode.BAD_TRACE,
-                )
-            n = col.shape[0]
-            object.__setattr__(self, f.name, col)
+        columns = {
+            f.name: np.asarray(getattr(self, f.name), dtype=np.int64 if f.name in _INT_COLUMNS else np.float64)
+            for f in fields(self)
+        }
+        check_per_frame("FrameTrace", columns, ErrorCode.BAD_TRACE)
+        for name, col in columns.items():
+            object.__setattr__(self, name, col)
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:

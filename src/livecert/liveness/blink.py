@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livecert.arrays import FloatArray
+from livecert.arrays import FloatArray, check_per_frame
 from livecert.config import BlinkConfig
-from livecert.errors import ErrorCode, InputError
+from livecert.errors import ErrorCode
 from livecert.results import BlinkEvent
 
 
@@ -161,19 +161,8 @@ def detect_blinks(
     t = np.asarray(t, dtype=np.float64)
     left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
     width = None if eye_width_ratio is None else np.asarray(eye_width_ratio, np.float64)
-    for name, a in (("t", t), ("left", left), ("right", right), ("eye_width_ratio", width)):
-        if a is None:
-            continue
-        if a.ndim != 1:
-            raise InputError(
-                f"detect_blinks: {name} must be one-dimensional (one value per frame), got shape {a.shape}",
-                code=ErrorCode.BAD_ARGUMENT,
-            )
-        if a.shape != t.shape:
-            raise InputError(
-                f"detect_blinks: {name} has {a.shape[0]} values where t has {t.shape[0]}; give one per frame",
-                code=ErrorCode.BAD_ARGUMENT,
-            )
+    arrays = {"t": t, "left": left, "right": right} | ({} if width is None else {"eye_width_ratio": width})
+    check_per_frame("detect_blinks", arrays, ErrorCode.BAD_ARGUMENT)
     if width is not None:
         scale = foreshortening(t, width)
         left, right = left * scale, right * scale
