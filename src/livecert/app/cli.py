@@ -25,6 +25,10 @@ from livecert.identity.enrollment import enroll
 from livecert.identity.matching import enroll_video
 from livecert.io.files import check_file
 from livecert.liveness.challenge import (
+    BLINK_PROMPTS_RANGE,
+    MOUTH_PROMPTS_RANGE,
+    N_DIGITS_RANGE,
+    TURN_PROMPTS_RANGE,
     Challenge,
     NonceStore,
     ScheduleKind,
@@ -175,22 +179,25 @@ def _parser() -> _Parser:
     c.add_argument("--mode", choices=["blink", "digits"], default="digits", help="what the person is asked to do")
     c.add_argument(
         "--digits",
-        type=_int_from(1, 8),
+        type=_int_from(*N_DIGITS_RANGE),
         default=None,
         help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)",
     )
     c.add_argument(
-        "--prompts", type=_int_from(1, 5), default=2, help="blink mode: how many 'blink now' prompts (1-5, default 2)"
+        "--prompts",
+        type=_int_from(*BLINK_PROMPTS_RANGE),
+        default=2,
+        help="blink mode: how many 'blink now' prompts (1-5, default 2)",
     )
     c.add_argument(
         "--mouth-prompts",
-        type=_int_from(0, 3),
+        type=_int_from(*MOUTH_PROMPTS_RANGE),
         default=1,
         help="blink mode: how many 'open your mouth' prompts (0-3, default 1)",
     )
     c.add_argument(
         "--turn-prompts",
-        type=_int_from(0, 3),
+        type=_int_from(*TURN_PROMPTS_RANGE),
         default=0,
         help="blink mode: how many 'turn your head' prompts (0-3, default 0)",
     )

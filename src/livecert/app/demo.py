@@ -18,7 +18,16 @@ from livecert.config import Mode
 from livecert.errors import ErrorCode, InputError
 from livecert.io.audio import AudioTrack, read_audio
 from livecert.io.sources import open_source
-from livecert.liveness.challenge import Challenge, MemoryNonceStore, generate_key, new_blink_challenge, new_challenge
+from livecert.liveness.challenge import (
+    BLINK_PROMPTS_RANGE,
+    MOUTH_PROMPTS_RANGE,
+    TURN_PROMPTS_RANGE,
+    Challenge,
+    MemoryNonceStore,
+    generate_key,
+    new_blink_challenge,
+    new_challenge,
+)
 from livecert.liveness.digits import ChallengeOptions
 from livecert.results import VerificationResult
 from livecert.session.live import LivenessSession
@@ -130,11 +139,13 @@ def run_demo(
         raise InputError("blink prompts are for blink mode; digits mode shows digits", code=ErrorCode.BAD_ARGUMENT)
     mouth_prompts = 1 if mouth_prompts is None else mouth_prompts
     turn_prompts = 0 if turn_prompts is None else turn_prompts
-    if blink_prompts is not None and not 0 <= blink_prompts <= 5:
-        raise InputError(f"blink prompts must be 0 to 5, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
-    for what, n in (("mouth", mouth_prompts), ("turn", turn_prompts)):
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 3:
-            raise InputError(f"{what} prompts must be 0 to 3, not {n!r}", code=ErrorCode.BAD_ARGUMENT)
+    most = BLINK_PROMPTS_RANGE[1]
+    if blink_prompts is not None and not 0 <= blink_prompts <= most:
+        raise InputError(f"blink prompts must be 0 to {most}, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
+    counts = (("mouth", mouth_prompts, MOUTH_PROMPTS_RANGE), ("turn", turn_prompts, TURN_PROMPTS_RANGE))
+    for what, n, (low, high) in counts:
+        if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
+            raise InputError(f"{what} prompts must be {low} to {high}, not {n!r}", code=ErrorCode.BAD_ARGUMENT)
     if speech_model is not None and mode is not Mode.DIGITS:
         raise InputError(
             "a speech model recognises digits read aloud: it needs digits mode", code=ErrorCode.BAD_ARGUMENT

@@ -42,6 +42,13 @@ MIN_KEY_BYTES = 16
 #: Longest a challenge may stay valid, in seconds (one day).
 MAX_TTL_S = 86_400.0
 
+#: How many digits a read-digits challenge shows, and how many prompts of each kind a blink
+#: challenge asks for: (fewest, most).  The command line and the demo check against these.
+N_DIGITS_RANGE = (1, 8)
+BLINK_PROMPTS_RANGE = (1, 5)
+MOUTH_PROMPTS_RANGE = (0, 3)
+TURN_PROMPTS_RANGE = (0, 3)
+
 #: How long each digit of a ``one_by_one`` challenge stays up, seconds (low,
 #: high): drawn uniformly in 10 ms steps.  At least 2 s, so that an old
 #: reader sees the digit, reads it aloud and finishes before the next one
@@ -368,8 +375,9 @@ def new_challenge(
     kind = _schedule_kind(schedule)
     if n_digits is None and kind is not ScheduleKind.BLINK:
         n_digits = DEFAULT_N_DIGITS[kind]
-    if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 8:
-        raise ChallengeError(f"n_digits must be an int from 1 to 8, not {n_digits!r}")
+    fewest, most = N_DIGITS_RANGE
+    if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not fewest <= n_digits <= most:
+        raise ChallengeError(f"n_digits must be an int from {fewest} to {most}, not {n_digits!r}")
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
         raise ChallengeError(f"ttl_s must be a number of seconds above 0 and at most {MAX_TTL_S:.0f}, not {ttl_s!r}")
     digits = "".join(_draw_digit() for _ in range(n_digits))
@@ -442,10 +450,10 @@ def new_blink_challenge(
     ChallengeError
         If an argument is out of range.
     """
-    for name, count, low, high in (
-        ("n_prompts", n_prompts, 1, 5),
-        ("mouth_prompts", mouth_prompts, 0, 3),
-        ("turn_prompts", turn_prompts, 0, 3),
+    for name, count, (low, high) in (
+        ("n_prompts", n_prompts, BLINK_PROMPTS_RANGE),
+        ("mouth_prompts", mouth_prompts, MOUTH_PROMPTS_RANGE),
+        ("turn_prompts", turn_prompts, TURN_PROMPTS_RANGE),
     ):
         if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
             raise ChallengeError(f"{name} must be an int from {low} to {high}, not {count!r}")
