@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +166,23 @@ def dubbed(reading: Reading, other_words: list[Word], rng: np.random.Generator) 
     return Reading(reading.challenge, reading.picture, sound, reading.still, reading.duration_s)
 
 
+def mesh_lips(frames: Iterable[tuple[np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame times, inner-lip gap and outer-lip height of frames meshed in order, each shape (F,).
+
+    Measured as :class:`~livecert.session.live.LivenessSession` measures them
+    (:func:`~livecert.face.geometry.mouth_aperture`, :func:`~livecert.face.geometry.mouth_height`),
+    ``nan`` without a face.
+    """
+    t, inner, outer = [], [], []
+    with FaceLandmarker() as marker:
+        for rgb, t_s in frames:
+            points = marker.process(rgb, t_s).points
+            inner.append(mouth_aperture(points) if points is not None else np.nan)
+            outer.append(mouth_height(points) if points is not None else np.nan)
+            t.append(t_s)
+    return np.array(t), np.array(inner), np.array(outer)
+
+
 class Clips:
     """GRID frames, lip measurements and sound, cached per clip."""
 
@@ -189,13 +206,9 @@ class Clips:
         :func:`~livecert.face.geometry.mouth_height`), the clip's frames in order.
         """
         if clip not in self._lips:
-            inner, outer = [], []
-            with FaceLandmarker() as marker, open_source(clip) as source:
-                for frame in source:
-                    points = marker.process(frame.rgb, frame.t_s).points
-                    inner.append(mouth_aperture(points) if points is not None else np.nan)
-                    outer.append(mouth_height(points) if points is not None else np.nan)
-            self._lips[clip] = (np.array(inner), np.array(outer))
+            with open_source(clip) as source:
+                _, inner, outer = mesh_lips((frame.rgb, frame.t_s) for frame in source)
+            self._lips[clip] = (inner, outer)
         return self._lips[clip]
 
     def still_index(self, word: Word) -> int:
