@@ -183,24 +183,17 @@ def _parser() -> _Parser:
         default=None,
         help="how many digits (1-8; default 4, or 6 with --schedule one_by_one)",
     )
-    c.add_argument(
-        "--prompts",
-        type=_int_from(*BLINK_PROMPTS_RANGE),
-        default=2,
-        help="blink mode: how many 'blink now' prompts (1-5, default 2)",
-    )
-    c.add_argument(
-        "--mouth-prompts",
-        type=_int_from(*MOUTH_PROMPTS_RANGE),
-        default=1,
-        help="blink mode: how many 'open your mouth' prompts (0-3, default 1)",
-    )
-    c.add_argument(
-        "--turn-prompts",
-        type=_int_from(*TURN_PROMPTS_RANGE),
-        default=0,
-        help="blink mode: how many 'turn your head' prompts (0-3, default 0)",
-    )
+    for option, (low, high), default, prompt in (
+        ("--prompts", BLINK_PROMPTS_RANGE, 2, "blink now"),
+        ("--mouth-prompts", MOUTH_PROMPTS_RANGE, 1, "open your mouth"),
+        ("--turn-prompts", TURN_PROMPTS_RANGE, 0, "turn your head"),
+    ):
+        c.add_argument(
+            option,
+            type=_int_from(low, high),
+            default=default,
+            help=f"blink mode: how many '{prompt}' prompts ({low}-{high}, default {default})",
+        )
     c.add_argument("--key-file", type=Path, required=True, help="HMAC key file; created (mode 600) if missing")
     c.add_argument("--ttl", type=float, default=300.0, help="seconds the challenge stays valid (default 300)")
     c.add_argument("--schedule", choices=["all", "one_by_one"], default="all")
