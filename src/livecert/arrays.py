@@ -5,7 +5,7 @@ Shapes cannot be typed yet; docstrings give them (numpydoc style).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,19 +25,45 @@ Image = npt.NDArray[np.uint8]
 AnyArray = npt.NDArray[Any]
 
 
-def check_per_frame(owner: str, columns: Mapping[str, AnyArray], code: ErrorCode) -> None:
-    """``InputError`` with ``code`` unless every array is one-dimensional and as long as the first.
+def per_frame(
+    owner: str,
+    columns: Mapping[str, object],
+    code: ErrorCode,
+    *,
+    integer: Collection[str] = (),
+) -> dict[str, AnyArray]:
+    """Parallel per-frame columns as arrays: float64, or int64 for the names in ``integer``.
 
     Parameters
     ----------
     owner : str
-        Who checks, for the message (e.g. ``"FrameTrace"``).
-    columns : mapping of str to ndarray
-        Parallel per-frame arrays by name; the first one sets the length.
+        Who checks, for the messages (e.g. ``"FrameTrace"``).
+    columns : mapping of str to array_like
+        Parallel per-frame values by name; the first one sets the length.
     code : ErrorCode
+        The code of the errors raised.
+    integer : collection of str, optional
+        Columns converted to int64 instead of float64.
+
+    Returns
+    -------
+    dict of str to ndarray, each of shape (N,)
+        The columns in the order given.
+
+    Raises
+    ------
+    InputError
+        With ``code``: a column that is not numbers, is not
+        one-dimensional, or differs in length from the first.
     """
+    arrays: dict[str, AnyArray] = {}
     first: tuple[str, int] | None = None
-    for name, values in columns.items():
+    for name, given in columns.items():
+        dtype = np.int64 if name in integer else np.float64
+        try:
+            values = np.asarray(given, dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{owner}: {name} must be numbers, one per frame ({exc})", code=code) from None
         if values.ndim != 1:
             raise InputError(
                 f"{owner}: {name} must be one-dimensional (one value per frame), got shape {values.shape}", code=code
@@ -49,3 +75,5 @@ def check_per_frame(owner: str, columns: Mapping[str, AnyArray], code: ErrorCode
                 f"{owner}: {name} has {values.shape[0]} values where {first[0]} has {first[1]}; give one per frame",
                 code=code,
             )
+        arrays[name] = values
+    return arrays

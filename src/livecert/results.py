@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from livecert.arrays import BoolArray, FloatArray, IntArray, check_per_frame
+from livecert.arrays import BoolArray, FloatArray, IntArray, per_frame
 from livecert.config import MatchPolicy, Mode
 from livecert.enums import StrEnum
 from livecert.errors import ErrorCode, InputError
@@ -302,11 +302,8 @@ class FrameTrace:
     flags: IntArray
 
     def __post_init__(self) -> None:
-        columns = {
-            f.name: np.asarray(getattr(self, f.name), dtype=np.int64 if f.name in _INT_COLUMNS else np.float64)
-            for f in fields(self)
-        }
-        check_per_frame("FrameTrace", columns, ErrorCode.BAD_TRACE)
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        columns = per_frame("FrameTrace", given, ErrorCode.BAD_TRACE, integer=_INT_COLUMNS)
         for name, col in columns.items():
             object.__setattr__(self, name, col)
 

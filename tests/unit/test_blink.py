@@ -125,6 +125,18 @@ def test_arrays_of_other_shapes_are_refused(name: str, bad: str) -> None:
     assert f" {name} " in info.value.message and "per frame" in info.value.message, info.value.message
 
 
+@pytest.mark.parametrize("name", ["t", "left", "eye_width_ratio"])
+def test_arrays_that_are_not_numbers_are_refused(name: str) -> None:
+    """Strings or objects used to give NumPy's conversion error."""
+    t, x = signal([(1.0, 1.2)])
+    arrays: dict[str, object] = {"t": t, "left": x, "right": x.copy(), "eye_width_ratio": np.full_like(t, 0.4)}
+    arrays[name] = ["open"] * len(t)
+    with pytest.raises(InputError) as info:
+        detect_blinks(arrays["t"], arrays["left"], arrays["right"], eye_width_ratio=arrays["eye_width_ratio"])  # type: ignore[arg-type]
+    assert info.value.code is ErrorCode.BAD_ARGUMENT
+    assert f" {name} must be numbers" in info.value.message, info.value.message
+
+
 def test_running_percentile_matches_numpy() -> None:
     rng = np.random.default_rng(1)
     t = np.sort(rng.uniform(0, 10, 200))

@@ -45,6 +45,9 @@ def test_trace_columns_must_have_one_value_per_frame() -> None:
     assert err.value.code == "BAD_TRACE" and "left_eye" in str(err.value)
     with pytest.raises(InputError):
         FrameTrace(**{**{c: getattr(good, c) for c in FrameTrace.columns()}, "flags": np.zeros((3, 1))})
+    with pytest.raises(InputError) as err:
+        FrameTrace(**{**{c: getattr(good, c) for c in FrameTrace.columns()}, "n_faces": ["one", "two", "three"]})
+    assert err.value.code == "BAD_TRACE" and "n_faces must be numbers" in str(err.value)
 
 
 def test_trace_masking_and_slicing_keep_columns_parallel() -> None:

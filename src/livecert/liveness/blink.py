@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livecert.arrays import FloatArray, check_per_frame
+from livecert.arrays import FloatArray, per_frame
 from livecert.config import BlinkConfig
 from livecert.errors import ErrorCode
 from livecert.results import BlinkEvent
@@ -154,15 +154,16 @@ def detect_blinks(
     Raises
     ------
     InputError
-        ``BAD_ARGUMENT`` when an array is not one-dimensional or its length
-        differs from that of ``t``.
+        ``BAD_ARGUMENT`` when an array is not numbers, not one-dimensional,
+        or its length differs from that of ``t``.
     """
     config = config or BlinkConfig()
-    t = np.asarray(t, dtype=np.float64)
-    left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
-    width = None if eye_width_ratio is None else np.asarray(eye_width_ratio, np.float64)
-    arrays = {"t": t, "left": left, "right": right} | ({} if width is None else {"eye_width_ratio": width})
-    check_per_frame("detect_blinks", arrays, ErrorCode.BAD_ARGUMENT)
+    given = {"t": t, "left": left, "right": right} | (
+        {} if eye_width_ratio is None else {"eye_width_ratio": eye_width_ratio}
+    )
+    arrays = per_frame("detect_blinks", given, ErrorCode.BAD_ARGUMENT)
+    t, left, right = arrays["t"], arrays["left"], arrays["right"]
+    width = arrays.get("eye_width_ratio")
     if width is not None:
         scale = foreshortening(t, width)
         left, right = left * scale, right * scale
