@@ -13,7 +13,7 @@ import numpy as np
 
 from livecert.arrays import Image
 from livecert.enums import StrEnum
-from livecert.errors import ErrorCode, InputError
+from livecert.errors import ErrorCode, InputError, LivecertError
 from livecert.io.audio import AudioTrack
 
 #: Smallest frame side accepted, in pixels.
@@ -165,29 +165,50 @@ def check_frame(rgb: object, where: str) -> Image:
     return rgb
 
 
+def checked_timestamp(t_s: object, last_s: float, where: str, error: type[LivecertError] = InputError) -> float:
+    """``t_s`` as a float, if it is a finite number after ``last_s``.
+
+    Parameters
+    ----------
+    t_s : object
+        A frame's timestamp in seconds, as given.
+    last_s : float
+        The previous frame's timestamp (``-inf`` before the first frame).
+    where : str
+        Names the frame or stream in the messages.
+    error : type of LivecertError, optional
+        The error raised (a session raises :class:`SessionStateError`).
+
+    Raises
+    ------
+    LivecertError
+        Of type ``error``: ``BAD_TIMESTAMP`` when ``t_s`` is not a finite
+        number, ``TIMESTAMP_NOT_INCREASING`` when it is not after ``last_s``.
+    """
+    try:
+        t = float(cast(SupportsFloat, t_s))  # anything float() refuses raises below
+    except (TypeError, ValueError):
+        raise error(f"{where}: timestamp {t_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP) from None
+    if not math.isfinite(t):
+        raise error(f"{where}: timestamp {t_s!r} is not finite", code=ErrorCode.BAD_TIMESTAMP)
+    if t <= last_s:
+        raise error(
+            f"{where}: timestamps must increase, got {t:.6f} s after {last_s:.6f} s",
+            code=ErrorCode.TIMESTAMP_NOT_INCREASING,
+        )
+    return t
+
+
 class TimestampChecker:
-    """Enforces finite, strictly increasing timestamps."""
+    """Enforces finite, strictly increasing timestamps (:func:`checked_timestamp`)."""
 
     def __init__(self, where: str) -> None:
         self._where = where
         self._last = -math.inf
 
     def __call__(self, t_s: object) -> float:
-        try:
-            t = float(cast(SupportsFloat, t_s))  # anything float() refuses raises below
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{self._where}: timestamp {t_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP
-            ) from None
-        if not math.isfinite(t):
-            raise InputError(f"{self._where}: timestamp {t_s!r} is not finite", code=ErrorCode.BAD_TIMESTAMP)
-        if t <= self._last:
-            raise InputError(
-                f"{self._where}: timestamps must increase, got {t:.6f} s after {self._last:.6f} s",
-                code=ErrorCode.TIMESTAMP_NOT_INCREASING,
-            )
-        self._last = t
-        return t
+        self._last = checked_timestamp(t_s, self._last, self._where)
+        return self._last
 
 
 class FrameSource:

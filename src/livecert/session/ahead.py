@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from livecert.arrays import Image
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face.landmarks import FaceLandmarker, FaceObservation
-from livecert.io.frames import Frame, check_frame
+from livecert.io.frames import Frame, check_frame, checked_timestamp
 from livecert.io.handoff import Handoff
 
 #: Frames meshed and not yet analysed, at most (each is one decoded picture).
@@ -61,15 +61,7 @@ def checked_frame(frame_rgb: object, timestamp_s: object, last_t: float, index: 
         increase (``TIMESTAMP_NOT_INCREASING``).
     """
     rgb = check_frame(frame_rgb, f"frame {index}")
-    try:
-        t = float(timestamp_s)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SessionStateError(f"timestamp {timestamp_s!r} is not a number", code=ErrorCode.BAD_TIMESTAMP) from None
-    if not math.isfinite(t) or t <= last_t:
-        raise SessionStateError(
-            f"timestamps must increase: got {timestamp_s} s after {last_t} s",
-            code=ErrorCode.TIMESTAMP_NOT_INCREASING,
-        )
+    t = checked_timestamp(timestamp_s, last_t, f"frame {index}", SessionStateError)
     return rgb, t
 
 
