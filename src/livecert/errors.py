@@ -238,6 +238,30 @@ class ModelError(LivecertError, RuntimeError):
     default_code = ErrorCode.MODEL_UNAVAILABLE
 
 
+def not_loaded(package: str, exc: BaseException | None, install: str) -> str:
+    """The message for a package that is missing or fails to import.
+
+    Parameters
+    ----------
+    package : str
+        The package, as the user installs it (``"onnxruntime"``, ``"moonshine-cpp"``).
+    exc : BaseException or None
+        The import's error, quoted in the message; None when the package was
+        looked for without importing it (and so is simply absent).
+    install : str
+        What installs it, starting with the pip command
+        (``"pip install onnxruntime"``).
+
+    Returns
+    -------
+    str
+        ``"<package> is not installed or does not load (<exc>); install it
+        with: <install>"`` (without the import error when ``exc`` is None).
+    """
+    problem = "is not installed" if exc is None else f"is not installed or does not load ({exc})"
+    return f"{package} {problem}; install it with: {install}"
+
+
 def import_extra(module: str, *, extra: str, needs: frozenset[str], what: str) -> ModuleType:
     """Import a livecert module that needs an optional extra.
 

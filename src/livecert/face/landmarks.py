@@ -42,7 +42,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray, Image
 from livecert.config import LandmarkConfig
-from livecert.errors import ErrorCode, ModelError, SessionStateError
+from livecert.errors import ErrorCode, ModelError, SessionStateError, not_loaded
 
 N_LANDMARKS = 478
 #: A face the full-range detector finds narrower than this share of the frame's width is
@@ -222,10 +222,7 @@ def _import_mediapipe() -> ModuleType:
         with _quiet_native_stderr(), _without_unused_modules():
             import mediapipe
     except ImportError as exc:
-        raise ModelError(
-            f"mediapipe is not installed or does not load ({exc}); install livecert's dependencies "
-            "(pip install livecert) with Python 3.9-3.12",
-        ) from None
+        raise ModelError(not_loaded("mediapipe", exc, "pip install livecert (with Python 3.9-3.12)")) from None
     mp: ModuleType = mediapipe
     return mp
 

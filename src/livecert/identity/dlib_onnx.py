@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from livecert.errors import ErrorCode, ModelError
+from livecert.errors import ErrorCode, ModelError, not_loaded
 
 if TYPE_CHECKING:
     import onnx
@@ -715,10 +715,7 @@ def import_onnx() -> ModuleType:
     try:
         import onnx
     except ImportError as exc:
-        raise ModelError(
-            f"the onnx package is not installed or does not load ({exc}); install it with: pip install onnx",
-            code=ErrorCode.MISSING_DEPENDENCY,
-        ) from None
+        raise ModelError(not_loaded("onnx", exc, "pip install onnx"), code=ErrorCode.MISSING_DEPENDENCY) from None
     module: ModuleType = onnx
     return module
 

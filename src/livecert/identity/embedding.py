@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from livecert.arrays import FloatArray, Image
-from livecert.errors import ErrorCode, InputError, ModelError
+from livecert.errors import ErrorCode, InputError, ModelError, not_loaded
 from livecert.io.frames import check_frame
 
 log = logging.getLogger(__name__)
@@ -88,17 +88,17 @@ def dlib_model_file(name: str) -> Path:
     ModelError
         The package or the file is missing.
     """
-    hint = "install it with: pip install face_recognition_models==0.3.0 (about 100 MB)"
+    pip = "pip install face_recognition_models==0.3.0 (about 100 MB)"
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the face_recognition_models package is not installed; {hint}", code=ErrorCode.MODEL_MISSING)
+        raise ModelError(not_loaded("face_recognition_models", None, pip), code=ErrorCode.MODEL_MISSING)
     for location in spec.submodule_search_locations:
         path = Path(location) / "models" / name
         if path.is_file() and path.stat().st_size > 0:
             return path
     raise ModelError(
         f"{name} was not found in face_recognition_models at {list(spec.submodule_search_locations)}; "
-        f"the installation is incomplete: {hint}",
+        f"the installation is incomplete: install it with: {pip}",
         code=ErrorCode.MODEL_MISSING,
     )
 
@@ -114,10 +114,7 @@ def import_dlib() -> ModuleType:
     try:
         import dlib
     except ImportError as exc:
-        raise ModelError(
-            f"dlib is not installed or does not load ({exc}); install it with: pip install dlib-bin",
-            code=ErrorCode.MODEL_MISSING,
-        ) from None
+        raise ModelError(not_loaded("dlib", exc, "pip install dlib-bin"), code=ErrorCode.MODEL_MISSING) from None
     module: ModuleType = dlib
     return module
 

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from livecert.arrays import FloatArray, Image
-from livecert.errors import ErrorCode, InputError, ModelError
+from livecert.errors import ErrorCode, InputError, ModelError, not_loaded
 from livecert.identity.dlib_onnx import CONVERTER_VERSION, INPUT_NAME, OUTPUT_NAME, convert
 from livecert.identity.embedding import DLIB_RESNET_FILE, EMBEDDING_DIM, DlibEmbedder, _check_chip, dlib_model_file
 
@@ -213,8 +213,7 @@ def _import_onnxruntime() -> Any:
         import onnxruntime
     except ImportError as exc:
         raise ModelError(
-            f"onnxruntime is not installed or does not load ({exc}); install it with: pip install onnxruntime",
-            code=ErrorCode.MISSING_DEPENDENCY,
+            not_loaded("onnxruntime", exc, "pip install onnxruntime"), code=ErrorCode.MISSING_DEPENDENCY
         ) from None
     return onnxruntime
 

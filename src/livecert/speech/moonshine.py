@@ -27,12 +27,15 @@ from typing import Any
 import numpy as np
 
 from livecert.arrays import FloatArray
-from livecert.errors import ErrorCode, ModelError
+from livecert.errors import ErrorCode, ModelError, not_loaded
 from livecert.io.audio import AudioTrack, as_samples, resample
 from livecert.speech.recogniser import DIGIT_WORDS, check_n_digits
 from livecert.speech.vad import voice_activity
 
 log = logging.getLogger(__name__)
+
+#: What installs moonshine-cpp, for the message when it does not import.
+_INSTALL = "pip install moonshine-cpp (Linux x86_64 only)"
 
 
 #: Words Moonshine writes for digits (it also writes the digits themselves):
@@ -88,7 +91,7 @@ def moonshine_unusable() -> str | None:
     try:
         import moonshine_cpp  # noqa: F401
     except (ImportError, OSError) as exc:
-        return f"moonshine-cpp is not installed or does not load ({exc}); pip install moonshine-cpp (Linux x86_64 only)"
+        return not_loaded("moonshine-cpp", exc, _INSTALL)
     return None
 
 
@@ -137,10 +140,7 @@ class MoonshineDigitRecogniser:
         try:
             import moonshine_cpp.moonshine_cpp as mc
         except (ImportError, OSError) as exc:
-            raise ModelError(
-                f"moonshine-cpp is not installed or does not load ({exc}); pip install moonshine-cpp "
-                "(Linux x86_64 only)"
-            ) from None
+            raise ModelError(not_loaded("moonshine-cpp", exc, _INSTALL)) from None
         try:
             self._model = mc.MoonshineModel(language="en", suppress_copyright_notice=True)
         except Exception as exc:  # noqa: BLE001 - the wrapper raises bare Exception

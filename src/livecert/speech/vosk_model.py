@@ -28,7 +28,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray
 from livecert.config import Language
-from livecert.errors import ErrorCode, ModelError
+from livecert.errors import ErrorCode, ModelError, not_loaded
 from livecert.io.audio import as_samples, resample, to_pcm16
 from livecert.speech.recogniser import DIGIT_VOCABULARY, check_n_digits, transcript_digits
 
@@ -49,7 +49,7 @@ _LAYOUTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("final.mdl", "mfcc.conf", ()),
 )
 
-_INSTALL_HELP = "pip install 'livecert[mandarin]' (the vosk package, Linux, macOS or Windows)"
+_INSTALL_HELP = "pip install 'livecert[mandarin]' (Linux, macOS or Windows)"
 
 
 def check_model_dir(model_dir: str | os.PathLike[str]) -> Path:
@@ -189,10 +189,7 @@ class VoskDigitRecogniser:
         try:
             import vosk
         except (ImportError, OSError) as exc:
-            raise ModelError(
-                f"the vosk package is not installed or does not load ({exc}); {_INSTALL_HELP}",
-                code=ErrorCode.MODEL_UNAVAILABLE,
-            ) from None
+            raise ModelError(not_loaded("vosk", exc, _INSTALL_HELP), code=ErrorCode.MODEL_UNAVAILABLE) from None
         vosk.SetLogLevel(-1)  # Kaldi's progress lines; failures still reach stderr
         try:
             model = vosk.Model(str(self.model_dir))
