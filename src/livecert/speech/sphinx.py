@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from livecert.arrays import FloatArray
-from livecert.errors import ModelError
+from livecert.errors import ModelError, not_loaded
 from livecert.io.audio import as_samples, resample, to_pcm16
 from livecert.speech.recogniser import (
     DEFAULT_WORDS,
@@ -25,7 +25,6 @@ from livecert.speech.recogniser import (
     garbage_word,
     is_narrowband,
 )
-from livecert.speech.vad import import_pocketsphinx
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +134,16 @@ class PocketSphinxDigitRecogniser:
         dec = self._decoders.get((n_digits, narrowband))
         if dec is not None:
             return dec
-        ps = import_pocketsphinx()
-        hmm = self._hmm or ps.get_model_path("en-us/en-us")
+        try:
+            from pocketsphinx import Decoder, get_model_path
+        except ImportError as exc:
+            raise ModelError(not_loaded("pocketsphinx", exc, "pip install pocketsphinx")) from None
+        hmm = self._hmm or get_model_path("en-us/en-us")
         built_in = self._dict is None and self._hmm is None and all(w in PRONUNCIATIONS for w in self.words)
-        dictionary = self._dict or (os.devnull if built_in else ps.get_model_path("en-us/cmudict-en-us.dict"))
+        dictionary = self._dict or (os.devnull if built_in else get_model_path("en-us/cmudict-en-us.dict"))
         options = {**NARROWBAND_DECODER_OPTIONS, **self._options} if narrowband else self._options
         try:
-            dec = ps.Decoder(
+            dec = Decoder(
                 hmm=hmm, dict=dictionary, lm=None, samprate=16000, logfn=os.devnull, loglevel="FATAL", **options
             )
             if built_in:
