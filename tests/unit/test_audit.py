@@ -20,7 +20,7 @@ from livecert.session import audit
 from livecert.session.steps import Guidance, StepMachine
 from livecert.speech.vosk_model import VoskDigitRecogniser
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE
 
 
 def _result(codes: tuple[ReasonCode, ...], match: MatchResult | None) -> VerificationResult:

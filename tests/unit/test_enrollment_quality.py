@@ -30,7 +30,7 @@ from livecert.identity.photo_quality import LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE,
 from livecert.results import MatchResult, QualityFlag, ReasonCode
 from livecert.schemas import SchemaName, load_schema
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE
 
 EYE_WIDTH = 40.0
 RIGHT_CENTRE = (80.0, 100.0)  # the subject's right eye, on the image's left

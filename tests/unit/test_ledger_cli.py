@@ -17,9 +17,9 @@ from livecert.app.cli import main as livecert_main
 from livecert.ledger.nonces import DatabaseNonceStore
 from livecert.liveness.challenge import generate_key, load_key, new_blink_challenge, save_key
 
+from .paths import SAMPLE
 from .videos import write_video
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 
 

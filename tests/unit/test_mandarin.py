@@ -21,7 +21,7 @@ from livecert.speech.languages import recogniser_for
 from livecert.speech.recogniser import MANDARIN_DIGITS, MANDARIN_PINYIN, transcript_digits
 from livecert.speech.vosk_model import VoskDigitRecogniser
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE
 
 #: Tone number of each tone mark (the mark is a combining character after NFD).
 _TONE_NUMBER = {"\u0304": "1", "\u0301": "2", "\u030c": "3", "\u0300": "4"}

@@ -20,9 +20,9 @@ from livecert.errors import ErrorCode
 from livecert.io.sources import open_source
 from livecert.results import ReasonCode
 
-ROOT = Path(__file__).resolve().parents[2]
+from .paths import ROOT, SAMPLE
+
 README = ROOT / "README.md"
-SAMPLE = ROOT / "samples" / "astronaut_blink.mp4"
 SKIP_MARK = "# not run in tests"
 
 

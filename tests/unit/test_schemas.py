@@ -16,7 +16,7 @@ from livecert.app.cli import main
 from livecert.liveness.challenge import Challenge
 from livecert.schemas import SchemaName, app_message, load_schema
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE
 
 
 def _validate(name: SchemaName, instance: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from livecert.serve.app import Service, create_app  # noqa: E402
 from livecert.serve.guide import MAX_FRAME_SIDE, Steadier, decode_frame  # noqa: E402
 from tests.unit.test_serve import make_service  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE  # noqa: E402
 
 
 def jpeg(rgb: np.ndarray) -> bytes:

@@ -42,8 +42,7 @@ from livecert.session.verify import verify  # noqa: E402
 from tests.unit.test_serve import make_service  # noqa: E402
 
 from ..ledger_pg import PostgresServer, postgres_server  # noqa: E402, F401
-
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE  # noqa: E402
 
 #: Processes spending the same nonces at once, and nonces each of them tries.
 PROCESSES, NONCES = 4, 40

@@ -29,7 +29,7 @@ from livecert.serve.errors import ApiError, ApiErrorCode  # noqa: E402
 from livecert.serve.pool import VerifierPool  # noqa: E402
 from tests.unit.test_serve import ADMIN, make_service  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
+from .paths import SAMPLE  # noqa: E402
 
 #: Fields that differ between two runs of the same check (clock and timings).
 _VOLATILE = ("timings_ms",)

@@ -17,6 +17,7 @@ from livecert.liveness.challenge import Challenge
 from livecert.liveness.digits import ChallengeOptions
 from livecert.session.live import LivenessSession
 
+from .paths import SAMPLE
 from .videos import frames_of
 
 BLANK = np.full((120, 160, 3), 80, np.uint8)
@@ -374,9 +375,6 @@ def test_a_poor_picture_delays_the_action_but_an_absent_face_stops_it(problem: s
         if started is None:
             assert update.guidance.value == problem
     assert started == (None if starts_at_s is None else pytest.approx(starts_at_s, abs=0.05))
-
-
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
 
 
 def test_a_recording_pushed_with_its_meshes_ahead_equals_pushing_frame_by_frame() -> None:
