@@ -48,7 +48,8 @@ from livecert.face.geometry import mouth_aperture, mouth_height
 from livecert.face.landmarks import FaceLandmarker
 from livecert.io.audio import AudioTrack, read_audio, resample
 from livecert.io.sources import open_source
-from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptStep, ScheduleKind
+from livecert.liveness.challenge import ONE_BY_ONE_STEP_S, Challenge, PromptAction, PromptStep, ScheduleKind
+from livecert.liveness.digits import ChallengeOptions
 
 FPS = 25.0
 SAMPLE_RATE = 16000
@@ -135,6 +136,15 @@ def draw_schedule(digits: str, rng: np.random.Generator) -> Challenge:
         starts.append(round(starts[-1] + low + int(rng.integers(0, round((high - low) * 100) + 1)) / 100, 2))
     steps = tuple(PromptStep(d, starts[i], starts[i + 1]) for i, d in enumerate(digits))
     return Challenge(digits, f"reading-{rng.integers(1 << 30)}", 0.0, math.inf, steps, ScheduleKind.ONE_BY_ONE, True)
+
+
+def known_prompts(
+    show_at_s: tuple[float, ...], actions: tuple[PromptAction, ...] | None = None, window_s: float = 2.5
+) -> ChallengeOptions:
+    """``verify()``'s options to judge a recording against blink-challenge prompts shown at
+    ``show_at_s`` (seconds from its start), each up for ``window_s`` and asking for one of
+    ``actions`` (default: a blink each); a new challenge, with its own nonce, on every call."""
+    return ChallengeOptions(Challenge.for_known_blink_prompts(show_at_s, window_s, actions))
 
 
 def place(

@@ -23,24 +23,21 @@ import pytest
 
 import livecert
 from livecert.config import BlinkConfig
-from livecert.liveness.challenge import Challenge, PromptAction
+from livecert.liveness.challenge import PromptAction
 from livecert.liveness.turn import answered_turn_prompts
 
-from . import spoof_attacks as attacks
+from . import readings, spoof_attacks as attacks
 from .test_spoof_real import HELD_OUT_PHOTOS
 
 TURNS_DEG = (50.0, -50.0, 65.0, -65.0)
 TURN_AT_S = 2.0
+TURN_HEAD = (PromptAction.TURN_HEAD,)
 MOST_ANSWERED = 4  # of 16, all turned 65 degrees (the tuning photos: 5 of 14 at 65, none at 50)
 HELD_OUT_ZJU = ("000011M", "000013F", "000015F", "000017F", "000019F")
 REAL_TURNS = (
     "videos/talking_heads/first-order-model/demo_old/00.mp4",
     "videos/other/face_recognition/short_hamilton_clip.mp4",
 )
-
-
-def _turn_prompt(show_at_s: float) -> livecert.ChallengeOptions:
-    return livecert.ChallengeOptions(Challenge.for_known_blink_prompts((show_at_s,), 2.5, (PromptAction.TURN_HEAD,)))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +50,7 @@ def turned(data_dir: Path) -> list[tuple[str, float, livecert.VerificationResult
         for turn in TURNS_DEG:
             frames = attacks.turned_photo(photo, seed=i, turn_deg=turn, turn_at_s=TURN_AT_S)
             plain = livecert.verify(frames)
-            prompted = livecert.verify(frames, challenge=_turn_prompt(TURN_AT_S - 0.3))
+            prompted = livecert.verify(frames, challenge=readings.known_prompts((TURN_AT_S - 0.3,), TURN_HEAD))
             out.append((Path(name).name, turn, plain, prompted))
     return out
 
