@@ -35,15 +35,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import livecert
 from benchmarks.common import default_data_dir, default_out, metadata, write_json
 from livecert.evaluation.events import EventScore, match_events
 from livecert.identity.embedding import template_distance
 from tests.realdata import spoof_attacks
-from tests.realdata.attacks import fit, photo_video
-from tests.realdata.degrade import LEVELS, Frames, Kind, degrade
+from tests.realdata.degrade import LEVELS, Frames, Kind, degrade, photo_clips
 
 log = logging.getLogger("benchmarks.degrade")
 TUNED = frozenset({"000001M", "000003M", "000005M", "000007M", "000009M"})
@@ -132,12 +129,9 @@ def _blink_rows(
 
 def _photo_rows(stills: list[Path], kind: Kind | None, level: int) -> dict[str, Any]:
     accepted = []
-    for seed, path in enumerate(stills):
-        rgb = fit(livecert.read_image_rgb(path))
-        rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
-        for handheld in (False, True):
-            frames = _frames(list(photo_video(rgb, handheld=handheld, seed=seed)), kind, level, seed)
-            if livecert.verify(frames).passed:
+    for i, path in enumerate(stills):
+        for seed, handheld, clip in photo_clips(path, (i,)):
+            if livecert.verify(_frames(clip, kind, level, seed)).passed:
                 accepted.append(f"{path.name}{' hand-held' if handheld else ''}")
     return {"attacks": 2 * len(stills), "accepted": len(accepted), "accepted_names": accepted}
 

@@ -31,11 +31,16 @@ fps
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 from livecert.enums import StrEnum
+from livecert.io.images import read_image_rgb
 
+from .attacks import fit, photo_video
 from .spoof_attacks import h264_roundtrip
 
 Frames = list[tuple[np.ndarray, float]]
@@ -146,6 +151,18 @@ def _fewer_frames(frames: Frames, fps: float) -> Frames:
     grid = np.arange(t[0], t[-1] + 1e-9, 1.0 / fps)
     keep = sorted({int(np.argmin(np.abs(t - g))) for g in grid})
     return [frames[i] for i in keep]
+
+
+def photo_clips(path: Path, seeds: Iterable[int]) -> Iterator[tuple[int, bool, Frames]]:
+    """Photo attacks to degrade: ``(seed, hand-held, frames)``, a still and a hand-held video of
+    the photo at ``path`` for each seed (``attacks.photo_video``, 5 s at 25 fps, the photo fitted
+    to 640 px and cut to even sides for H.264), each made when it is needed.  The test and
+    ``benchmarks/degrade.py`` degrade each clip with its seed."""
+    rgb = fit(read_image_rgb(path))
+    rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
+    for seed in seeds:
+        for handheld in (False, True):
+            yield seed, handheld, list(photo_video(rgb, handheld=handheld, seed=seed))
 
 
 def still_room(width: int, height: int, seed: int = 0) -> np.ndarray:

@@ -26,8 +26,7 @@ import livecert
 from livecert.evaluation.events import EventScore, match_events
 
 from . import spoof_attacks
-from .attacks import fit, photo_video
-from .degrade import Frames, Kind, degrade
+from .degrade import Frames, Kind, degrade, photo_clips
 
 HELD_OUT = ("000011M", "000013F", "000015F", "000017F", "000019F")
 STRENGTHS = {Kind.DIM: 1, Kind.SMALL: 1, Kind.DEFOCUS: 2, Kind.FPS: 2}
@@ -126,14 +125,10 @@ def _photos_accepted(
     made with each seed ``i + offset`` of ``seeds``."""
     accepted = []
     for i, path in enumerate(stills):
-        rgb = fit(livecert.read_image_rgb(path))
-        rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
-        for seed in (i + offset for offset in seeds):
-            for handheld in (False, True):
-                frames = degrade(list(photo_video(rgb, handheld=handheld, seed=seed)), kind, level, seed)
-                result = livecert.verify(frames)
-                if result.passed:
-                    accepted.append((path.name, handheld, [(b.start_s, b.end_s) for b in result.blinks]))
+        for seed, handheld, clip in photo_clips(path, (i + offset for offset in seeds)):
+            result = livecert.verify(degrade(clip, kind, level, seed))
+            if result.passed:
+                accepted.append((path.name, handheld, [(b.start_s, b.end_s) for b in result.blinks]))
     return accepted
 
 
