@@ -48,6 +48,7 @@ import livecert
 from benchmarks.make_manifest import ATTACKS_DATASET, AttacksPlan
 from livecert.face.landmarks import FaceLandmarker
 from tests.realdata import independent_attacks, spoof_attacks
+from tests.realdata.splits import ZJU_HELD_OUT
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ HELD_OUT_PHOTOS = (
 )
 #: Genuine held-out clips replayed on a screen (glob patterns under the data folder).
 REPLAYED_CLIPS = tuple(
-    f"videos/zju_eyeblink/*/{subject}_{take}.avi"
-    for subject in ("000011M", "000013F", "000015F", "000017F", "000019F")
-    for take in ("FBN", "UNN")
+    f"videos/zju_eyeblink/*/{subject}_{take}.avi" for subject in sorted(ZJU_HELD_OUT) for take in ("FBN", "UNN")
 )
 #: The puppet's driver: a tuning clip (its person's own motion, landmarks from the face mesh).
 PUPPET_DRIVER = "videos/zju_eyeblink/*/000001M_FNN.avi"

@@ -33,9 +33,9 @@ from benchmarks.baseline import tutorial_run
 from benchmarks.common import ROOT, default_data_dir, default_out, metadata, positive_int, write_json, zju_clips
 from livecert.evaluation.events import EventScore, match_events
 from livecert.evaluation.metrics import median_iqr
+from tests.realdata.splits import ZJU_TUNING
 
 log = logging.getLogger("benchmarks.blink")
-TUNED = frozenset({"000001M", "000003M", "000005M", "000007M", "000009M"})
 """ZJU subjects whose clips the blink settings were tuned on."""
 
 
@@ -140,7 +140,7 @@ def accuracy(clips: list[Path], labels: dict[str, list[dict[str, str]]]) -> dict
             "frames": [(t[int(r["cv_start"])], t[min(int(r["cv_end"]), len(t) - 1)]) for r in rows],
         }
         cond = clip.stem.split("_")[1]
-        group = "tuned" if clip.stem[:7] in TUNED else "held_out"
+        group = "tuned" if clip.stem[:7] in ZJU_TUNING else "held_out"
         ours = [(b.start_s, b.end_s) for b in result.blinks]
         for timeline, tr in truth.items():
             for name, det in (("livecert", ours), ("tutorial", tut_events)):

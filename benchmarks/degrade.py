@@ -41,9 +41,9 @@ from livecert.evaluation.events import EventScore, match_events
 from livecert.identity.embedding import template_distance
 from tests.realdata import spoof_attacks
 from tests.realdata.degrade import LEVELS, Frames, Kind, degrade, photo_clips
+from tests.realdata.splits import ZJU_TUNING
 
 log = logging.getLogger("benchmarks.degrade")
-TUNED = frozenset({"000001M", "000003M", "000005M", "000007M", "000009M"})
 #: Seeds of the animated photos start here, as in the suite (the tests use 0-4).
 FIRST_WARP_SEED = 1000
 
@@ -107,7 +107,7 @@ def _blink_rows(
     passed: dict[str, list[bool]] = defaultdict(list)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for seed, clip in enumerate(clips):
-        split = "tuned" if clip.name[:7] in TUNED else "held_out"
+        split = "tuned" if clip.name[:7] in ZJU_TUNING else "held_out"
         clean = decoded[clip.name]
         t_all = [t for _, t in clean]
         result = livecert.verify(_frames(clean, kind, level, seed))
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     exts = {".jpg", ".jpeg", ".png"}
     stills = [p for p in sorted((data / "photos").rglob("*")) if p.suffix.lower() in exts][: max(0, args.photos)]
     held_frames = sorted((data / "photos" / "same_person" / "derived_frames").glob("zju_*.png"))
-    warp_frames = [p for p in held_frames if p.name[4:11] not in TUNED][: max(0, args.warps)]
+    warp_frames = [p for p in held_frames if p.name[4:11] not in ZJU_TUNING][: max(0, args.warps)]
     pairs = [] if args.no_match else _match_pairs(data)
     rows = []
     for kind, level in _conditions(kinds, levels):

@@ -15,20 +15,16 @@ from pathlib import Path
 import pytest
 
 import livecert
-from livecert.liveness.challenge import Challenge
 
-HELD_OUT = ("000011M", "000013F", "000015F", "000017F", "000019F")
+from . import readings
+from .splits import ZJU_HELD_OUT
 
 
 @pytest.fixture(scope="module")
 def held_out_clips(data_dir: Path) -> list[tuple[Path, livecert.VerificationResult]]:
-    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in HELD_OUT)
+    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in ZJU_HELD_OUT)
     assert len(clips) == 20
     return [(clip, livecert.verify(clip)) for clip in clips]
-
-
-def _options(show_at_s: tuple[float, ...]) -> livecert.ChallengeOptions:
-    return livecert.ChallengeOptions(Challenge.for_known_blink_prompts(show_at_s))
 
 
 def test_blinks_that_follow_the_prompts_pass(held_out_clips: list) -> None:
@@ -41,7 +37,7 @@ def test_blinks_that_follow_the_prompts_pass(held_out_clips: list) -> None:
         shows = tuple(max(0.0, b.start_s - t0 - 0.5) for b in plain.blinks[:2])
         if len(shows) == 2 and shows[1] - shows[0] < 0.5:
             shows = shows[:1]
-        result = livecert.verify(clip, challenge=_options(shows))
+        result = livecert.verify(clip, challenge=readings.known_prompts(shows))
         assert result.passed, (clip.name, shows, result.reason_codes)
         checked += 1
     assert checked >= 15
@@ -73,5 +69,5 @@ def test_prompts_a_recording_did_not_know(held_out_clips: list) -> None:
     print(f"chance: {passed} of {total} one-prompt challenges answered by a recording's own blinks")
     assert off_cue is not None
     clip, show = off_cue  # the same verdict through verify()
-    result = livecert.verify(clip, challenge=_options((show,)))
+    result = livecert.verify(clip, challenge=readings.known_prompts((show,)))
     assert not result.passed and "BLINK_NOT_ON_CUE" in result.reason_codes

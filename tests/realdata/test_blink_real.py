@@ -19,8 +19,7 @@ from livecert.evaluation.events import EventScore, match_events
 from livecert.results import ReasonCode
 
 from .attacks import fit, photo_video
-
-TUNED_SUBJECTS = {"000001M", "000003M", "000005M", "000007M", "000009M"}
+from .splits import ZJU_TUNING
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def _score(zju: dict, names: list[str], timeline: str) -> EventScore:
 @pytest.mark.parametrize("split", ["tuned", "held_out"])
 @pytest.mark.parametrize("timeline", ["csv", "frames"])
 def test_zju_blink_events(zju: dict, split: str, timeline: str) -> None:
-    names = [n for n in zju["results"] if (n[:7] in TUNED_SUBJECTS) == (split == "tuned")]
+    names = [n for n in zju["results"] if (n[:7] in ZJU_TUNING) == (split == "tuned")]
     assert len(names) == 20
     score = _score(zju, names, timeline)
     print(f"{split} {timeline}: {score.to_dict()}")

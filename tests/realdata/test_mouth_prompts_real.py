@@ -28,20 +28,16 @@ import pytest
 
 import livecert
 from livecert.liveness.blink import answered_prompts
-from livecert.liveness.challenge import Challenge, PromptAction
+from livecert.liveness.challenge import PromptAction
 from livecert.liveness.mouth import answered_mouth_prompts
 
 from . import readings, spoof_attacks as attacks
-from .test_blink_prompts_real import HELD_OUT
+from .splits import ZJU_HELD_OUT
 
 WINDOW_S = 2.5
 MIN_REACTION_S = 0.15
 SEED = 53
 PERIODIC_PHOTO = "photos/same_person/derived_frames/zju_000015F_from_FNN_frame5.png"
-
-
-def _options(shows: tuple[float, ...], actions: tuple[PromptAction, ...]) -> livecert.ChallengeOptions:
-    return livecert.ChallengeOptions(Challenge.for_known_blink_prompts(shows, WINDOW_S, actions))
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +61,14 @@ def test_people_opening_the_mouth_when_asked_answer_every_prompt(held_out_readin
     assert sum(all(a) for a in answered) >= 11, answered
     for reading in held_out_readings[:2]:
         shows = tuple(s.show_at_s for s in reading.challenge.schedule)
-        options = _options(shows, (PromptAction.OPEN_MOUTH,) * len(shows))
+        options = readings.known_prompts(shows, (PromptAction.OPEN_MOUTH,) * len(shows), WINDOW_S)
         result = livecert.verify(readings.picture(reading, clips), challenge=options)
         assert "MOUTH_NOT_ON_CUE" not in result.reason_codes, result.reasons
 
 
 @pytest.fixture(scope="module")
 def held_out_zju(data_dir: Path) -> list[tuple[Path, livecert.VerificationResult]]:
-    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in HELD_OUT)
+    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in ZJU_HELD_OUT)
     assert len(clips) == 20
     return [(clip, livecert.verify(clip)) for clip in clips]
 
@@ -100,7 +96,7 @@ def test_a_recording_answers_a_mouth_prompt_by_chance_far_less_than_a_blink_prom
     assert opened <= 0.15 * total and blinked >= 4 * opened
     assert unanswered is not None
     clip, show = unanswered  # the same verdict through verify()
-    result = livecert.verify(clip, challenge=_options((show,), (PromptAction.OPEN_MOUTH,)))
+    result = livecert.verify(clip, challenge=readings.known_prompts((show,), (PromptAction.OPEN_MOUTH,), WINDOW_S))
     assert not result.passed and "MOUTH_NOT_ON_CUE" in result.reason_codes
 
 
@@ -112,7 +108,9 @@ def test_a_photo_rendered_to_blink_every_two_seconds(data_dir: Path) -> None:
     for draw in range(3):
         challenge = livecert.new_blink_challenge(2, mouth_prompts=1)
         shows = tuple(s.show_at_s for s in challenge.schedule)
-        blinks_only = livecert.verify(iter(frames), challenge=_options(shows, (PromptAction.BLINK,) * 3))
+        blinks_only = livecert.verify(
+            iter(frames), challenge=readings.known_prompts(shows, (PromptAction.BLINK,) * 3, WINDOW_S)
+        )
         assert "BLINK_NOT_ON_CUE" not in blinks_only.reason_codes, (draw, shows, blinks_only.reasons)
-        with_mouth = livecert.verify(iter(frames), challenge=_options(shows, challenge.actions))
+        with_mouth = livecert.verify(iter(frames), challenge=readings.known_prompts(shows, challenge.actions, WINDOW_S))
         assert "MOUTH_NOT_ON_CUE" in with_mouth.reason_codes and not with_mouth.passed, (draw, with_mouth.reasons)

@@ -27,13 +27,13 @@ from livecert.liveness.challenge import PromptAction
 from livecert.liveness.turn import answered_turn_prompts
 
 from . import readings, spoof_attacks as attacks
+from .splits import ZJU_HELD_OUT
 from .test_spoof_real import HELD_OUT_PHOTOS
 
 TURNS_DEG = (50.0, -50.0, 65.0, -65.0)
 TURN_AT_S = 2.0
 TURN_HEAD = (PromptAction.TURN_HEAD,)
 MOST_ANSWERED = 4  # of 16, all turned 65 degrees (the tuning photos: 5 of 14 at 65, none at 50)
-HELD_OUT_ZJU = ("000011M", "000013F", "000015F", "000017F", "000019F")
 REAL_TURNS = (
     "videos/talking_heads/first-order-model/demo_old/00.mp4",
     "videos/other/face_recognition/short_hamilton_clip.mp4",
@@ -93,7 +93,7 @@ def test_people_sitting_still_do_not_answer_random_turn_prompts(data_dir: Path) 
     """A replay of someone sitting for the check, judged against turn prompts it did not know."""
     config = BlinkConfig()
     rng = random.Random(0)
-    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in HELD_OUT_ZJU)
+    clips = sorted(p for p in (data_dir / "videos" / "zju_eyeblink").glob("*/*.avi") if p.name[:7] in ZJU_HELD_OUT)
     assert len(clips) == 20
     answered = total = 0
     for clip in clips:
