@@ -15,6 +15,7 @@ import pytest
 
 import livecert
 from livecert.app.cli import main
+from livecert.app.demo import run_demo
 from livecert.errors import ErrorCode, InputError, ModelError, import_extra
 
 
@@ -280,6 +281,14 @@ def test_demo_blink_prompts_are_checked_before_the_camera_opens(capsys: pytest.C
     assert "turn prompts must be 0 to 3, not -1" in err and "camera 97" not in err and "Traceback" not in err
     assert main(["demo", "--camera", "97", "--headless", "--mode", "digits", "--turn-prompts", "1"]) == 2
     assert "blink prompts are for blink mode" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["2", 2.0, True])
+def test_demo_prompt_counts_must_be_whole_numbers(bad: object) -> None:
+    """From Python, a count that is not an int is refused like one out of range (a string used
+    to raise a TypeError from the comparison), before any camera is opened."""
+    with pytest.raises(InputError, match="blink prompts must be 0 to 5"):
+        run_demo(camera=97, headless=True, blink_prompts=bad)  # type: ignore[arg-type]
 
 
 def test_import_extra_names_the_missing_package_and_the_extra() -> None:

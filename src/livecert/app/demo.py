@@ -139,11 +139,14 @@ def run_demo(
         raise InputError("blink prompts are for blink mode; digits mode shows digits", code=ErrorCode.BAD_ARGUMENT)
     mouth_prompts = 1 if mouth_prompts is None else mouth_prompts
     turn_prompts = 0 if turn_prompts is None else turn_prompts
-    most = BLINK_PROMPTS_RANGE[1]
-    if blink_prompts is not None and not 0 <= blink_prompts <= most:
-        raise InputError(f"blink prompts must be 0 to {most}, not {blink_prompts}", code=ErrorCode.BAD_ARGUMENT)
-    counts = (("mouth", mouth_prompts, MOUTH_PROMPTS_RANGE), ("turn", turn_prompts, TURN_PROMPTS_RANGE))
+    counts = (
+        ("blink", blink_prompts, (0, BLINK_PROMPTS_RANGE[1])),  # 0: blink freely, no challenge
+        ("mouth", mouth_prompts, MOUTH_PROMPTS_RANGE),
+        ("turn", turn_prompts, TURN_PROMPTS_RANGE),
+    )
     for what, n, (low, high) in counts:
+        if n is None:  # blink prompts: the default below
+            continue
         if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
             raise InputError(f"{what} prompts must be {low} to {high}, not {n!r}", code=ErrorCode.BAD_ARGUMENT)
     if speech_model is not None and mode is not Mode.DIGITS:
