@@ -8,6 +8,7 @@ larger than the models need).
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,10 +61,13 @@ def read_image_rgb(
     ------
     InputError
         Missing, empty, unreadable or damaged files (``NOT_AN_IMAGE``, ...),
-        and images with more than ``max_pixels`` pixels (``IMAGE_TOO_LARGE``).
+        images with more than ``max_pixels`` pixels (``IMAGE_TOO_LARGE``), and a
+        ``path`` that is not a str or path (``BAD_ARGUMENT``).
     """
     from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
 
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"path must be an image file's path, not {type(path).__name__}", code=ErrorCode.BAD_ARGUMENT)
     p = check_file(Path(path))
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected an image file", code=ErrorCode.NOT_AN_IMAGE)

@@ -133,6 +133,12 @@ class LivenessSession:
             raise InputError(
                 f"config must be a livecert.VerifyConfig, not {type(config).__name__}", code=ErrorCode.BAD_CONFIG
             )
+        if challenge is not None and not isinstance(challenge, ChallengeOptions):
+            raise InputError(
+                f"challenge must be a livecert.ChallengeOptions (the token, the key and the used-challenge store), "
+                f"not {type(challenge).__name__}",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
         self.live = live
         self.config = config or VerifyConfig()
         self._checked_at = utc_now_iso()
