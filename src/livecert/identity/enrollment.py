@@ -30,6 +30,7 @@ from livecert.identity.detection import find_face
 from livecert.identity.embedding import DlibEmbedder, Embedder, align_face, mesh_to_five
 from livecert.identity.onnx_embedder import default_embedder
 from livecert.identity.photo_quality import measure_eyes
+from livecert.io.files import as_path
 from livecert.io.frames import check_frame
 from livecert.io.images import read_image_rgb
 from livecert.results import QualityFlag, ReasonCode
@@ -225,9 +226,10 @@ class Enrollment:
         InputError
             Missing (``FILE_NOT_FOUND``), corrupt or foreign (``BAD_ENROLLMENT``),
             another format version (``ENROLLMENT_VERSION``) or another model
-            (``ENROLLMENT_MODEL_MISMATCH``).
+            (``ENROLLMENT_MODEL_MISMATCH``); a ``path`` that is not a str or
+            path (``BAD_ARGUMENT``).
         """
-        path = Path(path)
+        path = as_path(path, "the enrollment file")
         bad = f"{path}: not a livecert enrollment file"
         try:
             if path.stat().st_size > _MAX_FILE_BYTES:
@@ -354,7 +356,15 @@ def enroll(
     """
 
     cfg = config or MatchConfig()
-    photos: list[Photo] = [photo] if isinstance(photo, (str, Path, np.ndarray)) else list(photo)
+    if isinstance(photo, str | os.PathLike | np.ndarray):
+        photos: list[Photo] = [photo]
+    elif isinstance(photo, list | tuple):
+        photos = list(photo)
+    else:
+        raise InputError(
+            f"photo must be an image file's path, an RGB array, or a list of them, not {type(photo).__name__}",
+            code=ErrorCode.BAD_ARGUMENT,
+        )
     if not 1 <= len(photos) <= cfg.enroll_max_photos:
         raise InputError(
             f"give 1 to {cfg.enroll_max_photos} enrollment photos, got {len(photos)}", code=ErrorCode.BAD_ARGUMENT

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -54,11 +55,27 @@ class AudioTrack:
     start_s : float
         Time of ``samples[0]`` on the clip timeline (audio stream start minus
         container start time), the same origin as :attr:`Frame.t_s`.
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT``: samples that are not mono numbers
+        (:func:`as_samples`), a ``sample_rate`` outside [8000, 192000], or a
+        ``start_s`` that is not a finite number.
     """
 
     samples: FloatArray
     sample_rate: int
     start_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "samples", as_samples(self.samples))
+        object.__setattr__(self, "sample_rate", _check_rate(self.sample_rate))
+        start = self.start_s
+        number = isinstance(start, int | float | np.integer | np.floating) and not isinstance(start, bool)
+        if not number or not math.isfinite(start):
+            raise InputError(f"start_s must be a finite number of seconds, got {start!r}", code=ErrorCode.BAD_ARGUMENT)
+        object.__setattr__(self, "start_s", float(start))
 
     @property
     def duration_s(self) -> float:

@@ -53,6 +53,21 @@ def head_kind(head: bytes) -> str | None:
     return None
 
 
+def as_path(value: object, what: str) -> Path:
+    """``value`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        ``BAD_ARGUMENT``, naming ``what``, unless ``value`` is a str or path-like.
+    """
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise InputError(
+        f"{what} must be a file path (str or pathlib.Path), not {type(value).__name__}", code=ErrorCode.BAD_ARGUMENT
+    )
+
+
 def check_file(path: Path) -> Path:
     """Raise a specific :class:`InputError` for a missing, unreadable or empty file.
 

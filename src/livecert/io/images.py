@@ -8,7 +8,6 @@ larger than the models need).
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import numpy as np
 from livecert.arrays import Image
 from livecert.config import LimitsConfig
 from livecert.errors import ErrorCode, InputError
-from livecert.io.files import check_file
+from livecert.io.files import as_path, check_file
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -66,9 +65,7 @@ def read_image_rgb(
     """
     from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
 
-    if not isinstance(path, str | os.PathLike):
-        raise InputError(f"path must be an image file's path, not {type(path).__name__}", code=ErrorCode.BAD_ARGUMENT)
-    p = check_file(Path(path))
+    p = check_file(as_path(path, "an image"))
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected an image file", code=ErrorCode.NOT_AN_IMAGE)
     host_limit = PILImage.MAX_IMAGE_PIXELS  # Pillow's limit is process-wide: put the caller's back afterwards

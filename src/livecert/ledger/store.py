@@ -116,6 +116,9 @@ def utc_now() -> datetime:
 
 
 def _utc(at: datetime) -> datetime:
+    if not isinstance(at, datetime):
+        given = type(at).__name__
+        raise InputError(f"give the time as an aware datetime.datetime, not {given}", code=ErrorCode.BAD_DATE)
     if at.tzinfo is None:
         raise InputError(f"time {at.isoformat()} has no time zone; give an aware datetime", code=ErrorCode.BAD_DATE)
     return at.astimezone(timezone.utc)
@@ -656,7 +659,7 @@ class Ledger:
             raise InputError("the note is longer than 500 characters", code=ErrorCode.BAD_ARGUMENT)
         now = self._now()
         at = now if attempt.at is None else _utc(attempt.at)
-        on = attempt.on_date or self.local_date(at)
+        on = self.local_date(at) if attempt.on_date is None else _day(attempt.on_date)
         if on > self.local_date(now) or at > now + timedelta(minutes=5):
             raise InputError(f"the attempt's date {on.isoformat()} is in the future", code=ErrorCode.BAD_DATE)
         existing = self._attempt_by_uuid(attempt.attempt_uuid)
@@ -836,7 +839,7 @@ class Ledger:
     def purge_frames(self, *, on: date | None = None, actor: str = "system") -> int:
         """Delete stored frames older than the retention period on ``on`` (default today); how
         many.  The attempts keep the frames' SHA-256."""
-        on = on or self.today()
+        on = self.today() if on is None else _day(on)
         cutoff = on - timedelta(days=self.settings.frame_retention_days)
         now = self._now()
         with self._write() as conn:
@@ -866,7 +869,7 @@ class Ledger:
 
     def report(self, person_id: str, *, on: date | None = None, attempts_limit: int = 20) -> PersonReport:
         """A person, their status on ``on`` (default today), recent attempts and payment events."""
-        on = on or self.today()
+        on = self.today() if on is None else _day(on)
         with self._read() as conn:
             person = self._person(conn, person_id)
             arows = conn.execute(
@@ -899,6 +902,7 @@ class Ledger:
 
     def counts(self, on: date) -> dict[Status, int]:
         """How many people are in each status on ``on``."""
+        on = _day(on)
         not_s = sa.not_(persons.c.suspended)
         q = sa.select(
             sa.func.count().filter(persons.c.suspended),
@@ -912,6 +916,7 @@ class Ledger:
 
     def due(self, on: date, *, limit: int | None = None, region: str | None = None) -> list[DueRow]:
         """People who must certify: ``DUE`` or ``OVERDUE`` on ``on``, earliest deadline first."""
+        on = _day(on)
         q = (
             sa.select(
                 persons.c.id,
@@ -963,8 +968,9 @@ class Ledger:
         Raises
         ------
         InputError
-            ``BAD_DATE``: ``on`` is in the future; ``BAD_ARGUMENT``: ``batch_size`` out of range.
+            ``BAD_DATE``: ``on`` is in the future or not a date; ``BAD_ARGUMENT``: ``batch_size`` out of range.
         """
+        on = _day(on)
         if on > self.today():
             raise InputError(
                 f"{on.isoformat()} is in the future; suspensions are recorded on the day (use `due --on` to preview)",
@@ -1116,6 +1122,7 @@ class Ledger:
 
     def export_persons(self, on: date) -> Iterator[dict[str, object]]:
         """Every person with their status on ``on``, by id (for a CSV export)."""
+        on = _day(on)
         with self._read() as conn:
             q = sa.select(
                 persons.c.id,
@@ -1286,6 +1293,18 @@ def _attempt_record(m: sa.RowMapping | dict[str, object], resumed_from: object, 
 def _as_date(v: object) -> date:
     assert isinstance(v, date)
     return v
+
+
+def _day(on: object) -> date:
+    """``on`` if it is a calendar day; ``InputError`` ``BAD_DATE`` for anything else (a
+    datetime too: which day it is depends on the ledger's time zone, :meth:`Ledger.local_date`)."""
+    if isinstance(on, datetime) or not isinstance(on, date):
+        raise InputError(
+            f"give the day as a datetime.date, not {type(on).__name__} {on!r} "
+            "(Ledger.local_date(at) gives a moment's day in the ledger's time zone)",
+            code=ErrorCode.BAD_DATE,
+        )
+    return on
 
 
 def _unknown(person_id: str) -> InputError:

@@ -34,7 +34,7 @@ import numpy as np
 
 from livecert.arrays import FloatArray, per_frame
 from livecert.config import BlinkConfig
-from livecert.errors import ErrorCode
+from livecert.errors import ErrorCode, InputError
 from livecert.results import BlinkEvent
 
 
@@ -155,8 +155,12 @@ def detect_blinks(
     ------
     InputError
         ``BAD_ARGUMENT`` when an array is not numbers, not one-dimensional,
-        or its length differs from that of ``t``.
+        or its length differs from that of ``t``; ``BAD_CONFIG`` when
+        ``config`` is not a :class:`BlinkConfig`.
     """
+    if config is not None and not isinstance(config, BlinkConfig):
+        given_type = type(config).__name__
+        raise InputError(f"config must be a livecert.BlinkConfig, not {given_type}", code=ErrorCode.BAD_CONFIG)
     config = config or BlinkConfig()
     given = {"t": t, "left": left, "right": right} | (
         {} if eye_width_ratio is None else {"eye_width_ratio": eye_width_ratio}

@@ -33,6 +33,7 @@ from typing import Protocol
 
 from livecert.enums import StrEnum
 from livecert.errors import ChallengeError, ErrorCode, SessionStateError
+from livecert.io.files import as_path
 from livecert.results import ReasonCode
 
 log = logging.getLogger(__name__)
@@ -241,11 +242,21 @@ class Challenge:
             How long each prompt stays up (the reaction window).
         actions : tuple of PromptAction, optional
             What each prompt asks for (default: a blink each).
+
+        Raises
+        ------
+        ChallengeError
+            Times that are not finite numbers of seconds from 0, no time, a
+            window of 0 s or less, or not one action per time.
         """
-        acts = actions if actions is not None else (PromptAction.BLINK,) * len(show_at_s)
-        if len(acts) != len(show_at_s) or not all(isinstance(a, PromptAction) for a in acts):
+        times = _seconds(show_at_s)
+        window = _seconds((window_s,))[0]
+        if not times or window <= 0:
+            raise ChallengeError("give at least one prompt time and a window longer than 0 s")
+        acts = actions if actions is not None else (PromptAction.BLINK,) * len(times)
+        if len(acts) != len(times) or not all(isinstance(a, PromptAction) for a in acts):
             raise ChallengeError("give one PromptAction per prompt time")
-        steps = tuple(PromptStep(ACTION_TEXT[a], float(t), float(t) + window_s) for a, t in zip(acts, show_at_s))
+        steps = tuple(PromptStep(ACTION_TEXT[a], t, t + window) for a, t in zip(acts, times))
         return cls("", secrets.token_urlsafe(16), time.time(), math.inf, steps, ScheduleKind.BLINK, testing_only=True)
 
     @property
@@ -561,7 +572,11 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
         fewer than 16 key bytes or one byte repeated (e.g. all zero);
         ``"NOT_A_REGULAR_FILE"`` for a pipe or device (reading one could
         block forever).
+    InputError
+        ``BAD_ARGUMENT`` when ``path`` is not a str or path (an int would
+        be taken for an open file descriptor).
     """
+    path = as_path(path, "the key file")
     try:
         st = os.stat(path)
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # a folder fails to read below
@@ -598,6 +613,19 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
             f"key file {path} holds one byte repeated, not a secret key; {_KEY_HELP}", code=ErrorCode.BAD_KEY
         )
     return key
+
+
+def _seconds(values: object) -> tuple[float, ...]:
+    """``values`` as finite, non-negative seconds; ``ChallengeError`` for anything else."""
+    if isinstance(values, str | bytes):
+        raise ChallengeError(f"prompt times must be numbers of seconds, not {values!r}")
+    try:
+        seconds = tuple(float(v) for v in values)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ChallengeError(f"prompt times must be numbers of seconds, not {values!r}") from None
+    if not all(math.isfinite(s) and s >= 0 for s in seconds):
+        raise ChallengeError(f"prompt times must be finite and 0 s or later, not {values!r}")
+    return seconds
 
 
 class NonceStore(Protocol):
@@ -656,7 +684,7 @@ class SQLiteNonceStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0, grace_s: float = 600.0) -> None:
-        self.path = Path(path)
+        self.path = as_path(path, "the used-challenge file")
         self._timeout, self._grace, self._closed = float(timeout_s), float(grace_s), False
         try:
             with closing(self._connect()) as conn:

@@ -92,6 +92,12 @@ class ChallengeOptions:
                 "a challenge token is checked with the key it was signed with: pass ChallengeOptions(token, key=key)",
                 code=ErrorCode.NO_KEY,
             )
+        if self.nonce_store is not None and not callable(getattr(self.nonce_store, "consume", None)):
+            raise InputError(
+                "nonce_store must have a consume(nonce, expires_at, now) method (livecert.SQLiteNonceStore or "
+                f"livecert.MemoryNonceStore), got {type(self.nonce_store).__name__}",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
         if self.recogniser is not None and not callable(getattr(self.recogniser, "recognise", None)):
             raise InputError(
                 "recogniser must have a recognise(samples, sample_rate, n_digits) method, "

@@ -139,6 +139,10 @@ class LivenessSession:
                 f"not {type(challenge).__name__}",
                 code=ErrorCode.BAD_ARGUMENT,
             )
+        if not isinstance(live, bool):
+            raise InputError(f"live must be True or False, not {live!r}", code=ErrorCode.BAD_ARGUMENT)
+        if now is not None and (isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now)):
+            raise InputError(f"now must be a time in seconds (time.time()), not {now!r}", code=ErrorCode.BAD_ARGUMENT)
         self.live = live
         self.config = config or VerifyConfig()
         self._checked_at = utc_now_iso()
@@ -449,9 +453,20 @@ class LivenessSession:
             The recording's sound, on the frames' timeline (digits mode).
         extra_ms : dict, optional
             ``{"audio_decode": ms}`` spent by the caller reading the audio.
+
+        Raises
+        ------
+        InputError
+            ``BAD_ARGUMENT`` when ``audio`` is not an :class:`AudioTrack`.
         """
         if self._result is not None:
             return self._result
+        if audio is not None and not isinstance(audio, AudioTrack):
+            raise InputError(
+                "audio must be a livecert.AudioTrack (livecert.io.audio.read_audio reads one), "
+                f"not {type(audio).__name__}",
+                code=ErrorCode.BAD_ARGUMENT,
+            )
         if self._enrolling is not None:
             self._take_enrollment(self._enrolling.result())
         self._spend_nonce()  # a recording: only once it was read whole

@@ -30,6 +30,7 @@ from livecert.arrays import FloatArray
 from livecert.config import Language
 from livecert.errors import ErrorCode, ModelError, not_loaded
 from livecert.io.audio import as_samples, resample, to_pcm16
+from livecert.io.files import as_path
 from livecert.speech.recogniser import DIGIT_VOCABULARY, check_n_digits, transcript_digits
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ def check_model_dir(model_dir: str | os.PathLike[str]) -> Path:
         ``MODEL_UNUSABLE`` when it is a file (an archive not unpacked) or a
         folder without a model's files (naming the first one missing, and
         the model folder inside it when it was given its parent).
+    InputError
+        ``BAD_ARGUMENT`` when ``model_dir`` is not a str or path.
     """
-    path = Path(model_dir).expanduser().absolute()
+    path = as_path(model_dir, "the speech model folder").expanduser().absolute()
     if not path.exists():
         raise ModelError(
             f"no speech model at {path}: give the folder of a Vosk model you downloaded and unpacked "
