@@ -26,10 +26,11 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, SupportsFloat, cast
 
 from livecert.enums import StrEnum
 from livecert.errors import ChallengeError, ErrorCode, SessionStateError
@@ -615,12 +616,12 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
     return key
 
 
-def _seconds(values: object) -> tuple[float, ...]:
+def _seconds(values: Iterable[object]) -> tuple[float, ...]:
     """``values`` as finite, non-negative seconds; ``ChallengeError`` for anything else."""
     if isinstance(values, str | bytes):
         raise ChallengeError(f"prompt times must be numbers of seconds, not {values!r}")
     try:
-        seconds = tuple(float(v) for v in values)  # type: ignore[attr-defined]
+        seconds = tuple(float(cast(SupportsFloat, v)) for v in values)
     except (TypeError, ValueError):
         raise ChallengeError(f"prompt times must be numbers of seconds, not {values!r}") from None
     if not all(math.isfinite(s) and s >= 0 for s in seconds):

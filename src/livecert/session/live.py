@@ -135,7 +135,7 @@ class LivenessSession:
             )
         if challenge is not None and not isinstance(challenge, ChallengeOptions):
             raise InputError(
-                f"challenge must be a livecert.ChallengeOptions (the token, the key and the used-challenge store), "
+                "challenge must be a livecert.ChallengeOptions (the token, the key and the used-challenge store), "
                 f"not {type(challenge).__name__}",
                 code=ErrorCode.BAD_ARGUMENT,
             )
