@@ -155,3 +155,12 @@ def test_ledger_days_must_be_dates(tmp_path: Path) -> None:
                 call()
             assert err.value.code is ErrorCode.BAD_DATE, err.value.message
         assert ledger.due(date(2026, 3, 1)) == []
+        for call in (  # a string id found no row (None), a string or 0 limit was taken or ignored
+            lambda: ledger.frame("7"),  # type: ignore[arg-type]
+            lambda: ledger.attempt_result("7"),  # type: ignore[arg-type]
+            lambda: ledger.due(date(2026, 3, 1), limit="10"),  # type: ignore[arg-type]
+            lambda: ledger.due(date(2026, 3, 1), limit=0),
+        ):
+            with pytest.raises(InputError, match="must be an int from 1") as err:
+                call()
+            assert err.value.code is ErrorCode.BAD_ARGUMENT

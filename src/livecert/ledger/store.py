@@ -804,11 +804,12 @@ class Ledger:
         return None if row is None else _attempt_record(row._mapping, row.resumed_from, duplicate=True)
 
     def attempts(self, person_id: str, *, limit: int | None = None) -> tuple[AttemptRecord, ...]:
-        """A person's attempts, newest first."""
+        """A person's attempts, newest first (at most ``limit``, an int from 1, when given)."""
+        limit = None if limit is None else _at_least_one(limit, "limit")
         with self._read() as conn:
             self._person(conn, person_id)
             q = sa.select(attempts).where(attempts.c.person_id == person_id).order_by(attempts.c.id.desc())
-            rows = conn.execute(q.limit(limit) if limit else q).all()
+            rows = conn.execute(q if limit is None else q.limit(limit)).all()
         return tuple(_attempt_record(r._mapping, r.resumed_from, duplicate=False) for r in rows)
 
     def attempt_result(self, attempt_id: int) -> dict[str, object] | None:
@@ -817,8 +818,9 @@ class Ledger:
         Raises
         ------
         InputError
-            ``BAD_ARGUMENT``: no such attempt.
+            ``BAD_ARGUMENT``: no such attempt, or an ``attempt_id`` that is not an int.
         """
+        attempt_id = _at_least_one(attempt_id, "attempt_id")
         with self._read() as conn:
             text = conn.execute(sa.select(attempts.c.result_json).where(attempts.c.id == attempt_id)).first()
         if text is None:
@@ -829,7 +831,14 @@ class Ledger:
         return value if isinstance(value, dict) else None
 
     def frame(self, attempt_id: int) -> bytes | None:
-        """The stored best face frame (JPEG) of an attempt; None when none is kept."""
+        """The stored best face frame (JPEG) of an attempt; None when none is kept.
+
+        Raises
+        ------
+        InputError
+            ``BAD_ARGUMENT``: an ``attempt_id`` that is not an int from 1.
+        """
+        attempt_id = _at_least_one(attempt_id, "attempt_id")
         with self._read() as conn:
             row = conn.execute(sa.select(attempt_frames).where(attempt_frames.c.attempt_id == attempt_id)).first()
         if row is None:
@@ -915,8 +924,10 @@ class Ledger:
         return {Status.CERTIFIED: int(c), Status.DUE: int(d), Status.OVERDUE: int(o), Status.SUSPENDED: int(s)}
 
     def due(self, on: date, *, limit: int | None = None, region: str | None = None) -> list[DueRow]:
-        """People who must certify: ``DUE`` or ``OVERDUE`` on ``on``, earliest deadline first."""
+        """People who must certify: ``DUE`` or ``OVERDUE`` on ``on``, earliest deadline first
+        (at most ``limit``, an int from 1, when given)."""
         on = _day(on)
+        limit = None if limit is None else _at_least_one(limit, "limit")
         q = (
             sa.select(
                 persons.c.id,
@@ -1293,6 +1304,13 @@ def _attempt_record(m: sa.RowMapping | dict[str, object], resumed_from: object, 
 def _as_date(v: object) -> date:
     assert isinstance(v, date)
     return v
+
+
+def _at_least_one(value: object, what: str) -> int:
+    """``value`` if it is an int from 1 (attempt numbers, row limits); ``InputError`` ``BAD_ARGUMENT`` else."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} must be an int from 1, not {value!r}", code=ErrorCode.BAD_ARGUMENT)
+    return value
 
 
 def _day(on: object) -> date:
