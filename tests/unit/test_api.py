@@ -18,6 +18,8 @@ from livecert.app.cli import main
 from livecert.app.demo import run_demo
 from livecert.errors import ErrorCode, InputError, ModelError, import_extra
 
+from .paths import SAMPLE
+
 
 def test_import_is_light() -> None:
     code = "import sys, livecert; print(sorted(m for m in ('mediapipe','cv2','dlib','av') if m in sys.modules))"
@@ -143,15 +145,13 @@ def test_cli_challenge_bad_option_writes_no_key_file(
 
 def test_cli_nonce_db_without_a_challenge_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """It used to be ignored in blink mode, even with a folder that does not exist (issue 19)."""
-    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
-    assert main(["verify", str(sample), "--nonce-db", str(tmp_path / "no" / "used.sqlite")]) == 2
+    assert main(["verify", str(SAMPLE), "--nonce-db", str(tmp_path / "no" / "used.sqlite")]) == 2
     assert "--nonce-db" in capsys.readouterr().err
-    assert main(["verify", str(sample), "--mode", "digits", "--expect-digits", "12", "--nonce-db", "u.sqlite"]) == 2
+    assert main(["verify", str(SAMPLE), "--mode", "digits", "--expect-digits", "12", "--nonce-db", "u.sqlite"]) == 2
 
 
 def test_cli_human_output_follows_lang(capsys: pytest.CaptureFixture[str]) -> None:
-    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
-    assert main(["verify", str(sample), "--lang", "zh"]) == 0
+    assert main(["verify", str(SAMPLE), "--lang", "zh"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("认证通过") and "眨眼 3 次" in out and "frames" not in out and "PASSED" not in out
 
@@ -227,9 +227,8 @@ def test_cli_trace_writes_csv_and_png(tmp_path: Path) -> None:
 
 def test_cli_trace_csv_gives_the_eye_width_ratio_of_frames_with_a_face(tmp_path: Path) -> None:
     """The CSV lacked FrameTrace's eye_width_ratio column, what undoes the eyes' foreshortening."""
-    sample = Path(__file__).resolve().parents[2] / "samples" / "astronaut_blink.mp4"
     csv_path = tmp_path / "t.csv"
-    assert main(["trace", str(sample), "--out", str(csv_path)]) == 0
+    assert main(["trace", str(SAMPLE), "--out", str(csv_path)]) == 0
     with csv_path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     with_face = [row for row in rows if row["left_eye"]]

@@ -42,8 +42,7 @@ from livecert.ledger.schema import metadata
 from livecert.ledger.store import Ledger, LedgerError
 
 from ..ledger_pg import postgres_server, postgres_url  # noqa: F401
-
-ROOT = Path(__file__).resolve().parents[2]
+from .paths import ROOT
 
 
 class Clock:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import livecert
 from livecert.evaluation.events import match_events
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+from .paths import ROOT
+
+SAMPLES = ROOT / "samples"
 
 
 def test_sample_clip_passes_with_its_labelled_blinks() -> None:
