@@ -6,6 +6,7 @@ import struct
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -115,6 +116,42 @@ def test_a_small_face_in_a_large_frame_is_meshed_in_a_crop(astronaut: np.ndarray
             assert obs.points is not None and (obs.width, obs.height) == (2560, 1440)
             moved = obs.points[:, :2] - np.array(at, dtype=np.float32)
             assert float(np.median(np.hypot(*(moved - expected[:, :2]).T))) < 1.5
+
+
+def test_a_small_face_moving_across_the_frame_keeps_its_crop(astronaut: np.ndarray) -> None:
+    """The crop follows a small face that drifts: the astronaut crossing a 2560x1440 frame at
+    8 px a frame (twice its crop's half-width in 60 frames) is meshed on every frame, where it
+    is, and a still one's crop never moves."""
+    expected = None
+    with FaceLandmarker(mode=RunningMode.IMAGE) as alone:
+        expected = alone.process(astronaut).points
+    assert expected is not None
+    with FaceLandmarker() as lm:
+        for i in range(60):
+            at = (400 + 8 * i, 300)
+            obs = lm.process(_pasted(astronaut, (2560, 1440), at), i / 30)
+            assert obs.points is not None, f"lost on frame {i}"
+            moved = obs.points[:, :2] - np.array(at, dtype=np.float32)
+            assert float(np.median(np.hypot(*(moved - expected[:, :2]).T))) < 1.5
+    with FaceLandmarker() as lm:
+        views = set()
+        for i in range(20):
+            assert lm.process(_pasted(astronaut, (2560, 1440), (1700, 300)), i / 30).points is not None
+            views.add(lm._view)
+        assert len(views) == 1 and None not in views
+
+
+def test_a_small_face_is_found_wherever_it_sits_in_the_frame(astronaut: np.ndarray) -> None:
+    """The full-range detector sees a 1280x720 frame at 192x192 and misses a face 7 % of its
+    width at most places (found at 1 of 18 places in a grid before it also looked in squares as
+    tall as the frame); it must be meshed on the first frame at each place tried here."""
+    small = cv2.resize(astronaut, (307, 307), interpolation=cv2.INTER_AREA)  # face about 90 px
+    for x in (0, 300, 600, 973):
+        for y in (0, 413):
+            with FaceLandmarker() as lm:
+                obs = lm.process(_pasted(small, (1280, 720), (x, y)), 0.0)
+            assert obs.points is not None, (x, y)
+            assert x < float(obs.points[:, 0].mean()) < x + 307 and y < float(obs.points[:, 1].mean()) < y + 307
 
 
 def test_graphs_fed_directly_give_what_process_gives(astronaut: np.ndarray) -> None:

@@ -16,10 +16,12 @@ The face mesh finds faces with MediaPipe's short-range detector, which sees
 the whole frame at 128x128 and misses a face narrower than about a tenth of
 the frame (a person sitting back from a 1280x720 webcam).  In video mode,
 when it finds no face, a full-range detector looks for one (at most every
-``LandmarkConfig.face_count_interval_s``); a small face it finds is meshed in
-a square crop about :data:`SMALL_FACE_CROP` face widths wide, kept while the
-face is tracked in it.  Image mode does not: enrollment has its own fallback
-(:func:`livecert.identity.detection.find_face`), which also counts the faces.
+``LandmarkConfig.face_count_interval_s``), in the whole frame and then in
+overlapping squares as tall as the frame; a small face it finds is meshed in
+a square crop about :data:`SMALL_FACE_CROP` face widths wide, which follows
+the face when it drifts (:data:`SMALL_FACE_DRIFT`).  Image mode does not:
+enrollment has its own fallback (:func:`livecert.identity.detection.find_face`),
+which also counts the faces.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ N_LANDMARKS = 478
 SMALL_FACE_SHARE = 0.15
 #: Side of the crop around a small face, in face widths: the face fills a fifth of it.
 SMALL_FACE_CROP = 5.0
+#: A small face tracked in its crop may drift this many face widths from the crop's centre
+#: before the crop moves after it (a still face never moves its crop).
+SMALL_FACE_DRIFT = 1.0
 
 
 class RunningMode(enum.Enum):
@@ -378,7 +383,9 @@ class FaceLandmarker:
             self._last_t = t_s
         h, w = rgb.shape[:2]
         meshes = self._meshes(rgb, self._view)
-        if not meshes and self._view is not None:  # the small face left its crop
+        if meshes and self._view is not None:
+            self._view = _followed(self._view, meshes[0], w, h)
+        elif self._view is not None:  # the small face left its crop
             self._view = None
             meshes = self._meshes(rgb, None)
         if not meshes and self.mode is RunningMode.VIDEO and self._may_search(t_s):
@@ -428,20 +435,38 @@ class FaceLandmarker:
         return True
 
     def _small_face_view(self, rgb: Image) -> tuple[int, int, int, int] | None:
-        """A square crop around the largest face the full-range detector finds, if that face is small."""
-        detections = self._far_detections(rgb)
-        if not detections:
-            return None
+        """A square crop around the widest face the full-range detector finds, if that face is
+        small.  The detector sees the whole frame at 192x192 and finds a face of 5-9 % of a
+        1280x720 frame's width at few places in it; where it finds none, it looks again in
+        overlapping squares as tall as the frame (:func:`_search_tiles`), where such a face looks
+        almost twice as large to it."""
         h, w = rgb.shape[:2]
-        box = max((d.location_data.relative_bounding_box for d in detections), key=lambda b: b.width)
-        face_w = box.width * w
+        boxes = self._far_boxes(rgb, (0, 0, w, h))
+        if not boxes:
+            for tile in _search_tiles(w, h):
+                boxes += self._far_boxes(rgb, tile)
+        if not boxes:
+            return None
+        x, y, face_w, face_h = max(boxes, key=lambda b: b[2])
         if face_w >= SMALL_FACE_SHARE * w or face_w <= 0:
             return None
-        side = int(min(SMALL_FACE_CROP * max(face_w, box.height * h), w, h))
-        cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
+        side = int(min(SMALL_FACE_CROP * max(face_w, face_h), w, h))
+        cx, cy = x + face_w / 2, y + face_h / 2
         x0 = int(min(max(cx - side / 2, 0), w - side))
         y0 = int(min(max(cy - side / 2, 0), h - side))
         return (x0, y0, x0 + side, y0 + side)
+
+    def _far_boxes(self, rgb: Image, region: tuple[int, int, int, int]) -> list[tuple[float, float, float, float]]:
+        """The full-range detector's faces in ``region`` (x0, y0, x1, y1) of ``rgb``, as
+        (x, y, width, height) in frame pixels."""
+        x0, y0, x1, y1 = region
+        whole = region == (0, 0, rgb.shape[1], rgb.shape[0])
+        image = rgb if whole else np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        boxes = []
+        for d in self._far_detections(image):
+            b = d.location_data.relative_bounding_box
+            boxes.append((x0 + b.xmin * (x1 - x0), y0 + b.ymin * (y1 - y0), b.width * (x1 - x0), b.height * (y1 - y0)))
+        return boxes
 
     def _far_detections(self, rgb: Image) -> list[Any]:
         """The full-range detector's detections, the detector made on first use."""
@@ -489,6 +514,36 @@ class FaceLandmarker:
             pts = _parse_landmarks_slowly(face)
         pts *= np.array([w, h, w], dtype=np.float32)
         return pts
+
+
+def _search_tiles(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """Squares as tall (or, upright, as wide) as a ``w`` x ``h`` frame, one more than needed to
+    cover it so that they overlap: three for 16:9 or 4:3, none for a square frame."""
+    side, long = min(w, h), max(w, h)
+    if long == side:
+        return []
+    starts = np.linspace(0, long - side, math.ceil(long / side) + 1).astype(int)
+    return [(int(a), 0, int(a) + side, side) if w > h else (0, int(a), side, int(a) + side) for a in starts]
+
+
+def _followed(view: tuple[int, int, int, int], points: FloatArray, w: int, h: int) -> tuple[int, int, int, int]:
+    """``view`` moved after a small face that drifted more than :data:`SMALL_FACE_DRIFT` face
+    widths from its centre, so that the face stays that far in: a crop that stayed put would
+    lose a face moving across the frame until the next search for it.  The step is the face's
+    own motion, which the mesh's tracker follows anyway; the crop stays inside the frame."""
+    x0, y0, x1, y1 = view
+    side = x1 - x0
+    limit = SMALL_FACE_DRIFT * float(np.ptp(points[:, 0]))
+    shifts = []
+    for centre, origin, size in (
+        ((float(points[:, 0].min()) + float(points[:, 0].max())) / 2, x0, w),
+        ((float(points[:, 1].min()) + float(points[:, 1].max())) / 2, y0, h),
+    ):
+        off = centre - (origin + side / 2)
+        step = math.copysign(abs(off) - limit, off) if abs(off) > limit else 0.0
+        shifts.append(int(min(max(origin + round(step), 0), size - side)))
+    nx, ny = shifts
+    return (nx, ny, nx + side, ny + side)
 
 
 def _parse_landmarks_slowly(raw: bytes) -> FloatArray:
