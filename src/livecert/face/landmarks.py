@@ -38,7 +38,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -56,6 +56,19 @@ SMALL_FACE_CROP = 5.0
 #: A small face tracked in its crop may drift this many face widths from the crop's centre
 #: before the crop moves after it (a still face never moves its crop).
 SMALL_FACE_DRIFT = 1.0
+#: While a small face is tracked, every this many face counts also look in the squares of
+#: :func:`_search_tiles` for a second small face the whole-frame detector misses.
+SQUARE_COUNT_EVERY = 3
+
+
+class _Box(NamedTuple):
+    """A detected face in frame pixels."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
 
 
 class RunningMode(enum.Enum):
@@ -336,6 +349,7 @@ class FaceLandmarker:
                 graph = getattr(solution, "_graph", None)
                 if graph is not None:
                     graph.wait_until_idle()
+        self._small_counts = 0  # face counts made while a small face was tracked
         self._far_detector: _Graph | None = None  # full-range detector, created when a face is first missed
         self._view: tuple[int, int, int, int] | None = None  # crop (x0, y0, x1, y1) a small face is tracked in
         self._warm = False
@@ -447,7 +461,7 @@ class FaceLandmarker:
                 boxes += self._far_boxes(rgb, tile)
         if not boxes:
             return None
-        x, y, face_w, face_h = max(boxes, key=lambda b: b[2])
+        x, y, face_w, face_h, _ = max(boxes, key=lambda b: b.width)
         if face_w >= SMALL_FACE_SHARE * w or face_w <= 0:
             return None
         side = int(min(SMALL_FACE_CROP * max(face_w, face_h), w, h))
@@ -456,17 +470,11 @@ class FaceLandmarker:
         y0 = int(min(max(cy - side / 2, 0), h - side))
         return (x0, y0, x0 + side, y0 + side)
 
-    def _far_boxes(self, rgb: Image, region: tuple[int, int, int, int]) -> list[tuple[float, float, float, float]]:
-        """The full-range detector's faces in ``region`` (x0, y0, x1, y1) of ``rgb``, as
-        (x, y, width, height) in frame pixels."""
+    def _far_boxes(self, rgb: Image, region: tuple[int, int, int, int]) -> list[_Box]:
+        """The full-range detector's faces in ``region`` (x0, y0, x1, y1) of ``rgb``."""
         x0, y0, x1, y1 = region
         whole = region == (0, 0, rgb.shape[1], rgb.shape[0])
-        image = rgb if whole else np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        boxes = []
-        for d in self._far_detections(image):
-            b = d.location_data.relative_bounding_box
-            boxes.append((x0 + b.xmin * (x1 - x0), y0 + b.ymin * (y1 - y0), b.width * (x1 - x0), b.height * (y1 - y0)))
-        return boxes
+        return _boxes(self._far_detections(rgb if whole else np.ascontiguousarray(rgb[y0:y1, x0:x1])), region)
 
     def _far_detections(self, rgb: Image) -> list[Any]:
         """The full-range detector's detections, the detector made on first use."""
@@ -483,28 +491,29 @@ class FaceLandmarker:
     def _count_faces(self, rgb: Image, *, small_face: bool = False) -> int:
         """Faces in view.  While the tracked face is small (``small_face``, or tracked in a
         crop) the full-range detector counts them: the short-range one misses faces that small,
-        a second person's among them.  A face grown large enough for the mesh's own detector
-        (the person came closer, or turned back) ends the crop."""
+        a second person's among them; every :data:`SQUARE_COUNT_EVERY` counts it also looks in
+        the squares of :func:`_search_tiles`, where a second face of 4-6 % of the width is found
+        that the whole frame hides.  A face grown large enough for the mesh's own detector (the
+        person came closer, or turned back) ends the crop."""
+        h, w = rgb.shape[:2]
         if self._view is not None or small_face:
-            detections = self._far_detections(rgb)
-            if self._view is not None and any(
-                d.location_data.relative_bounding_box.width >= SMALL_FACE_SHARE for d in detections
-            ):
+            faces = self._far_boxes(rgb, (0, 0, w, h))
+            if self._view is not None and any(f.width >= SMALL_FACE_SHARE * w for f in faces):
                 self._view = None
+            if self._small_counts % SQUARE_COUNT_EVERY == 0:
+                faces = _distinct(faces + [f for tile in _search_tiles(w, h) for f in self._far_boxes(rgb, tile)])
+            self._small_counts += 1
         elif not self._detector_warm:
             with _quiet_native_stderr():
-                detections = self._detector_graph.messages(rgb)
+                faces = _boxes(self._detector_graph.messages(rgb), (0, 0, w, h))
             self._detector_warm = True
         else:
-            detections = self._detector_graph.messages(rgb)
-        min_score = self.config.face_count_min_confidence
-        widths = [
-            d.location_data.relative_bounding_box.width for d in detections if d.score and d.score[0] >= min_score
-        ]
+            faces = _boxes(self._detector_graph.messages(rgb), (0, 0, w, h))
+        widths = [f.width for f in faces if f.score >= self.config.face_count_min_confidence]
         if not widths:
             return 0
         largest = max(widths)
-        return sum(1 for w in widths if w >= self.config.face_count_min_relative_size * largest)
+        return sum(1 for width in widths if width >= self.config.face_count_min_relative_size * largest)
 
     @staticmethod
     def _to_points(face: bytes, w: int, h: int) -> FloatArray:
@@ -514,6 +523,31 @@ class FaceLandmarker:
             pts = _parse_landmarks_slowly(face)
         pts *= np.array([w, h, w], dtype=np.float32)
         return pts
+
+
+def _boxes(detections: list[Any], region: tuple[int, int, int, int]) -> list[_Box]:
+    """A detector's detections in an image of ``region`` (x0, y0, x1, y1), in frame pixels."""
+    x0, y0, x1, y1 = region
+    out = []
+    for d in detections:
+        b = d.location_data.relative_bounding_box
+        score = float(d.score[0]) if d.score else 0.0
+        out.append(
+            _Box(x0 + b.xmin * (x1 - x0), y0 + b.ymin * (y1 - y0), b.width * (x1 - x0), b.height * (y1 - y0), score)
+        )
+    return out
+
+
+def _distinct(faces: list[_Box]) -> list[_Box]:
+    """``faces`` with each face found twice (in the whole frame and a square, or in two squares
+    that overlap) kept once, its best-scored box: two boxes are one face when their centres are
+    closer than half the wider one's width."""
+    kept: list[_Box] = []
+    for f in sorted(faces, key=lambda b: -b.score):
+        cx, cy = f.x + f.width / 2, f.y + f.height / 2
+        if all(math.hypot(cx - k.x - k.width / 2, cy - k.y - k.height / 2) >= max(f.width, k.width) / 2 for k in kept):
+            kept.append(f)
+    return kept
 
 
 def _search_tiles(w: int, h: int) -> list[tuple[int, int, int, int]]:
