@@ -552,11 +552,13 @@ def _distinct(faces: list[_Box]) -> list[_Box]:
 
 def _search_tiles(w: int, h: int) -> list[tuple[int, int, int, int]]:
     """Squares as tall (or, upright, as wide) as a ``w`` x ``h`` frame, one more than needed to
-    cover it so that they overlap: three for 16:9 or 4:3, none for a square frame."""
+    cover it so that they overlap: three for 16:9 or 4:3.  None for a square frame, nor for a
+    strip more than four times as long as it is wide (no camera's picture; at most five
+    detector runs a search)."""
     side, long = min(w, h), max(w, h)
-    if long == side:
+    if long == side or long > 4 * side:
         return []
-    starts = np.linspace(0, long - side, math.ceil(long / side) + 1).astype(int)
+    starts = np.unique(np.linspace(0, long - side, math.ceil(long / side) + 1).astype(int))
     return [(int(a), 0, int(a) + side, side) if w > h else (0, int(a), side, int(a) + side) for a in starts]
 
 
