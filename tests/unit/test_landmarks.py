@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from livecert.errors import SessionStateError
-from livecert.face.landmarks import FaceLandmarker, RunningMode, _Box, _distinct, _parse_landmarks, _search_tiles
+from livecert.face.landmarks import FaceLandmarker, RunningMode, _Box, _distinct, _parse_landmarks, _search_squares
 
 
 def test_parse_landmarks_reads_the_wire_format() -> None:
@@ -158,13 +158,13 @@ def test_search_squares_cover_the_frame_and_one_face_found_twice_counts_once() -
     """The squares overlap and cover every pixel of landscape and upright frames; a face seen
     in the whole frame and in two squares is one face, two faces side by side are two."""
     for w, h in ((1280, 720), (1920, 1080), (640, 480), (720, 1280), (481, 480)):
-        squares = _search_tiles(w, h)
+        squares = _search_squares(w, h)
         covered = np.zeros((h, w), bool)
         for x0, y0, x1, y1 in squares:
             assert x1 - x0 == y1 - y0 == min(w, h) and 0 <= x0 and x1 <= w and 0 <= y0 and y1 <= h
             covered[y0:y1, x0:x1] = True
         assert covered.all() and len(squares) == len(set(squares)) >= 2
-    assert _search_tiles(500, 500) == [] and _search_tiles(4000, 100) == [] and len(_search_tiles(400, 100)) == 5
+    assert _search_squares(500, 500) == [] and _search_squares(4000, 100) == [] and len(_search_squares(400, 100)) == 5
     same = [_Box(100, 100, 60, 70, 0.8), _Box(104, 98, 58, 72, 0.9), _Box(97, 103, 61, 69, 0.75)]
     assert _distinct(same) == [same[1]]
     apart = [*same, _Box(800, 100, 60, 70, 0.7)]

@@ -57,7 +57,7 @@ SMALL_FACE_CROP = 5.0
 #: before the crop moves after it (a still face never moves its crop).
 SMALL_FACE_DRIFT = 1.0
 #: While a small face is tracked, every this many face counts also look in the squares of
-#: :func:`_search_tiles` for a second small face the whole-frame detector misses.
+#: :func:`_search_squares` for a second small face the whole-frame detector misses.
 SQUARE_COUNT_EVERY = 3
 
 
@@ -452,12 +452,12 @@ class FaceLandmarker:
         """A square crop around the widest face the full-range detector finds, if that face is
         small.  The detector sees the whole frame at 192x192 and finds a face of 5-9 % of a
         1280x720 frame's width at few places in it; where it finds none, it looks again in
-        overlapping squares as tall as the frame (:func:`_search_tiles`), where such a face looks
+        overlapping squares as tall as the frame (:func:`_search_squares`), where such a face looks
         almost twice as large to it."""
         h, w = rgb.shape[:2]
         boxes = self._far_boxes(rgb, (0, 0, w, h))
         if not boxes:
-            for tile in _search_tiles(w, h):
+            for tile in _search_squares(w, h):
                 boxes += self._far_boxes(rgb, tile)
         if not boxes:
             return None
@@ -492,7 +492,7 @@ class FaceLandmarker:
         """Faces in view.  While the tracked face is small (``small_face``, or tracked in a
         crop) the full-range detector counts them: the short-range one misses faces that small,
         a second person's among them; every :data:`SQUARE_COUNT_EVERY` counts it also looks in
-        the squares of :func:`_search_tiles`, where a second face of 4-6 % of the width is found
+        the squares of :func:`_search_squares`, where a second face of 4-6 % of the width is found
         that the whole frame hides.  A face grown large enough for the mesh's own detector (the
         person came closer, or turned back) ends the crop."""
         h, w = rgb.shape[:2]
@@ -501,7 +501,7 @@ class FaceLandmarker:
             if self._view is not None and any(f.width >= SMALL_FACE_SHARE * w for f in faces):
                 self._view = None
             if self._small_counts % SQUARE_COUNT_EVERY == 0:
-                faces = _distinct(faces + [f for tile in _search_tiles(w, h) for f in self._far_boxes(rgb, tile)])
+                faces = _distinct(faces + [f for tile in _search_squares(w, h) for f in self._far_boxes(rgb, tile)])
             self._small_counts += 1
         elif not self._detector_warm:
             with _quiet_native_stderr():
@@ -550,7 +550,7 @@ def _distinct(faces: list[_Box]) -> list[_Box]:
     return kept
 
 
-def _search_tiles(w: int, h: int) -> list[tuple[int, int, int, int]]:
+def _search_squares(w: int, h: int) -> list[tuple[int, int, int, int]]:
     """Squares as tall (or, upright, as wide) as a ``w`` x ``h`` frame, one more than needed to
     cover it so that they overlap: three for 16:9 or 4:3.  None for a square frame, nor for a
     strip more than four times as long as it is wide (no camera's picture; at most five
