@@ -1,12 +1,13 @@
-"""Array type aliases used across livecert's signatures.
+"""Array type aliases used across livecert's signatures, and checks of the numbers callers give.
 
 Shapes cannot be typed yet; docstrings give them (numpydoc style).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,11 @@ BoolArray = npt.NDArray[np.bool_]
 Image = npt.NDArray[np.uint8]
 #: Any array whose dtype is checked at run time (inputs from callers).
 AnyArray = npt.NDArray[Any]
+
+
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """True for a finite int or float; False for a bool, nan, inf or anything else."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 def per_frame(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, SupportsFloat, cast
 
+from livecert.arrays import is_finite_number
 from livecert.enums import StrEnum
 from livecert.errors import ChallengeError, ErrorCode, SessionStateError
 from livecert.io.files import as_path
@@ -747,7 +748,7 @@ def _store_error(path: Path, exc: sqlite3.Error) -> ChallengeError:
 def _now(now: float | None) -> float:
     if now is None:
         return time.time()
-    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
+    if not is_finite_number(now):
         raise ChallengeError(f"now must be finite unix seconds, not {now!r}")
     return float(now)
 
@@ -790,7 +791,7 @@ def _b64decode(text: str) -> bytes | None:
 
 
 def _num(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"not a finite number: {value!r}")
     return float(value)
 

@@ -15,10 +15,10 @@ import base64
 import binascii
 import hmac
 import json
-import math
 import re
 from dataclasses import dataclass
 
+from livecert.arrays import is_finite_number
 from livecert.config import Mode
 from livecert.errors import InputError
 from livecert.serve.errors import ApiError, ApiErrorCode
@@ -117,6 +117,6 @@ def _text(value: object) -> str:
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"not a finite number: {value!r}")
     return float(value)

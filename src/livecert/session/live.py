@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from livecert.arrays import FloatArray, Image
+from livecert.arrays import FloatArray, Image, is_finite_number
 from livecert.config import Mode, VerifyConfig
 from livecert.errors import ErrorCode, InputError, SessionStateError
 from livecert.face import geometry, quality
@@ -141,7 +141,7 @@ class LivenessSession:
             )
         if not isinstance(live, bool):
             raise InputError(f"live must be True or False, not {live!r}", code=ErrorCode.BAD_ARGUMENT)
-        if now is not None and (isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now)):
+        if now is not None and not is_finite_number(now):
             raise InputError(f"now must be a time in seconds (time.time()), not {now!r}", code=ErrorCode.BAD_ARGUMENT)
         self.live = live
         self.config = config or VerifyConfig()
