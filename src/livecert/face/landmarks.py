@@ -455,10 +455,7 @@ class FaceLandmarker:
         overlapping squares as tall as the frame (:func:`_search_squares`), where such a face looks
         almost twice as large to it."""
         h, w = rgb.shape[:2]
-        boxes = self._far_boxes(rgb, (0, 0, w, h))
-        if not boxes:
-            for tile in _search_squares(w, h):
-                boxes += self._far_boxes(rgb, tile)
+        boxes = self._far_boxes(rgb, (0, 0, w, h)) or self._far_boxes_in_squares(rgb)
         if not boxes:
             return None
         x, y, face_w, face_h, _ = max(boxes, key=lambda b: b.width)
@@ -475,6 +472,12 @@ class FaceLandmarker:
         x0, y0, x1, y1 = region
         whole = region == (0, 0, rgb.shape[1], rgb.shape[0])
         return _boxes(self._far_detections(rgb if whole else np.ascontiguousarray(rgb[y0:y1, x0:x1])), region)
+
+    def _far_boxes_in_squares(self, rgb: Image) -> list[_Box]:
+        """The full-range detector's faces in each of :func:`_search_squares`; one face may be
+        found in two squares that overlap (:func:`_distinct`)."""
+        h, w = rgb.shape[:2]
+        return [box for square in _search_squares(w, h) for box in self._far_boxes(rgb, square)]
 
     def _far_detections(self, rgb: Image) -> list[Any]:
         """The full-range detector's detections, the detector made on first use."""
@@ -501,7 +504,7 @@ class FaceLandmarker:
             if self._view is not None and any(f.width >= SMALL_FACE_SHARE * w for f in faces):
                 self._view = None
             if self._small_counts % SQUARE_COUNT_EVERY == 0:
-                faces = _distinct(faces + [f for tile in _search_squares(w, h) for f in self._far_boxes(rgb, tile)])
+                faces = _distinct(faces + self._far_boxes_in_squares(rgb))
             self._small_counts += 1
         elif not self._detector_warm:
             with _quiet_native_stderr():
